@@ -1,0 +1,262 @@
+// The only translation unit that includes CLI11 (it costs ~10 s to compile; see
+// shared/notes/deps-and-event-loop.md). It parses into the plain structs of cmd/options.h and
+// dispatches; no work runs inside CLI11 callbacks except value conversion.
+
+#include "cmd/cli.h"
+
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include "cmd/exit_code.h"
+#include "cmd/subcommands.h"
+#include "core/util/log.h"
+#include "core/util/units.h"
+#include "ssestitch_version.h"
+
+namespace ssestitch::cmd {
+namespace {
+
+constexpr const char* k_description =
+    "ssestitch: stitches broken Server-Sent Events streams back together.\n"
+    "A resilient reverse proxy for MCP Streamable HTTP and any SSE endpoint, with a persistent\n"
+    "replay log, and tools to inspect, replay and benchmark it.";
+
+constexpr const char* k_footer =
+    "Run 'ssestitch SUBCOMMAND --help' for the options of one subcommand; man ssestitch(1).";
+
+// "--linger" -> "SSESTITCH_LINGER"
+std::string env_name(const std::string& flag) {
+  std::string out = "SSESTITCH_";
+  for (char c : flag.substr(2)) out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+CLI::Option* duration_option(CLI::App* app, const std::string& flag, std::int64_t& target,
+                             const std::string& help) {
+  auto* opt = app->add_option_function<std::string>(
+      flag,
+      [&target, flag](const std::string& v) {
+        auto ms = util::parse_duration_ms(v);
+        if (!ms) throw CLI::ValidationError(flag + ": " + ms.error().message);
+        target = *ms;
+      },
+      help);
+  opt->type_name("DURATION")->default_str(util::format_duration_ms(target));
+  return opt;
+}
+
+CLI::Option* size_option(CLI::App* app, const std::string& flag, std::uint64_t& target,
+                         const std::string& help) {
+  auto* opt = app->add_option_function<std::string>(
+      flag,
+      [&target, flag](const std::string& v) {
+        auto bytes = util::parse_size(v);
+        if (!bytes) throw CLI::ValidationError(flag + ": " + bytes.error().message);
+        target = *bytes;
+      },
+      help);
+  opt->type_name("SIZE")->default_str(util::format_size(target));
+  return opt;
+}
+
+void add_global_options(CLI::App& app, GlobalOptions& g) {
+  app.add_option("--log-level", g.log_level, "Minimum level of log lines on stderr")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}))
+      ->envname("SSESTITCH_LOG_LEVEL")
+      ->capture_default_str();
+  app.add_option("--log-format", g.log_format, "Log line format")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->envname("SSESTITCH_LOG_FORMAT")
+      ->capture_default_str();
+}
+
+void add_proxy(CLI::App& app, Options& o) {
+  ProxyOptions& p = o.proxy;
+  CLI::App* sub = app.add_subcommand("proxy", "Run the resilient reverse proxy in front of an MCP / SSE server");
+  sub->callback([&o] { o.subcommand = Subcommand::proxy; });
+  sub->set_config("--config", "", "Read options from a TOML file (flags > SSESTITCH_* env > file)");
+  std::vector<CLI::Option*> opts;
+  opts.push_back(sub->add_option("--upstream", p.upstream, "Upstream URL; its path is the MCP endpoint")->required());
+  opts.push_back(sub->add_option("--listen", p.listen, "Address to listen on for clients (HOST:PORT)")->capture_default_str());
+  opts.push_back(sub->add_option("--store", p.store, "Store directory (created 0700)")->capture_default_str());
+  opts.push_back(sub->add_flag("--no-store", p.no_store, "Keep the event log in memory only"));
+  opts.push_back(sub->add_option("--admin", p.admin, "Admin listener for /healthz and /metrics (HOST:PORT); off when empty"));
+  opts.push_back(sub->add_option("--sync", p.sync, "When the store fsyncs: always, batch or none")
+                     ->check(CLI::IsMember({"always", "batch", "none"}))->capture_default_str());
+  opts.push_back(duration_option(sub, "--sync-interval", p.sync_interval_ms, "Longest time between fsyncs with --sync batch"));
+  opts.push_back(duration_option(sub, "--linger", p.linger_ms, "Keep reading an upstream stream this long after its client left"));
+  opts.push_back(duration_option(sub, "--keepalive", p.keepalive_ms, "Send a keepalive comment on idle client streams this often"));
+  opts.push_back(duration_option(sub, "--upstream-idle-timeout", p.upstream_idle_timeout_ms, "Treat a silent upstream stream as dropped after this long"));
+  opts.push_back(duration_option(sub, "--connect-timeout", p.connect_timeout_ms, "Upstream connect timeout"));
+  opts.push_back(duration_option(sub, "--reconnect-base", p.reconnect_base_ms, "Base of the exponential reconnect backoff"));
+  opts.push_back(duration_option(sub, "--reconnect-cap", p.reconnect_cap_ms, "Cap of the reconnect backoff"));
+  opts.push_back(duration_option(sub, "--reconnect-budget", p.reconnect_budget_ms, "Give up reconnecting a stream after this long"));
+  opts.push_back(size_option(sub, "--client-buffer", p.client_buffer, "Unsent bytes per client before it is disconnected"));
+  opts.push_back(sub->add_option("--max-connections", p.max_connections, "Open client connections at most (503 beyond)")->capture_default_str());
+  opts.push_back(size_option(sub, "--max-header-size", p.max_header_size, "Largest request header block accepted"));
+  opts.push_back(size_option(sub, "--max-body-size", p.max_body_size, "Largest request body accepted (413 beyond)"));
+  opts.push_back(size_option(sub, "--max-event-size", p.max_event_size, "Largest upstream SSE event or line"));
+  opts.push_back(sub->add_option("--dedup-window", p.dedup_window, "Upstream event ids remembered per stream for dedup")->capture_default_str());
+  opts.push_back(sub->add_option("--retain-events", p.retain_events, "Events kept per stream (0: no limit)")->capture_default_str());
+  opts.push_back(size_option(sub, "--retain-bytes", p.retain_bytes, "Event bytes kept per stream (0: no limit)"));
+  opts.push_back(duration_option(sub, "--retain-age", p.retain_age_ms, "Events older than this are evicted (0: no limit)"));
+  opts.push_back(size_option(sub, "--store-max", p.store_max, "Largest size of the store"));
+  opts.push_back(sub->add_option("--on-gap", p.on_gap, "Resume from an evicted id: error (410) or oldest")
+                     ->check(CLI::IsMember({"error", "oldest"}))->capture_default_str());
+  opts.push_back(sub->add_option("--allow-origin", p.allow_origins, "Browser Origin allowed to connect (repeatable)"));
+  opts.push_back(sub->add_option("--require-token", p.require_token, "Clients must send 'Authorization: Bearer TOKEN'"));
+  opts.push_back(sub->add_option("--cacert", p.cacert, "CA bundle for an https upstream"));
+  opts.push_back(sub->add_option("--capath", p.capath, "CA directory for an https upstream"));
+  opts.push_back(sub->add_flag("--insecure", p.insecure, "Do not verify the upstream's TLS certificate"));
+  for (CLI::Option* opt : opts) opt->envname(env_name(opt->get_name()));
+  sub->add_flag("--print-config", p.print_config, "Print the effective configuration and exit");
+}
+
+void add_inspect(CLI::App& app, Options& o) {
+  InspectOptions& i = o.inspect;
+  CLI::App* sub = app.add_subcommand("inspect", "Show what a store holds: summary, sessions, streams, events");
+  sub->callback([&o] { o.subcommand = Subcommand::inspect; });
+  sub->add_option("store", i.store, "Store directory")->required();
+  sub->add_option("view", i.view, "summary, sessions, streams or events")
+      ->check(CLI::IsMember({"summary", "sessions", "streams", "events"}))->capture_default_str();
+  sub->add_option("--session", i.session, "Only this session");
+  sub->add_option("--stream", i.stream, "Only this stream")->check(CLI::PositiveNumber);
+  sub->add_option("--after", i.after, "Events with a seq greater than this");
+  sub->add_option("--limit", i.limit, "At most this many rows (0: all)");
+  auto* json = sub->add_flag("--json", i.json, "One JSON document on stdout");
+  sub->add_flag("--ndjson", i.ndjson, "One JSON object per line on stdout")->excludes(json);
+}
+
+void add_replay(CLI::App& app, Options& o) {
+  ReplayOptions& r = o.replay;
+  CLI::App* sub = app.add_subcommand("replay", "Print, follow or serve the recorded events of a stream");
+  sub->callback([&o] { o.subcommand = Subcommand::replay; });
+  sub->add_option("store", r.store, "Store directory")->required();
+  sub->add_option("--stream", r.stream, "Stream number")->check(CLI::PositiveNumber);
+  auto* after = sub->add_option("--after", r.after, "Start after this seq");
+  sub->add_option("--after-id", r.after_id, "Start after this event id (<stream>-<seq>)")->excludes(after);
+  sub->add_option("--format", r.format, "Output format: sse or ndjson")
+      ->check(CLI::IsMember({"sse", "ndjson"}))->capture_default_str();
+  sub->add_option("--limit", r.limit, "Stop after this many events (0: no limit)");
+  sub->add_flag("--follow", r.follow, "Keep printing events as a running proxy commits them");
+  duration_option(sub, "--poll", r.poll_ms, "How often --follow looks for new events");
+  sub->add_option("--serve", r.serve, "Serve the store's streams over HTTP as an SSE upstream (HOST:PORT)");
+  sub->add_option("--rate", r.rate, "Events per second when serving (0: as fast as possible)")->check(CLI::NonNegativeNumber);
+  sub->add_option("--drop-every", r.drop_every, "When serving, cut the connection every N events");
+}
+
+void add_bench(CLI::App& app, Options& o) {
+  BenchOptions& b = o.bench;
+  CLI::App* sub = app.add_subcommand("bench", "Measure the proxy's overhead, or smoke-test an MCP server (--upstream)");
+  sub->callback([&o] { o.subcommand = Subcommand::bench; });
+  sub->add_option("--scenarios", b.scenarios, "Comma-separated scenarios to run (default: all)")->delimiter(',');
+  sub->add_option("--events", b.events, "Events per scenario (0: scenario default)");
+  size_option(sub, "--size", b.size, "Event payload bytes");
+  sub->add_option("--duration", b.duration_s, "Seconds per paced scenario (0: scenario default)");
+  sub->add_option("--rounds", b.rounds, "Interleaved rounds; medians are reported")->check(CLI::PositiveNumber)->capture_default_str();
+  sub->add_option("--against", b.against, "Another proxy command to compare ({port} {upstream} {dir})");
+  sub->add_flag("--no-store-target", b.no_store_target, "Also measure the proxy with --no-store");
+  sub->add_flag("--micro", b.micro, "Run the core micro-benchmarks instead");
+  sub->add_option("--report", b.report, "Write a self-contained HTML report to this file");
+  sub->add_option("--proxy-binary", b.proxy_binary, "ssestitch binary to benchmark (default: this one)");
+  sub->add_option("--upstream", b.upstream, "Smoke-test this MCP server URL instead");
+  sub->add_flag("--through-proxy", b.through_proxy, "Smoke-test through an embedded proxy with injected drops");
+  sub->add_option("--call", b.calls, "Also call this tool (repeatable)");
+  sub->add_option("--args", b.call_args, "JSON arguments for the matching --call");
+  sub->add_option("--sessions", b.sessions, "Parallel sessions in the concurrency check")->capture_default_str();
+  sub->add_option("--requests", b.requests, "Pings per session in the concurrency check")->capture_default_str();
+  sub->add_option("--header", b.headers, "Extra request header 'Name: value' (never printed)");
+  sub->add_option("--junit", b.junit, "Write JUnit XML results to this file");
+  duration_option(sub, "--timeout", b.timeout_ms, "Per-check timeout");
+  sub->add_flag("--json", b.json, "One JSON document on stdout");
+}
+
+}  // namespace
+
+ParseResult parse_cli(int argc, const char* const* argv) {
+  ParseResult result;
+  Options& o = result.options;
+  CLI::App app{k_description, "ssestitch"};
+  app.footer(k_footer);
+  app.set_version_flag("--version", std::string("ssestitch ") + SSESTITCH_VERSION);
+  app.fallthrough();
+  app.require_subcommand(0, 1);
+  app.get_formatter()->column_width(34);
+  add_global_options(app, o.global);
+  add_proxy(app, o);
+  add_inspect(app, o);
+  add_replay(app, o);
+  add_bench(app, o);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    std::ostringstream out, err;
+    app.exit(e, out, err);
+    result.done = true;
+    result.output = out.str();
+    return result;
+  } catch (const CLI::CallForAllHelp& e) {
+    std::ostringstream out, err;
+    app.exit(e, out, err);
+    result.done = true;
+    result.output = out.str();
+    return result;
+  } catch (const CLI::CallForVersion& e) {
+    std::ostringstream out, err;
+    app.exit(e, out, err);
+    result.done = true;
+    result.output = out.str();
+    return result;
+  } catch (const CLI::ParseError& e) {
+    result.done = true;
+    result.exit_code = k_exit_usage;
+    std::string msg = e.what();
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    result.error = "ssestitch: error: " + msg + "\nRun 'ssestitch --help' for usage.\n";
+    return result;
+  }
+  if (o.subcommand == Subcommand::none) {
+    result.done = true;
+    result.exit_code = k_exit_usage;
+    result.error = app.help();
+    result.error += "ssestitch: error: a subcommand is required (proxy, inspect, replay or bench)\n";
+  }
+  return result;
+}
+
+int run(int argc, char** argv) {
+  ParseResult parsed = parse_cli(argc, argv);
+  if (parsed.done) {
+    std::fputs(parsed.output.c_str(), stdout);
+    std::fputs(parsed.error.c_str(), stderr);
+    return parsed.exit_code;
+  }
+  const Options& o = parsed.options;
+  auto level = util::parse_log_level(o.global.log_level);
+  auto format = util::parse_log_format(o.global.log_format);
+  if (!level || !format) {
+    std::fprintf(stderr, "ssestitch: error: %s\n", (!level ? level.error() : format.error()).message.c_str());
+    return k_exit_usage;
+  }
+  util::log_configure(*level, *format);
+  try {
+    switch (o.subcommand) {
+      case Subcommand::proxy: return run_proxy(o.global, o.proxy);
+      case Subcommand::inspect: return run_inspect(o.global, o.inspect);
+      case Subcommand::replay: return run_replay(o.global, o.replay);
+      case Subcommand::bench: return run_bench(o.global, o.bench);
+      case Subcommand::none: break;
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ssestitch: error: %s\n", e.what());
+    return k_exit_failure;
+  }
+  return k_exit_usage;
+}
+
+}  // namespace ssestitch::cmd

@@ -1,0 +1,63 @@
+#pragma once
+// What the proxy needs to know of MCP messages (DESIGN.md "mcp"), read with simdjson On-Demand.
+// This is the only module that includes simdjson.h. The proxy is not a validator: callers forward
+// bodies that fail to classify untouched unless they need to read them.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/util/result.h"
+
+namespace ssestitch::mcp {
+
+// MCP transport eras (DESIGN.md "MCP eras").
+enum class Era {
+  sessions,   // 2025-03-26, 2025-06-18, 2025-11-25 (and older / absent header): sessions,
+              // GET stream, resumability; disconnect is not cancellation
+  stateless,  // 2026-07-28 and later: no sessions, no resumability; disconnect cancels
+};
+// The era of a request from its MCP-Protocol-Version header value ("" = absent: 2025-03-26).
+// Versions are dates; any well-formed date >= 2026-07-28 is stateless, anything else sessions.
+Era era_of(std::string_view protocol_version);
+
+enum class Kind { request, notification, response };
+
+struct Message {
+  Kind kind = Kind::request;
+  std::string id;      // canonical JSON text of the id (requests, responses); "" otherwise
+  std::string method;  // requests and notifications
+};
+
+struct PostBody {
+  bool batch = false;              // the body was a JSON array
+  std::vector<Message> messages;
+  bool has_initialize() const noexcept;        // contains an "initialize" request
+  std::vector<std::string> request_ids() const;  // ids of the requests, in order
+};
+
+// Canonical id text: integers as plain decimal ("7", "-3"), strings re-encoded as JSON strings
+// with minimal escaping ("\"abc\""), so the same id written two ways compares equal.
+// Classifies a client's POST body. Errors: json_invalid (not JSON, or trailing garbage),
+// not_jsonrpc (JSON but not a JSON-RPC 2.0 message or a non-empty array of them; ids that are
+// not strings or integers; an integer id beyond 64 bits).
+util::Result<PostBody> classify_post(std::string_view body);
+
+// If `data` (an SSE event's data on a POST stream) is a JSON-RPC response, its canonical id.
+// nullopt for requests, notifications and anything that is not JSON-RPC.
+std::optional<std::string> response_id(std::string_view data);
+
+// The `protocolVersion` of an InitializeResult response body, if present.
+std::optional<std::string> initialize_result_version(std::string_view data);
+
+// A JSON-RPC 2.0 error response for canonical id `id`, e.g.
+// {"jsonrpc":"2.0","id":7,"error":{"code":-32000,"message":"..."}}.
+std::string error_response(std::string_view id, int code, std::string_view message);
+
+// The error the proxy sends for each pending request of a POST stream whose upstream was lost
+// and cannot be resumed (documented in ssestitch-proxy(1)).
+inline constexpr int k_error_upstream_lost = -32000;
+
+}  // namespace ssestitch::mcp
