@@ -1,0 +1,61 @@
+# Shared helpers for integration and e2e scripts (sourced). scripts/test sets:
+#   SSESTITCH (binary), TESTKIT (test tools), SCRATCH (an empty directory for this test),
+#   ROOT (the repository), FLAVOUR (release|asan).
+# Every process started with `start` runs under `timeout` and is stopped by PID on exit;
+# nothing else is ever killed.
+set -euo pipefail
+: "${SSESTITCH:?run through scripts/test}" "${SCRATCH:?run through scripts/test}"
+TESTKIT=${TESTKIT:-}
+LIFETIME=${LIFETIME:-300}
+_pids=()
+
+cleanup() {
+  local p
+  for p in "${_pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  for p in "${_pids[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "$*"; exit 125; }
+info() { echo "-- $*" >&2; }
+
+# start NAME CMD... : runs CMD in the background (under timeout), output in $SCRATCH/NAME.log;
+# sets $LAST_PID.
+start() {
+  local name=$1; shift
+  timeout -k 5 "$LIFETIME" "$@" >"$SCRATCH/$name.log" 2>&1 &
+  LAST_PID=$!
+  _pids+=("$LAST_PID")
+}
+
+# stop PID [SIGNAL]: signals one of our processes and waits for it; prints its exit status.
+stop() {
+  local pid=$1 sig=${2:-TERM} rc=0
+  kill -s "$sig" "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || rc=$?
+  echo "$rc"
+}
+
+# free_port: a TCP port on 127.0.0.1 nobody listens on right now.
+free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$((20000 + RANDOM % 40000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+  done
+  fail "no free port"
+}
+
+# wait_port PORT [SECONDS]: waits until something listens on 127.0.0.1:PORT.
+wait_port() {
+  local port=$1 secs=${2:-20} i
+  for i in $(seq 1 $((secs * 20))); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  fail "nothing listens on port $port after ${secs}s"
+}
+
+# expect_eq ACTUAL EXPECTED WHAT
+expect_eq() { [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"; }
