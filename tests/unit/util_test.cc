@@ -130,3 +130,31 @@ TEST_CASE("util::format_duration_ms and util::format_size") {
 }
 
 TEST_SUITE_END();
+
+#include "core/util/random.h"
+#include "core/util/sha256.h"
+
+TEST_SUITE_BEGIN("util");
+
+TEST_CASE("util::sha256_hex") {
+  // FIPS 180-4 / NIST example vectors.
+  CHECK(util::sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(util::sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(util::sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
+        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  CHECK(util::sha256_hex(std::string(1000000, 'a')) ==
+        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  // 55 and 56 bytes straddle the one-block / two-block padding boundary.
+  CHECK(util::sha256_hex(std::string(55, 'x')).size() == 64);
+  CHECK(util::sha256_hex(std::string(56, 'x')) != util::sha256_hex(std::string(55, 'x')));
+}
+
+TEST_CASE("util::random_hex") {
+  const std::string a = util::random_hex(16);
+  const std::string b = util::random_hex(16);
+  CHECK(a.size() == 32);
+  CHECK(a.find_first_not_of("0123456789abcdef") == std::string::npos);
+  CHECK(a != b);
+}
+
+TEST_SUITE_END();

@@ -1,0 +1,333 @@
+#include "core/net/upstream_client.h"
+
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#include <charconv>
+#include <csignal>
+#include <mutex>
+#include <vector>
+
+#include "core/util/log.h"
+
+namespace ssestitch::net {
+
+void init_process() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    std::signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+  });
+}
+
+// One socket libcurl asked us to watch (SockInfo). Keyed on the fd through curl_multi_assign,
+// never on a transfer: libcurl also watches internal sockets (resolver, happy eyeballs).
+struct UpstreamClient::SocketWatch {
+  EventPtr event;
+};
+
+namespace {
+
+CURL* easy_of(void* p) { return static_cast<CURL*>(p); }
+CURLM* multi_of(void* p) { return static_cast<CURLM*>(p); }
+
+util::Errc errc_for(CURLcode code) {
+  switch (code) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      return util::Errc::upstream_unreachable;
+    case CURLE_OPERATION_TIMEDOUT:
+      return util::Errc::timeout;
+    default:
+      return util::Errc::upstream_protocol;
+  }
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+// ----------------------------------------------------------------------------- Transfer
+
+Transfer::Transfer(UpstreamClient& client, UpstreamRequest request, Observer* observer)
+    : m_client(client), m_request(std::move(request)), m_observer(observer) {}
+
+util::Result<std::unique_ptr<Transfer>> Transfer::start(UpstreamClient& client, UpstreamRequest request,
+                                                        Observer* observer) {
+  std::unique_ptr<Transfer> t(new Transfer(client, std::move(request), observer));
+  CURL* easy = curl_easy_init();
+  if (easy == nullptr) return util::fail(util::Errc::internal, "curl_easy_init failed");
+  t->m_easy = easy;
+  const UpstreamRequest& r = t->m_request;
+  curl_easy_setopt(easy, CURLOPT_URL, r.url.c_str());
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_PRIVATE, t.get());
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->m_error);
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &Transfer::on_header_line);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, t.get());
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Transfer::on_write);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, t.get());
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(r.connect_timeout_ms));
+  if (r.total_timeout_ms > 0) curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(r.total_timeout_ms));
+  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 64L * 1024);
+  // Never follow redirects: the client decides, and a resume that redirects is not a resume.
+  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+  const TlsOptions& tls = client.m_tls;
+  if (!tls.cacert.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, tls.cacert.c_str());
+  if (!tls.capath.empty()) curl_easy_setopt(easy, CURLOPT_CAPATH, tls.capath.c_str());
+  if (tls.insecure) {
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+
+  if (r.method == "GET") {
+    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+  } else if (r.method == "HEAD") {
+    curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+  } else {
+    if (r.method != "POST") curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+    if (r.method == "POST" || !r.body.empty()) {
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDS, r.body.data());
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+    }
+  }
+  curl_slist* list = nullptr;
+  for (const Header& h : r.headers.all()) {
+    if (!is_safe_header_value(h.value) || !is_safe_header_value(h.name)) continue;
+    std::string line = h.name + ": " + h.value;
+    if (h.value.empty()) line = h.name + ";";  // libcurl's syntax for an empty value
+    curl_slist* next = curl_slist_append(list, line.c_str());
+    if (next == nullptr) break;
+    list = next;
+  }
+  // No "Expect: 100-continue" round trip for POST bodies, no Accept-Encoding we can't parse.
+  list = curl_slist_append(list, "Expect:");
+  t->m_header_list = list;
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, list);
+
+  if (auto added = client.add(*t); !added) return std::move(added).error();
+  return t;
+}
+
+Transfer::~Transfer() {
+  cancel();
+  detach();
+}
+
+void Transfer::detach() {
+  if (m_easy != nullptr) {
+    m_client.remove(*this);
+    curl_easy_cleanup(easy_of(m_easy));
+    m_easy = nullptr;
+  }
+  if (m_header_list != nullptr) {
+    curl_slist_free_all(static_cast<curl_slist*>(m_header_list));
+    m_header_list = nullptr;
+  }
+}
+
+void Transfer::cancel() {
+  m_cancelled = true;
+  m_observer = nullptr;
+  // Inside our own callback libcurl is on the stack: the write callback returns 0 and the
+  // transfer ends with CURLE_WRITE_ERROR; the handle is removed when its DONE message comes.
+  if (m_in_callback == 0 && m_easy != nullptr && !m_finished) {
+    m_finished = true;
+    m_client.remove(*this);
+  }
+}
+
+void Transfer::resume() {
+  if (!m_paused || m_easy == nullptr || m_finished) return;
+  m_paused = false;
+  // May call on_write synchronously (deps notes: worked and ASan-clean).
+  curl_easy_pause(easy_of(m_easy), CURLPAUSE_CONT);
+}
+
+size_t Transfer::on_header_line(char* data, size_t size, size_t n, void* arg) noexcept {
+  auto* self = static_cast<Transfer*>(arg);
+  const size_t len = size * n;
+  if (self->m_cancelled) return 0;
+  std::string_view line(data, len);
+  if (self->m_headers_done) return len;  // trailers: ignored
+  if (line.starts_with("HTTP/")) {
+    // A new status line starts a new header block (after 1xx responses).
+    self->m_response_headers = Headers();
+    self->m_status = 0;
+    const auto sp = line.find(' ');
+    if (sp != std::string_view::npos) {
+      std::string_view code = line.substr(sp + 1, 3);
+      std::from_chars(code.data(), code.data() + code.size(), self->m_status);
+    }
+    return len;
+  }
+  if (trim(line).empty()) {
+    if (self->m_status >= 200) {
+      self->m_headers_done = true;
+      if (self->m_observer != nullptr) {
+        ++self->m_in_callback;
+        self->m_observer->on_response(self->m_status, self->m_response_headers);
+        --self->m_in_callback;
+      }
+      if (self->m_cancelled) return 0;
+    }
+    return len;
+  }
+  const auto colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    self->m_response_headers.add(trim(line.substr(0, colon)), trim(line.substr(colon + 1)));
+  }
+  return len;
+}
+
+size_t Transfer::on_write(char* data, size_t size, size_t n, void* arg) noexcept {
+  auto* self = static_cast<Transfer*>(arg);
+  const size_t len = size * n;
+  if (self->m_cancelled || self->m_observer == nullptr) return 0;
+  ++self->m_in_callback;
+  const BodyAction action = self->m_observer->on_body(std::string_view(data, len));
+  --self->m_in_callback;
+  if (self->m_cancelled) return 0;
+  if (action == BodyAction::pause) {
+    self->m_paused = true;
+    return CURL_WRITEFUNC_PAUSE;
+  }
+  return len;
+}
+
+// ----------------------------------------------------------------------------- UpstreamClient
+
+UpstreamClient::UpstreamClient(EventLoop& loop, TlsOptions tls) : m_loop(loop), m_tls(std::move(tls)) {}
+
+util::Result<std::unique_ptr<UpstreamClient>> UpstreamClient::create(EventLoop& loop, TlsOptions tls) {
+  init_process();
+  std::unique_ptr<UpstreamClient> c(new UpstreamClient(loop, std::move(tls)));
+  CURLM* multi = curl_multi_init();
+  if (multi == nullptr) return util::fail(util::Errc::internal, "curl_multi_init failed");
+  c->m_multi = multi;
+  c->m_timer = std::make_unique<Timer>(loop, [raw = c.get()] { raw->on_timeout(); });
+  curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &UpstreamClient::on_socket);
+  curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, c.get());
+  curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &UpstreamClient::on_timer);
+  curl_multi_setopt(multi, CURLMOPT_TIMERDATA, c.get());
+  return c;
+}
+
+UpstreamClient::~UpstreamClient() {
+  // curl_multi_cleanup may still call the socket and timer callbacks: the timer and watches
+  // must outlive it (deps notes §3, teardown order).
+  if (m_multi != nullptr) curl_multi_cleanup(multi_of(m_multi));
+  m_timer.reset();
+}
+
+util::Result<void> UpstreamClient::add(Transfer& transfer) {
+  transfer.m_serial = m_next_serial++;
+  const CURLMcode rc = curl_multi_add_handle(multi_of(m_multi), easy_of(transfer.m_easy));
+  if (rc != CURLM_OK) {
+    return util::fail(util::Errc::internal, std::string("curl_multi_add_handle: ") + curl_multi_strerror(rc));
+  }
+  m_transfers[transfer.m_easy] = &transfer;
+  return util::ok();
+}
+
+void UpstreamClient::remove(Transfer& transfer) noexcept {
+  auto it = m_transfers.find(transfer.m_easy);
+  if (it == m_transfers.end() || it->second != &transfer) return;
+  m_transfers.erase(it);
+  curl_multi_remove_handle(multi_of(m_multi), easy_of(transfer.m_easy));
+}
+
+int UpstreamClient::on_socket(void*, int fd, int what, void* clientp, void* socketp) noexcept {
+  auto* self = static_cast<UpstreamClient*>(clientp);
+  auto* watch = static_cast<SocketWatch*>(socketp);
+  if (what == CURL_POLL_REMOVE) {
+    // Not "socket closed": every pause removes and every resume re-adds (deps notes).
+    if (watch != nullptr) {
+      curl_multi_assign(multi_of(self->m_multi), fd, nullptr);
+      delete watch;
+    }
+    return 0;
+  }
+  if (watch == nullptr) {
+    watch = new (std::nothrow) SocketWatch();
+    if (watch == nullptr) return -1;
+    curl_multi_assign(multi_of(self->m_multi), fd, watch);
+  }
+  const short kind = static_cast<short>(((what & CURL_POLL_IN) ? EV_READ : 0) |
+                                        ((what & CURL_POLL_OUT) ? EV_WRITE : 0) | EV_PERSIST);
+  watch->event.reset(event_new(self->m_loop.base(), fd, kind, &UpstreamClient::on_socket_event, self));
+  if (!watch->event || event_add(watch->event.get(), nullptr) != 0) return -1;
+  return 0;
+}
+
+int UpstreamClient::on_timer(void*, long timeout_ms, void* clientp) noexcept {
+  auto* self = static_cast<UpstreamClient*>(clientp);
+  // Never call libcurl from here (recursion); just (re)arm the one timer.
+  if (timeout_ms < 0) {
+    self->m_timer->cancel();
+  } else {
+    self->m_timer->arm_ms(timeout_ms);
+  }
+  return 0;
+}
+
+void UpstreamClient::on_socket_event(int fd, short what, void* arg) noexcept {
+  auto* self = static_cast<UpstreamClient*>(arg);
+  const int action = ((what & EV_READ) ? CURL_CSELECT_IN : 0) | ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+  int running = 0;
+  curl_multi_socket_action(multi_of(self->m_multi), fd, action, &running);
+  self->drain_completed();
+}
+
+void UpstreamClient::on_timeout() {
+  int running = 0;
+  curl_multi_socket_action(multi_of(m_multi), CURL_SOCKET_TIMEOUT, 0, &running);
+  drain_completed();
+}
+
+void UpstreamClient::drain_completed() {
+  // Collect first: an on_done() may cancel or destroy other transfers, whose messages would
+  // then point at freed handles. Each entry is re-validated by handle and serial.
+  struct Done {
+    void* easy;
+    std::uint64_t serial;
+    CURLcode result;
+  };
+  std::vector<Done> done;
+  int left = 0;
+  while (CURLMsg* msg = curl_multi_info_read(multi_of(m_multi), &left)) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    auto it = m_transfers.find(msg->easy_handle);
+    if (it == m_transfers.end()) continue;
+    done.push_back(Done{msg->easy_handle, it->second->m_serial, msg->data.result});
+  }
+  for (const Done& d : done) {
+    auto it = m_transfers.find(d.easy);
+    if (it == m_transfers.end() || it->second->m_serial != d.serial) continue;
+    Transfer* t = it->second;
+    m_transfers.erase(it);
+    curl_multi_remove_handle(multi_of(m_multi), easy_of(t->m_easy));
+    t->m_finished = true;
+    Transfer::Observer* observer = t->m_observer;
+    if (observer == nullptr || t->m_cancelled) continue;
+    util::Result<void> result = util::ok();
+    if (d.result != CURLE_OK) {
+      std::string msg = t->m_error[0] != '\0' ? std::string(t->m_error) : curl_easy_strerror(d.result);
+      result = util::fail(errc_for(d.result), "upstream " + t->m_request.url + ": " + msg);
+    }
+    observer->on_done(result);  // may destroy t
+  }
+}
+
+}  // namespace ssestitch::net

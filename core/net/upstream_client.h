@@ -1,0 +1,137 @@
+#pragma once
+// UpstreamClient and Transfer: HTTP requests to the upstream with libcurl's multi_socket API
+// driven by our EventLoop (the hiperfifo pattern; deps notes §3 and STYLE.md 3b):
+//   UpstreamClient = GlobalInfo (owns CURLM and the timer), SocketWatch = SockInfo,
+//   Transfer = ConnInfo (owns CURL, headers, body, error buffer).
+// http:// and https:// (TLS and HTTP/2 negotiated by libcurl), threaded DNS, no redirects
+// followed (a 3xx is a response like any other), no content decoding (we ask for identity).
+//
+// Callback rules (libcurl forbids removing a handle from inside its own callbacks):
+//   - on_response() and on_body() run inside libcurl callbacks: there, never destroy the
+//     Transfer and never call resume(); call cancel() (effective when the callback returns).
+//   - on_done() runs after libcurl returned: the Transfer may be destroyed there.
+//   - After cancel() or destruction no callback runs again.
+// Loop thread only. Call init_process() once before any thread starts.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "core/net/event_loop.h"
+#include "core/net/headers.h"
+#include "core/util/result.h"
+
+namespace ssestitch::net {
+
+// Process-wide set-up that must run before threads start: curl_global_init and SIGPIPE ignored.
+void init_process();
+
+struct TlsOptions {
+  std::string cacert;     // CA bundle file ("" = system default)
+  std::string capath;     // CA directory
+  bool insecure = false;  // skip peer and host verification
+};
+
+struct UpstreamRequest {
+  std::string method = "GET";
+  std::string url;                   // absolute http(s) URL
+  Headers headers;                   // sent as given (the caller filters hop-by-hop headers)
+  std::string body;
+  std::int64_t connect_timeout_ms = 10'000;
+  std::int64_t total_timeout_ms = 0; // 0: none (streams)
+};
+
+class UpstreamClient;
+
+class Transfer {
+ public:
+  enum class BodyAction { consume, pause };
+
+  class Observer {
+   public:
+    // The final (non-1xx) response's status and headers.
+    virtual void on_response(int status, const Headers& headers) noexcept = 0;
+    // A piece of the body. `pause`: libcurl keeps the bytes and offers them again after resume().
+    virtual BodyAction on_body(std::string_view bytes) noexcept = 0;
+    // The transfer ended: ok after a complete response, else an error: upstream_unreachable
+    // (connect/DNS/TLS), timeout, upstream_protocol (reset mid-body and other I/O errors).
+    virtual void on_done(const util::Result<void>& result) noexcept = 0;
+
+   protected:
+    ~Observer() = default;
+  };
+
+  // Starts the request at once. Errors: invalid_argument (bad URL), internal.
+  static util::Result<std::unique_ptr<Transfer>> start(UpstreamClient& client, UpstreamRequest request,
+                                                       Observer* observer);
+  ~Transfer();  // = cancel()
+  Transfer(const Transfer&) = delete;
+  Transfer& operator=(const Transfer&) = delete;
+
+  // Stops the transfer; no callback runs afterwards. Safe inside this transfer's callbacks.
+  void cancel();
+  // Lets a paused transfer continue. Not from inside this transfer's callbacks.
+  void resume();
+  bool paused() const noexcept { return m_paused; }
+  bool finished() const noexcept { return m_finished; }
+  int status() const noexcept { return m_status; }
+  const Headers& response_headers() const noexcept { return m_response_headers; }
+  std::string_view url() const noexcept { return m_request.url; }
+
+ private:
+  friend class UpstreamClient;
+  Transfer(UpstreamClient& client, UpstreamRequest request, Observer* observer);
+  static size_t on_header_line(char* data, size_t size, size_t n, void* arg) noexcept;
+  static size_t on_write(char* data, size_t size, size_t n, void* arg) noexcept;
+  void detach();
+
+  UpstreamClient& m_client;
+  UpstreamRequest m_request;
+  Observer* m_observer;
+  void* m_easy = nullptr;        // CURL*
+  void* m_header_list = nullptr; // curl_slist*
+  std::uint64_t m_serial = 0;
+  int m_status = 0;
+  bool m_headers_done = false;
+  bool m_paused = false;
+  bool m_finished = false;
+  bool m_cancelled = false;
+  int m_in_callback = 0;
+  Headers m_response_headers;
+  char m_error[256] = {};
+};
+
+class UpstreamClient {
+ public:
+  static util::Result<std::unique_ptr<UpstreamClient>> create(EventLoop& loop, TlsOptions tls);
+  // All Transfers must be destroyed first.
+  ~UpstreamClient();
+  UpstreamClient(const UpstreamClient&) = delete;
+  UpstreamClient& operator=(const UpstreamClient&) = delete;
+
+  EventLoop& loop() noexcept { return m_loop; }
+  std::size_t active() const noexcept { return m_transfers.size(); }
+
+ private:
+  friend class Transfer;
+  struct SocketWatch;
+  UpstreamClient(EventLoop& loop, TlsOptions tls);
+  static int on_socket(void* easy, int fd, int what, void* clientp, void* socketp) noexcept;
+  static int on_timer(void* multi, long timeout_ms, void* clientp) noexcept;
+  static void on_socket_event(int fd, short what, void* arg) noexcept;
+  void on_timeout();
+  void drain_completed();
+  util::Result<void> add(Transfer& transfer);
+  void remove(Transfer& transfer) noexcept;
+
+  EventLoop& m_loop;
+  TlsOptions m_tls;
+  void* m_multi = nullptr;  // CURLM*
+  std::unique_ptr<Timer> m_timer;
+  std::uint64_t m_next_serial = 1;
+  std::unordered_map<void*, Transfer*> m_transfers;  // CURL* -> live transfer
+};
+
+}  // namespace ssestitch::net

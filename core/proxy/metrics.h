@@ -1,0 +1,56 @@
+#pragma once
+// Counters of the proxy, rendered at /metrics in the Prometheus text format (version 0.0.4).
+// Plain integers: every counter is touched on the loop thread only; store figures come from
+// SessionStore::metrics() (atomics of the writer thread) at render time.
+// Names are stable (dashboards depend on them); never put credentials or ids in labels.
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "core/store/session_store.h"
+
+namespace ssestitch::proxy {
+
+struct Metrics {
+  std::uint64_t requests = 0;                 // client requests accepted
+  std::uint64_t rejected_origin = 0;          // 403: Origin not allowed
+  std::uint64_t rejected_auth = 0;            // 401: --require-token
+  std::uint64_t unknown_session = 0;          // 404: Mcp-Session-Id not known
+  std::uint64_t events_received = 0;          // fresh upstream events (after dedup)
+  std::uint64_t events_deduplicated = 0;      // upstream events dropped as duplicates
+  std::uint64_t events_forwarded = 0;         // events written live to clients
+  std::uint64_t events_replayed = 0;          // events written to resuming clients from the log
+  std::uint64_t priming_events = 0;           // upstream id-only / empty-data events (not forwarded)
+  std::uint64_t reconnects_resumed = 0;       // upstream re-opened with Last-Event-ID, answered with SSE
+  std::uint64_t reconnects_reopened = 0;      // re-opened without Last-Event-ID (no ids to resume from)
+  std::uint64_t reconnects_failed = 0;        // reconnect attempts that failed
+  std::uint64_t reconnects_gave_up = 0;       // streams whose reconnect budget ran out
+  std::uint64_t not_resumable = 0;            // POST streams lost without a way to resume
+  std::uint64_t pending_errors_sent = 0;      // JSON-RPC errors sent for requests lost upstream
+  std::uint64_t gaps = 0;                     // upstream id jumps seen after a reconnect
+  std::uint64_t gap_events = 0;               // events missing in those jumps
+  std::uint64_t resumes_served = 0;           // client GETs with Last-Event-ID answered
+  std::uint64_t resumes_refused_malformed = 0;
+  std::uint64_t resumes_refused_unknown = 0;  // unknown stream, or another session's / principal's
+  std::uint64_t resumes_refused_evicted = 0;  // the id was removed by retention
+  std::uint64_t slow_clients_disconnected = 0;
+  std::uint64_t keepalives_sent = 0;
+  std::uint64_t streams_lingered_out = 0;     // upstream closed after --linger without a client
+  std::uint64_t store_errors = 0;             // commits that failed (events forwarded unlogged)
+  std::map<std::string, std::uint64_t> errors;  // by Errc name
+};
+
+struct Gauges {
+  std::uint64_t sessions_open = 0;
+  std::uint64_t streams_post = 0, streams_get = 0, streams_generic = 0;
+  std::uint64_t clients_attached = 0;
+  std::uint64_t connections = 0;
+  std::uint64_t upstream_transfers = 0;
+  std::uint64_t store_bytes = 0;
+  bool store_degraded = false;
+};
+
+std::string render_prometheus(const Metrics& m, const Gauges& g, const store::StoreMetrics& s);
+
+}  // namespace ssestitch::proxy
