@@ -74,8 +74,14 @@ class Transfer {
   void cancel();
   // Lets a paused transfer continue. Not from inside this transfer's callbacks.
   void resume();
+  // Hands the callbacks to another observer (e.g. from inside on_response, when an exchange
+  // hands an SSE response over to a stream).
+  void set_observer(Observer* observer) noexcept {
+    if (!m_cancelled) m_observer = observer;
+  }
   bool paused() const noexcept { return m_paused; }
   bool finished() const noexcept { return m_finished; }
+  bool cancelled() const noexcept { return m_cancelled; }
   int status() const noexcept { return m_status; }
   const Headers& response_headers() const noexcept { return m_response_headers; }
   std::string_view url() const noexcept { return m_request.url; }

@@ -39,6 +39,17 @@ struct Metrics {
   std::uint64_t streams_lingered_out = 0;     // upstream closed after --linger without a client
   std::uint64_t store_errors = 0;             // commits that failed (events forwarded unlogged)
   std::map<std::string, std::uint64_t> errors;  // by Errc name
+
+  // Upstream reachability for /healthz: the latest connection outcome wins.
+  std::int64_t upstream_ok_ms = 0;
+  std::int64_t upstream_error_ms = 0;
+  std::string upstream_error;
+  void note_upstream_ok(std::int64_t now_ms) { upstream_ok_ms = now_ms; }
+  void note_upstream_error(std::int64_t now_ms, std::string message) {
+    upstream_error_ms = now_ms;
+    upstream_error = std::move(message);
+  }
+  bool upstream_down() const noexcept { return upstream_error_ms > upstream_ok_ms; }
 };
 
 struct Gauges {

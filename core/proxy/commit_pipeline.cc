@@ -1,0 +1,104 @@
+#include "core/proxy/commit_pipeline.h"
+
+#include <memory>
+
+#include "core/proxy/metrics.h"
+#include "core/util/log.h"
+
+namespace ssestitch::proxy {
+
+CommitPipeline::CommitPipeline(net::EventLoop& loop, store::SessionStore& store, Metrics& metrics,
+                               Snapshot snapshot, Committed committed, std::size_t max_pending_bytes)
+    : m_loop(loop), m_store(store), m_metrics(metrics), m_snapshot(std::move(snapshot)),
+      m_committed(std::move(committed)),
+      m_max_pending_bytes(max_pending_bytes), m_trigger(loop, [this] { flush(); }) {}
+
+CommitPipeline::~CommitPipeline() = default;
+
+void CommitPipeline::add_event(store::EventRecord event) {
+  const std::size_t bytes = event.data.size() + event.upstream_id.size() + event.type.size() + 32;
+  m_pending.bytes += bytes;
+  m_pending_bytes += bytes;
+  m_pending.batch.events.push_back(std::move(event));
+  m_trigger.fire();
+}
+
+void CommitPipeline::add_session(store::SessionRecord session) {
+  m_pending.batch.sessions.push_back(std::move(session));
+  m_trigger.fire();
+}
+
+void CommitPipeline::mark_dirty(std::uint64_t stream) {
+  m_dirty.insert(stream);
+  m_trigger.fire();
+}
+
+void CommitPipeline::after_commit(Done done) {
+  m_pending.done.push_back(std::move(done));
+  m_trigger.fire();
+}
+
+void CommitPipeline::when_accepting(std::function<void()> resume) {
+  if (accepting()) {
+    resume();
+    return;
+  }
+  m_waiting.push_back(std::move(resume));
+}
+
+void CommitPipeline::flush() {
+  if (m_pending.batch.empty() && m_dirty.empty() && m_pending.done.empty()) return;
+  for (std::uint64_t stream : m_dirty) {
+    if (auto record = m_snapshot(stream)) {
+      m_pending.progress.push_back(Progress{stream, record->next_seq - 1});
+      m_pending.batch.streams.push_back(std::move(*record));
+    }
+  }
+  m_dirty.clear();
+  // Shared so that the store's callback stays copyable (std::function) without copying.
+  auto pending = std::make_shared<Pending>(std::move(m_pending));
+  m_pending = Pending{};
+  m_pending_bytes -= pending->bytes;
+  m_inflight_bytes += pending->bytes;
+  store::Batch batch = std::move(pending->batch);
+  auto callback = [this, pending](const util::Result<store::CommitInfo>& result) {
+    const bool ok = result.has_value();
+    if (!ok) {
+      util::log(util::LogLevel::error, "store_commit_failed",
+                {{"error", util::to_string(result.error().code)}, {"message", result.error().message}});
+    }
+    // LmdbStore calls back on its writer thread, MemoryStore inline on ours.
+    if (m_loop.in_loop_thread()) {
+      completed(*pending, ok);
+    } else {
+      m_loop.post([this, pending, ok] { completed(*pending, ok); });
+    }
+  };
+  if (auto r = m_store.submit(std::move(batch), callback); !r) {
+    util::log(util::LogLevel::error, "store_submit_failed",
+              {{"error", util::to_string(r.error().code)}, {"message", r.error().message}});
+    ++m_metrics.errors[std::string(util::to_string(r.error().code))];
+    completed(*pending, false);
+  }
+}
+
+void CommitPipeline::completed(const Pending& pending, bool durable) {
+  m_inflight_bytes -= pending.bytes;
+  if (!durable) ++m_metrics.store_errors;
+  for (const Progress& p : pending.progress) m_committed(p.stream, p.upto_seq, durable);
+  for (const Done& d : pending.done) d(durable);
+  if (accepting() && !m_waiting.empty()) {
+    std::vector<std::function<void()>> waiting;
+    waiting.swap(m_waiting);
+    for (auto& resume : waiting) resume();
+  }
+}
+
+void CommitPipeline::drain() {
+  flush();
+  if (auto r = m_store.flush(); !r) {
+    util::log(util::LogLevel::error, "store_flush_failed", {{"message", r.error().message}});
+  }
+}
+
+}  // namespace ssestitch::proxy

@@ -1,0 +1,84 @@
+#pragma once
+// CommitPipeline: how events become durable before they are forwarded (DESIGN.md behaviour 4).
+//
+// Producers (streams parsing upstream bytes, session changes) add records during a loop
+// iteration; one Trigger submits everything added in that iteration as one store batch, so a
+// burst of events costs one submit and, with the writer's group commit, one transaction. Stream
+// records are not copied per event: a stream marks itself dirty and is snapshotted (cursor,
+// next seq, pending ids) when the batch is built, so the snapshot always matches the events in
+// the same batch. After the batch commits, on the loop thread and in submission order,
+// `committed(stream, upto_seq, durable)` runs for every stream in it (that is where streams
+// forward events to their clients), then the closures registered with after_commit().
+//
+// Bounded: while more than `max_pending_bytes` are pending or in flight (the writer is slower
+// than the upstreams), accepting() is false and producers pause their upstream transfers; they
+// are called back through when_accepting(). The bound is kept below the store's own queue bound
+// (LmdbOptions::queue_max_bytes, 64 MiB by default), so the store never refuses a batch for a
+// full queue; if it refuses one anyway, or a commit fails (store_full, io), the closures still
+// run with durable=false: the proxy keeps forwarding, degraded, counted in metrics.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <unordered_set>
+#include <vector>
+
+#include "core/net/event_loop.h"
+#include "core/store/session_store.h"
+
+namespace ssestitch::proxy {
+
+struct Metrics;
+
+class CommitPipeline {
+ public:
+  using Snapshot = std::function<std::optional<store::StreamRecord>(std::uint64_t stream)>;
+  using Committed = std::function<void(std::uint64_t stream, std::uint64_t upto_seq, bool durable)>;
+  using Done = std::function<void(bool durable)>;
+
+  CommitPipeline(net::EventLoop& loop, store::SessionStore& store, Metrics& metrics, Snapshot snapshot,
+                 Committed committed, std::size_t max_pending_bytes = 32u << 20);
+  ~CommitPipeline();
+  CommitPipeline(const CommitPipeline&) = delete;
+  CommitPipeline& operator=(const CommitPipeline&) = delete;
+
+  void add_event(store::EventRecord event);
+  void add_session(store::SessionRecord session);
+  void mark_dirty(std::uint64_t stream);
+  void after_commit(Done done);
+
+  bool accepting() const noexcept { return m_pending_bytes + m_inflight_bytes < m_max_pending_bytes; }
+  void when_accepting(std::function<void()> resume);
+
+  // Submits what is pending and blocks until the store has committed everything (shutdown).
+  void drain();
+
+ private:
+  struct Progress {
+    std::uint64_t stream;
+    std::uint64_t upto_seq;
+  };
+  struct Pending {
+    store::Batch batch;
+    std::vector<Progress> progress;
+    std::vector<Done> done;
+    std::size_t bytes = 0;
+  };
+  void flush();
+  void completed(const Pending& pending, bool durable);
+
+  net::EventLoop& m_loop;
+  store::SessionStore& m_store;
+  Metrics& m_metrics;
+  Snapshot m_snapshot;
+  Committed m_committed;
+  std::size_t m_max_pending_bytes;
+  net::Trigger m_trigger;
+  Pending m_pending;
+  std::unordered_set<std::uint64_t> m_dirty;
+  std::size_t m_pending_bytes = 0;
+  std::size_t m_inflight_bytes = 0;
+  std::vector<std::function<void()>> m_waiting;
+};
+
+}  // namespace ssestitch::proxy

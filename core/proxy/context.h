@@ -1,0 +1,36 @@
+#pragma once
+// What every part of the proxy shares. Owned by proxy::Proxy; all of it lives on the loop
+// thread (the store's writer thread only reaches us through CommitPipeline's posts).
+
+namespace ssestitch::net {
+class EventLoop;
+class UpstreamClient;
+}  // namespace ssestitch::net
+namespace ssestitch::store {
+class SessionStore;
+}
+namespace ssestitch::tracker {
+class EventTracker;
+}
+
+namespace ssestitch::proxy {
+
+struct Config;
+struct Metrics;
+class CommitPipeline;
+class SessionTable;
+class Registry;
+
+struct Context {
+  const Config* config = nullptr;
+  net::EventLoop* loop = nullptr;
+  net::UpstreamClient* upstream = nullptr;
+  store::SessionStore* store = nullptr;
+  tracker::EventTracker* tracker = nullptr;
+  Metrics* metrics = nullptr;
+  CommitPipeline* pipeline = nullptr;
+  SessionTable* sessions = nullptr;
+  Registry* registry = nullptr;
+};
+
+}  // namespace ssestitch::proxy

@@ -1,0 +1,276 @@
+#include "core/proxy/exchange.h"
+
+#include "core/proxy/commit_pipeline.h"
+#include "core/proxy/config.h"
+#include "core/proxy/header_policy.h"
+#include "core/proxy/metrics.h"
+#include "core/proxy/registry.h"
+#include "core/proxy/session_table.h"
+#include "core/proxy/stream.h"
+#include "core/sse/writer.h"
+#include "core/store/session_store.h"
+#include "core/tracker/downstream_id.h"
+#include "core/tracker/event_tracker.h"
+#include "core/util/clock.h"
+#include "core/util/log.h"
+
+namespace ssestitch::proxy {
+namespace {
+
+using util::LogLevel;
+
+std::int64_t wall_ms() { return util::system_clock().wall_ms(); }
+std::int64_t mono_ns() { return util::system_clock().mono_ns(); }
+
+}  // namespace
+
+Exchange::Exchange(Context& ctx, net::ServerRequest& client, ForwardPlan plan)
+    : m_ctx(ctx), m_client(&client), m_plan(std::move(plan)),
+      m_keepalive(*ctx.loop, [this] { keepalive_tick(); }) {
+  client.set_observer(this);
+}
+
+Exchange::~Exchange() {
+  if (m_client != nullptr) {
+    m_client->set_observer(nullptr);
+    m_client->abort();
+  }
+}
+
+void Exchange::start() {
+  m_plan.request.connect_timeout_ms = m_ctx.config->connect_timeout_ms;
+  auto t = net::Transfer::start(*m_ctx.upstream, m_plan.request, this);
+  if (!t) {
+    reply_error(502, t.error().message);
+    return;
+  }
+  m_transfer = std::move(*t);
+}
+
+void Exchange::release() {
+  if (m_released) return;
+  m_released = true;
+  m_keepalive.cancel();
+  if (m_transfer) m_transfer->cancel();
+  m_ctx.registry->release(this);
+}
+
+void Exchange::reply_error(int status, std::string_view message) {
+  if (m_client != nullptr) {
+    net::Headers h;
+    h.add("Content-Type", "text/plain; charset=utf-8");
+    net::ServerRequest* client = m_client;
+    m_client = nullptr;
+    client->set_observer(nullptr);
+    if (client->started()) {
+      client->abort();
+    } else {
+      client->reply(status, h, "ssestitch: " + std::string(message) + "\n");
+    }
+  }
+  release();
+}
+
+void Exchange::apply_session_effects(int status, const net::Headers& headers) {
+  const bool ok = status >= 200 && status < 300;
+  if (m_plan.initialize && ok && m_plan.era == mcp::Era::sessions) {
+    auto upstream_sid = headers.get("Mcp-Session-Id");
+    if (upstream_sid && tracker::validate_session_id(*upstream_sid)) {
+      Session& s = m_ctx.sessions->create(std::string(*upstream_sid),
+                                          std::string(m_plan.request.headers.get("MCP-Protocol-Version").value_or("")),
+                                          m_plan.principal, wall_ms());
+      m_plan.session = s.record.id;
+      m_ctx.pipeline->add_session(s.record);
+      util::log(LogLevel::info, "session_created", {{"session_prefix", s.record.id.substr(0, 8)}});
+    } else if (upstream_sid) {
+      ++m_ctx.metrics->errors["bad_upstream_session_id"];
+    }
+  }
+  if (m_plan.session.empty()) return;
+  Session* s = m_ctx.sessions->find_any(m_plan.session);
+  if (s == nullptr) return;
+  const bool is_delete = m_plan.request.method == "DELETE";
+  if ((is_delete && (ok || status == 404)) || (status == 404 && !m_plan.initialize)) {
+    s->record.state = is_delete ? store::SessionState::closed : store::SessionState::expired;
+    s->record.last_active_ms = wall_ms();
+    m_ctx.pipeline->add_session(s->record);
+    for (Stream* stream : m_ctx.registry->streams()) {
+      if (stream->record().session == s->record.id) stream->end_session();
+    }
+    util::log(LogLevel::info, is_delete ? "session_closed" : "session_expired",
+              {{"session_prefix", s->record.id.substr(0, 8)}});
+  }
+}
+
+void Exchange::on_response(int status, const net::Headers& headers) noexcept {
+  m_status = status;
+  m_ctx.metrics->note_upstream_ok(wall_ms());
+  apply_session_effects(status, headers);
+  const bool sse = net::media_type_is(headers.get("Content-Type").value_or(""), "text/event-stream");
+  m_client_headers = client_response_headers(headers, sse);
+  if (!m_plan.session.empty()) {
+    if (Session* s = m_ctx.sessions->find_any(m_plan.session); s != nullptr) {
+      m_client_headers.set("Mcp-Session-Id", s->record.id);
+    }
+  } else if (auto sid = headers.get("Mcp-Session-Id"); sid && !m_plan.mcp) {
+    m_client_headers.set("Mcp-Session-Id", *sid);  // not our endpoint: not our session either
+  }
+  if (m_client == nullptr) {
+    m_transfer->cancel();
+    release();
+    return;
+  }
+  if (sse && status == 200) {
+    if (m_plan.era == mcp::Era::stateless) {
+      m_passthrough_sse = true;
+      m_sse.emplace(m_ctx.config->sse_limits);
+      m_client->start(status, m_client_headers);
+      m_last_write_ns = mono_ns();
+      m_keepalive.arm_ms(m_ctx.config->keepalive_ms);
+      return;
+    }
+    become_stream(m_client_headers);
+    return;
+  }
+  if (m_plan.initialize && !m_plan.session.empty()) {
+    m_hold = true;  // body held until the session record is durable
+    return;
+  }
+  m_client->start(status, m_client_headers);
+}
+
+void Exchange::become_stream(const net::Headers& client_headers) {
+  store::StreamRecord rec;
+  rec.stream = m_ctx.store->allocate_stream_number();
+  rec.session = m_plan.session;
+  rec.principal = m_plan.principal;
+  const std::string& method = m_plan.request.method;
+  if (method == "POST" && m_plan.mcp) {
+    rec.kind = store::StreamKind::post;
+  } else if (method == "GET" && m_plan.mcp && !m_plan.session.empty()) {
+    rec.kind = store::StreamKind::get;
+  } else {
+    rec.kind = store::StreamKind::generic;
+  }
+  rec.target = m_plan.target;
+  rec.next_seq = 1;
+  rec.state = store::StreamState::open;
+  rec.created_ms = wall_ms();
+  rec.last_active_ms = rec.created_ms;
+  rec.pending_request_ids = m_plan.request_ids;
+  m_ctx.tracker->add_stream(rec.stream, rec.session);
+  auto stream = std::make_unique<Stream>(m_ctx, rec, m_plan.upstream_headers);
+  Stream& s = m_ctx.registry->add(std::move(stream));
+  if (rec.kind == store::StreamKind::get) {
+    if (Session* session = m_ctx.sessions->find_any(rec.session); session != nullptr) session->get_stream = rec.stream;
+  }
+  m_ctx.pipeline->mark_dirty(rec.stream);
+  util::log(LogLevel::debug, "stream_opened",
+            {{"stream", rec.stream}, {"kind", store::to_string(rec.kind)}, {"target", rec.target}});
+  net::ServerRequest* client = m_client;
+  m_client = nullptr;
+  client->set_observer(nullptr);
+  client->start(200, client_headers);
+  s.adopt_upstream(std::move(m_transfer));
+  s.attach_client(*client, 0);
+  release();
+}
+
+net::Transfer::BodyAction Exchange::on_body(std::string_view bytes) noexcept {
+  if (m_client == nullptr) return net::Transfer::BodyAction::consume;
+  if (m_hold) {
+    if (m_held_body.size() + bytes.size() > m_ctx.config->max_body_size) {
+      m_transfer->cancel();
+      reply_error(502, "initialize response larger than --max-body-size");
+      return net::Transfer::BodyAction::consume;
+    }
+    m_held_body.append(bytes);
+    return net::Transfer::BodyAction::consume;
+  }
+  if (m_passthrough_sse) {
+    m_out.clear();
+    auto fed = m_sse->feed(bytes, [this](const sse::Event& ev) { m_out.append(ev.raw); });
+    if (!m_out.empty()) {
+      m_client->write(m_out);
+      m_last_write_ns = mono_ns();
+    }
+    if (!fed) {
+      m_transfer->cancel();
+      reply_error(502, fed.error().message);
+      return net::Transfer::BodyAction::consume;
+    }
+  } else {
+    m_client->write(bytes);
+  }
+  if (m_client->backlog() > m_ctx.config->client_buffer) {
+    return net::Transfer::BodyAction::pause;  // resumed by on_drained()
+  }
+  return net::Transfer::BodyAction::consume;
+}
+
+void Exchange::on_done(const util::Result<void>& result) noexcept {
+  if (!result) {
+    const bool unreachable = result.error().code == util::Errc::upstream_unreachable;
+    if (unreachable) m_ctx.metrics->note_upstream_error(wall_ms(), result.error().message);
+    ++m_ctx.metrics->errors[std::string(util::to_string(result.error().code))];
+    util::log(LogLevel::warn, "upstream_error", {{"target", m_plan.target}, {"message", result.error().message}});
+    reply_error(m_status == 0 ? (result.error().code == util::Errc::timeout ? 504 : 502) : 502,
+                result.error().message);
+    return;
+  }
+  if (m_hold && m_client != nullptr) {
+    m_waiting_commit = true;
+    m_ctx.pipeline->after_commit([this](bool) {
+      m_waiting_commit = false;
+      if (m_client != nullptr) {
+        net::ServerRequest* client = m_client;
+        m_client = nullptr;
+        client->set_observer(nullptr);
+        client->reply(m_status, m_client_headers, m_held_body);
+      }
+      release();
+    });
+    return;
+  }
+  if (m_client != nullptr) {
+    net::ServerRequest* client = m_client;
+    m_client = nullptr;
+    client->set_observer(nullptr);
+    client->finish();
+  }
+  release();
+}
+
+void Exchange::on_client_closed() noexcept {
+  m_client = nullptr;
+  // Nobody can receive this response any more (and in 2026-07-28 closing is cancellation).
+  if (m_transfer) m_transfer->cancel();
+  if (!m_waiting_commit) release();
+}
+
+void Exchange::on_drained() noexcept {
+  if (m_transfer && m_transfer->paused()) m_transfer->resume();
+}
+
+void Exchange::keepalive_tick() {
+  if (m_client == nullptr || !m_passthrough_sse) return;
+  const std::int64_t interval_ns = m_ctx.config->keepalive_ms * 1'000'000;
+  if (mono_ns() - m_last_write_ns >= interval_ns - interval_ns / 10) {
+    std::string ka;
+    sse::append_keepalive(ka);
+    m_client->write(ka);
+    m_last_write_ns = mono_ns();
+    ++m_ctx.metrics->keepalives_sent;
+  }
+  m_keepalive.arm_ms(m_ctx.config->keepalive_ms);
+}
+
+void Exchange::shutdown() {
+  if (m_transfer) {
+    m_transfer->cancel();
+    m_transfer.reset();
+  }
+  reply_error(503, "proxy shutting down");
+}
+
+}  // namespace ssestitch::proxy

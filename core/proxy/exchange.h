@@ -1,0 +1,87 @@
+#pragma once
+// Exchange: one client request forwarded to the upstream, until its response is known.
+//
+// When the upstream answers 200 text/event-stream in the sessions era (MCP 2025-03-26 ..
+// 2025-11-25, or any non-MCP path), the response becomes a tracked Stream: the exchange hands
+// it the transfer and the client and is done. Every other response (JSON, errors, 202,
+// redirects, SSE in the stateless 2026-07-28 era) is passed through as it arrives, with the
+// header policy applied, Mcp-Session-Id mapped, and the client's backlog bounded by pausing the
+// upstream. Stateless SSE gets keepalives and is forwarded event by event (complete events
+// only); closing it cancels the upstream request (2026-07-28: disconnect is cancellation).
+//
+// Sessions: a 2xx answer to `initialize` carrying Mcp-Session-Id creates the proxy's session;
+// a JSON answer is held until the session record is committed, so a client never holds a
+// session id that a restarted proxy would not know. A 2xx to DELETE closes the session; a 404
+// to a request with a session marks it expired (the client must re-initialise).
+// Loop thread only.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/mcp/message.h"
+#include "core/net/event_loop.h"
+#include "core/net/http_server.h"
+#include "core/net/upstream_client.h"
+#include "core/proxy/context.h"
+#include "core/sse/parser.h"
+
+namespace ssestitch::proxy {
+
+struct ForwardPlan {
+  net::UpstreamRequest request;      // ready to send
+  net::Headers upstream_headers;     // forwardable client headers, for a stream's reconnects
+  bool mcp = false;                  // the request targets the MCP endpoint
+  mcp::Era era = mcp::Era::sessions;
+  bool initialize = false;           // an initialize POST without a session
+  std::vector<std::string> request_ids;
+  std::string session;               // the proxy session id, "" without one
+  std::string principal;
+  std::string target;                // the client's request target
+};
+
+class Exchange final : private net::Transfer::Observer, private net::ServerRequest::Observer {
+ public:
+  Exchange(Context& ctx, net::ServerRequest& client, ForwardPlan plan);
+  ~Exchange();
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
+
+  // Sends the request upstream; on failure answers 502 and releases itself.
+  void start();
+  // The proxy is stopping: answer 503 (or cut a started response) and drop the upstream.
+  void shutdown();
+
+ private:
+  void on_response(int status, const net::Headers& headers) noexcept override;
+  net::Transfer::BodyAction on_body(std::string_view bytes) noexcept override;
+  void on_done(const util::Result<void>& result) noexcept override;
+  void on_client_closed() noexcept override;
+  void on_drained() noexcept override;
+
+  void apply_session_effects(int status, const net::Headers& headers);
+  void become_stream(const net::Headers& client_headers);
+  void reply_error(int status, std::string_view message);
+  void release();
+  void keepalive_tick();
+
+  Context& m_ctx;
+  net::ServerRequest* m_client;
+  ForwardPlan m_plan;
+  std::unique_ptr<net::Transfer> m_transfer;
+  int m_status = 0;
+  net::Headers m_client_headers;
+  bool m_passthrough_sse = false;  // stateless-era SSE
+  bool m_hold = false;             // initialize JSON held until the session commits
+  bool m_waiting_commit = false;
+  bool m_released = false;
+  std::string m_held_body;
+  std::optional<sse::Parser> m_sse;
+  std::string m_out;
+  net::Timer m_keepalive;
+  std::int64_t m_last_write_ns = 0;
+};
+
+}  // namespace ssestitch::proxy

@@ -1,0 +1,223 @@
+#include "core/proxy/proxy.h"
+
+#include <csignal>
+
+#include "core/net/event_loop.h"
+#include "core/net/http_server.h"
+#include "core/net/upstream_client.h"
+#include "core/proxy/commit_pipeline.h"
+#include "core/proxy/context.h"
+#include "core/proxy/exchange.h"
+#include "core/proxy/metrics.h"
+#include "core/proxy/registry.h"
+#include "core/proxy/router.h"
+#include "core/proxy/session_table.h"
+#include "core/proxy/stream.h"
+#include "core/tracker/event_tracker.h"
+#include "core/util/clock.h"
+#include "core/util/log.h"
+
+namespace ssestitch::proxy {
+
+using util::LogLevel;
+
+// Members are declared in construction order; destruction runs in reverse, which is the
+// teardown order the deps notes require (servers, then curl, then the store, then the loop).
+struct Proxy::Impl {
+  Config config;
+  std::unique_ptr<net::EventLoop> loop;
+  std::unique_ptr<store::SessionStore> store;
+  tracker::EventTracker tracker;
+  Metrics metrics;
+  SessionTable sessions;
+  std::unique_ptr<net::UpstreamClient> upstream;
+  std::unique_ptr<Registry> registry;
+  std::unique_ptr<CommitPipeline> pipeline;
+  Context ctx;
+  std::unique_ptr<Router> router;
+  std::unique_ptr<net::HttpServer> server;
+  std::unique_ptr<net::HttpServer> admin;
+  std::unique_ptr<net::SignalWatcher> signals;
+  bool stopping = false;
+
+  explicit Impl(const Config& c) : config(c), tracker(c.dedup_window) {}
+  ~Impl() {
+    admin.reset();
+    server.reset();
+    if (registry) registry->clear();
+    router.reset();
+    pipeline.reset();
+    registry.reset();
+    upstream.reset();
+    store.reset();
+  }
+
+  util::Result<void> recover();
+  void handle_admin(net::ServerRequest& request);
+  void stop(int signo);
+};
+
+Proxy::Proxy(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+Proxy::~Proxy() = default;
+
+const net::ListenAddress& Proxy::address() const { return m_impl->server->address(); }
+
+util::Result<std::unique_ptr<Proxy>> Proxy::create(const Config& config, std::unique_ptr<store::SessionStore> store) {
+  net::init_process();
+  auto impl = std::make_unique<Impl>(config);
+  Impl& p = *impl;
+  auto loop = net::EventLoop::create();
+  if (!loop) return std::move(loop).error();
+  p.loop = std::move(*loop);
+  p.store = std::move(store);
+  auto upstream = net::UpstreamClient::create(*p.loop, config.tls);
+  if (!upstream) return std::move(upstream).error();
+  p.upstream = std::move(*upstream);
+  p.registry = std::make_unique<Registry>(*p.loop);
+  Registry* registry = p.registry.get();
+  p.pipeline = std::make_unique<CommitPipeline>(
+      *p.loop, *p.store, p.metrics,
+      [registry](std::uint64_t no) -> std::optional<store::StreamRecord> {
+        Stream* s = registry->find(no);
+        if (s == nullptr) return std::nullopt;
+        return s->snapshot();
+      },
+      [registry](std::uint64_t no, std::uint64_t upto, bool durable) {
+        if (Stream* s = registry->find(no)) s->on_committed(upto, durable);
+      });
+  p.ctx = Context{&p.config, p.loop.get(), p.upstream.get(), p.store.get(), &p.tracker,
+                  &p.metrics, p.pipeline.get(), &p.sessions, p.registry.get()};
+  p.router = std::make_unique<Router>(p.ctx);
+
+  if (auto r = p.recover(); !r) return std::move(r).error();
+
+  net::HttpServer::Limits limits;
+  limits.max_header_bytes = config.max_header_size;
+  limits.max_body_bytes = config.max_body_size;
+  limits.max_connections = config.max_connections;
+  Router* router = p.router.get();
+  auto server = net::HttpServer::listen(*p.loop, config.listen, limits,
+                                        [router](net::ServerRequest& r) { router->handle(r); });
+  if (!server) return std::move(server).error();
+  p.server = std::move(*server);
+  if (config.admin) {
+    net::HttpServer::Limits admin_limits;
+    admin_limits.max_connections = 64;
+    admin_limits.max_body_bytes = 4096;
+    Impl* raw = &p;
+    auto admin = net::HttpServer::listen(*p.loop, *config.admin, admin_limits,
+                                         [raw](net::ServerRequest& r) { raw->handle_admin(r); });
+    if (!admin) return std::move(admin).error();
+    p.admin = std::move(*admin);
+  }
+  Impl* raw = &p;
+  p.signals = std::make_unique<net::SignalWatcher>(*p.loop, std::vector<int>{SIGTERM, SIGINT},
+                                                   [raw](int signo) { raw->stop(signo); });
+  return std::unique_ptr<Proxy>(new Proxy(std::move(impl)));
+}
+
+util::Result<void> Proxy::Impl::recover() {
+  auto sessions_stored = store->sessions();
+  if (!sessions_stored) return std::move(sessions_stored).error();
+  sessions.load(*sessions_stored);
+  auto streams_stored = store->streams();
+  if (!streams_stored) return std::move(streams_stored).error();
+  std::size_t recovered = 0;
+  for (const store::StreamRecord& rec : *streams_stored) {
+    if (rec.state != store::StreamState::open) continue;
+    // Refill the dedup window with the upstream ids of the newest events.
+    std::vector<std::string> recent;
+    const std::uint64_t from = rec.next_seq > config.dedup_window + 1 ? rec.next_seq - 1 - config.dedup_window : 0;
+    auto scanned = store->scan_events(rec.stream, from, config.dedup_window, SIZE_MAX,
+                                      [&](const store::EventView& ev) {
+                                        if (!ev.upstream_id.empty()) recent.emplace_back(ev.upstream_id);
+                                        return true;
+                                      });
+    if (!scanned) return std::move(scanned).error();
+    tracker::Cursor cursor;
+    if (rec.has_upstream_id) cursor.last_upstream_id = rec.upstream_last_id;
+    if (rec.retry_ms > 0) cursor.retry_ms = rec.retry_ms;
+    tracker.restore_stream(rec.stream, rec.session, rec.next_seq, cursor, recent);
+    Stream& s = registry->add(std::make_unique<Stream>(ctx, rec, net::Headers{}));
+    if (rec.kind == store::StreamKind::get) {
+      if (Session* session = sessions.find_any(rec.session); session != nullptr) session->get_stream = rec.stream;
+    }
+    s.recover(rec.next_seq - 1);
+    ++recovered;
+  }
+  util::log(LogLevel::info, "store_recovered",
+            {{"sessions", sessions.open_count()}, {"open_streams", recovered}});
+  return util::ok();
+}
+
+int Proxy::run() {
+  Impl& p = *m_impl;
+  util::log(LogLevel::info, "listening",
+            {{"address", p.server->address().to_string()}, {"upstream", p.config.upstream.origin() + p.config.upstream.path},
+             {"store", p.config.store_dir.empty() ? std::string("memory") : p.config.store_dir}});
+  if (p.admin) util::log(LogLevel::info, "admin_listening", {{"address", p.admin->address().to_string()}});
+  p.loop->run();
+  // Stopped by a signal: everything was told to end; commit and sync what is pending.
+  p.pipeline->drain();
+  util::log(LogLevel::info, "stopped", {});
+  return 0;
+}
+
+void Proxy::Impl::stop(int signo) {
+  if (stopping) return;
+  stopping = true;
+  util::log(LogLevel::info, "shutting_down", {{"signal", signo == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  server->stop_accepting();
+  for (Exchange* e : registry->exchanges()) e->shutdown();
+  for (Stream* s : registry->streams()) s->shutdown();
+  loop->stop();
+}
+
+void Proxy::Impl::handle_admin(net::ServerRequest& request) {
+  net::Headers h;
+  h.add("Content-Type", "text/plain; charset=utf-8");
+  const std::string_view path = request.path();
+  if (request.method() != "GET" && request.method() != "HEAD") {
+    request.reply(405, h, "method not allowed\n");
+    return;
+  }
+  store::StoreMetrics sm = store->metrics();
+  if (path == "/healthz") {
+    if (sm.degraded) {
+      request.reply(503, h, "unhealthy: store: " + sm.last_error + "\n");
+    } else if (metrics.upstream_down()) {
+      request.reply(503, h, "unhealthy: upstream unreachable: " + metrics.upstream_error + "\n");
+    } else {
+      request.reply(200, h, "ok\n");
+    }
+    return;
+  }
+  if (path == "/readyz") {
+    request.reply(stopping ? 503 : 200, h, stopping ? "stopping\n" : "ready\n");
+    return;
+  }
+  if (path == "/metrics") {
+    Gauges g;
+    g.sessions_open = sessions.open_count();
+    for (Stream* s : registry->streams()) {
+      if (!s->is_open()) continue;
+      switch (s->record().kind) {
+        case store::StreamKind::post: ++g.streams_post; break;
+        case store::StreamKind::get: ++g.streams_get; break;
+        case store::StreamKind::generic: ++g.streams_generic; break;
+      }
+      g.clients_attached += s->has_client() ? 1 : 0;
+    }
+    g.connections = server->connection_count();
+    g.upstream_transfers = upstream->active();
+    if (auto st = store->stats()) g.store_bytes = st->file_bytes;
+    g.store_degraded = sm.degraded;
+    net::Headers mh;
+    mh.add("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    request.reply(200, mh, render_prometheus(metrics, g, sm));
+    return;
+  }
+  request.reply(404, h, "not found (try /healthz, /readyz, /metrics)\n");
+}
+
+}  // namespace ssestitch::proxy

@@ -1,0 +1,204 @@
+#include "core/proxy/router.h"
+
+#include <algorithm>
+
+#include "core/mcp/message.h"
+#include "core/proxy/commit_pipeline.h"
+#include "core/proxy/config.h"
+#include "core/proxy/exchange.h"
+#include "core/proxy/header_policy.h"
+#include "core/proxy/metrics.h"
+#include "core/proxy/registry.h"
+#include "core/proxy/session_table.h"
+#include "core/proxy/stream.h"
+#include "core/store/session_store.h"
+#include "core/tracker/downstream_id.h"
+#include "core/tracker/event_tracker.h"
+#include "core/util/clock.h"
+#include "core/util/log.h"
+
+namespace ssestitch::proxy {
+namespace {
+
+using util::LogLevel;
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  const std::size_t n = std::min(a.size(), b.size());
+  for (std::size_t i = 0; i < n; ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+bool accepts_sse(const net::Headers& headers) {
+  auto accept = headers.get("Accept");
+  return accept && accept->find("text/event-stream") != std::string_view::npos;
+}
+
+}  // namespace
+
+bool Router::is_mcp_path(std::string_view path) const {
+  const std::string& endpoint = m_ctx.config->upstream.path;
+  return endpoint == "/" || path == endpoint;
+}
+
+void Router::refuse(net::ServerRequest& request, int status, std::string_view message, bool json_rpc) {
+  net::Headers h;
+  std::string body;
+  if (json_rpc) {
+    h.add("Content-Type", "application/json");
+    body = mcp::error_response("null", status == 404 ? -32001 : -32600, message);
+  } else {
+    h.add("Content-Type", "text/plain; charset=utf-8");
+    body = "ssestitch: " + std::string(message) + "\n";
+  }
+  if (status == 401) h.add("WWW-Authenticate", "Bearer realm=\"ssestitch\"");
+  request.reply(status, h, body);
+}
+
+void Router::handle(net::ServerRequest& request) {
+  const Config& cfg = *m_ctx.config;
+  Metrics& metrics = *m_ctx.metrics;
+  ++metrics.requests;
+  const net::Headers& headers = request.headers();
+  const bool mcp_path = is_mcp_path(request.path());
+
+  if (auto origin = headers.get("Origin")) {
+    const bool allowed = std::any_of(cfg.allow_origins.begin(), cfg.allow_origins.end(),
+                                     [&](const std::string& o) { return o == "*" || o == *origin; });
+    if (!allowed) {
+      ++metrics.rejected_origin;
+      refuse(request, 403, "Origin not allowed (see --allow-origin)", mcp_path);
+      return;
+    }
+  }
+  if (!cfg.require_token.empty()) {
+    auto auth = headers.get("Authorization");
+    if (!auth || !constant_time_equal(*auth, "Bearer " + cfg.require_token)) {
+      ++metrics.rejected_auth;
+      refuse(request, 401, "missing or wrong bearer token", false);
+      return;
+    }
+  }
+  const std::string principal = principal_of(headers);
+  const std::string_view version = headers.get("MCP-Protocol-Version").value_or("");
+  const mcp::Era era = mcp::era_of(version);
+
+  Session* session = nullptr;
+  auto sid = headers.get("Mcp-Session-Id");
+  if (sid && era == mcp::Era::sessions) {
+    if (!tracker::validate_session_id(*sid)) {
+      refuse(request, 400, "malformed Mcp-Session-Id", mcp_path);
+      return;
+    }
+    session = m_ctx.sessions->find(*sid, principal);
+    if (session == nullptr && mcp_path) {
+      ++metrics.unknown_session;
+      refuse(request, 404, "Session not found", true);
+      return;
+    }
+    if (session != nullptr) {
+      session->record.last_active_ms = util::system_clock().wall_ms();
+      if (!version.empty() && version != session->record.protocol_version) {
+        session->record.protocol_version = std::string(version);
+        m_ctx.pipeline->add_session(session->record);
+      }
+    }
+  }
+  const std::string session_id = session != nullptr ? session->record.id : std::string();
+
+  if (request.method() == "GET" && era == mcp::Era::sessions) {
+    if (auto last = headers.get("Last-Event-ID"); last && !last->empty()) {
+      resume(request, *last, session_id, principal);
+      return;
+    }
+    if (mcp_path && session != nullptr && session->get_stream && accepts_sse(headers)) {
+      Stream* s = m_ctx.registry->find(*session->get_stream);
+      if (s != nullptr && s->is_open() && !s->has_client()) {
+        ++metrics.resumes_served;
+        util::log(LogLevel::info, "get_stream_taken_over", {{"stream", s->number()}});
+        s->attach_client(request, s->record().next_seq > 0 ? s->record().next_seq - 1 : 0);
+        return;
+      }
+    }
+  }
+
+  ForwardPlan plan;
+  plan.mcp = mcp_path;
+  plan.era = era;
+  plan.session = session_id;
+  plan.principal = principal;
+  plan.target = std::string(request.target());
+  plan.upstream_headers = upstream_request_headers(headers, !cfg.require_token.empty());
+  plan.request.method = std::string(request.method());
+  plan.request.url = cfg.upstream.origin() + plan.target;
+  plan.request.headers = plan.upstream_headers;
+  plan.request.body = std::string(request.body());
+  if (session != nullptr) {
+    plan.request.headers.set("Mcp-Session-Id", session->record.upstream_id);
+  } else if (sid && (!mcp_path || era == mcp::Era::stateless) && net::is_safe_header_value(*sid)) {
+    // Not an MCP endpoint, or an era without sessions: the header is not ours to map.
+    if (era == mcp::Era::sessions) plan.request.headers.set("Mcp-Session-Id", *sid);
+  }
+  if (request.method() == "POST" && mcp_path && era == mcp::Era::sessions) {
+    if (auto body = mcp::classify_post(request.body())) {
+      plan.request_ids = body->request_ids();
+      plan.initialize = session == nullptr && !sid && body->has_initialize();
+    }
+    // Bodies that are not JSON-RPC are forwarded untouched: the proxy is not a validator.
+  }
+  auto exchange = std::make_unique<Exchange>(m_ctx, request, std::move(plan));
+  m_ctx.registry->add(std::move(exchange)).start();
+}
+
+void Router::resume(net::ServerRequest& request, std::string_view last_event_id, const std::string& session,
+                    const std::string& principal) {
+  Metrics& metrics = *m_ctx.metrics;
+  auto id = tracker::parse_downstream_id(last_event_id);
+  if (!id) {
+    ++metrics.resumes_refused_malformed;
+    refuse(request, 400, "Last-Event-ID is not an event id issued by this proxy (<stream>-<seq>)", false);
+    return;
+  }
+  Stream* live = m_ctx.registry->find(id->stream);
+  std::optional<store::StreamRecord> record;
+  if (live != nullptr) {
+    record = live->snapshot();
+  } else if (auto stored = m_ctx.store->stream(id->stream); stored) {
+    record = std::move(*stored);
+  } else {
+    util::log(LogLevel::error, "store_read_failed", {{"message", stored.error().message}});
+    refuse(request, 503, "store unavailable", false);
+    return;
+  }
+  // Unknown, another session's, or another principal's: the same answer, so ids cannot be probed.
+  const bool visible = record && record->session == session &&
+                       (record->principal == principal || !record->session.empty()) &&
+                       id->seq < record->next_seq;
+  if (!visible) {
+    ++metrics.resumes_refused_unknown;
+    util::log(LogLevel::info, "resume_refused", {{"reason", "unknown"}, {"stream", id->stream}});
+    refuse(request, 404, "no such event id for this session", false);
+    return;
+  }
+  std::uint64_t after = id->seq;
+  const store::Retained& kept = record->retained;
+  const std::uint64_t oldest_available = kept.events > 0 ? kept.first_seq : record->next_seq;
+  if (after + 1 < oldest_available && (kept.evicted > 0 || kept.events > 0)) {
+    if (!m_ctx.config->on_gap_oldest) {
+      ++metrics.resumes_refused_evicted;
+      util::log(LogLevel::info, "resume_refused", {{"reason", "evicted"}, {"stream", id->stream}, {"seq", id->seq}});
+      refuse(request, 410, "the events after this id were removed by retention (--on-gap=oldest resumes from the oldest kept)", false);
+      return;
+    }
+    after = oldest_available - 1;
+  }
+  if (live == nullptr) {
+    auto stream = std::make_unique<Stream>(m_ctx, *record, net::Headers{});
+    live = &m_ctx.registry->add(std::move(stream));
+  }
+  ++metrics.resumes_served;
+  util::log(LogLevel::info, "resume_served", {{"stream", id->stream}, {"after", after}});
+  live->attach_client(request, after);
+}
+
+}  // namespace ssestitch::proxy

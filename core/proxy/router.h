@@ -1,0 +1,42 @@
+#pragma once
+// Router: what happens to each client request (DESIGN.md "Behaviour the proxy guarantees").
+//
+// In order: Origin check (403 unless absent or allowed by --allow-origin: DNS-rebinding
+// protection, MCP 2025-11-25), bearer token check when --require-token is set (401), then the
+// MCP session: a request carrying Mcp-Session-Id must name an open session of this principal
+// (else 404 with a JSON-RPC error on the MCP endpoint; never forwarded with a guessed mapping),
+// and is mapped to the upstream's session id. Then:
+//   - GET with Last-Event-ID: a resume from our log (ids "<stream>-<seq>"): 400 malformed,
+//     404 unknown or another session's / principal's stream, 410 evicted (unless
+//     --on-gap=oldest), else the stream's events after that seq, then live;
+//   - GET on the MCP endpoint while the session's GET stream lingers without a client: the
+//     client takes it over live (avoids the upstream's 409 "one GET stream per session");
+//   - anything else is forwarded as an Exchange (POST bodies on the MCP endpoint are classified
+//     to learn the request ids and spot `initialize`).
+// In the 2026-07-28 era (MCP-Protocol-Version) there are no sessions and no resumption:
+// Mcp-Session-Id and Last-Event-ID are ignored, as the specification says.
+// Loop thread only.
+
+#include <string>
+#include <string_view>
+
+#include "core/net/http_server.h"
+#include "core/proxy/context.h"
+
+namespace ssestitch::proxy {
+
+class Router {
+ public:
+  explicit Router(Context& ctx) : m_ctx(ctx) {}
+  void handle(net::ServerRequest& request);
+
+ private:
+  bool is_mcp_path(std::string_view path) const;
+  void resume(net::ServerRequest& request, std::string_view last_event_id, const std::string& session,
+              const std::string& principal);
+  void refuse(net::ServerRequest& request, int status, std::string_view message, bool json_rpc);
+
+  Context& m_ctx;
+};
+
+}  // namespace ssestitch::proxy

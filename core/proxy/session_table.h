@@ -1,0 +1,48 @@
+#pragma once
+// SessionTable: the MCP sessions the proxy knows, in memory, mirrored in the store.
+//
+// The proxy mints its own session id for each upstream Mcp-Session-Id (128 bits from the OS,
+// 32 hex characters) and maps every later request back. A session is bound to the principal
+// that created it: a one-way digest of the client's Authorization header (empty without one),
+// so a session id presented with another credential is treated as unknown (DESIGN.md
+// behaviour 5; MCP 2025-11-25 security best practices: bind session ids to the user).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/net/headers.h"
+#include "core/store/records.h"
+
+namespace ssestitch::proxy {
+
+struct Session {
+  store::SessionRecord record;
+  std::optional<std::uint64_t> get_stream;  // the session's standalone GET stream, if open
+};
+
+class SessionTable {
+ public:
+  // The open session `id` owned by `principal`; nullptr when unknown, closed, expired or owned
+  // by another principal (indistinguishable on purpose).
+  Session* find(std::string_view id, std::string_view principal);
+  // Any session with this id, whatever its state or owner (internal bookkeeping).
+  Session* find_any(std::string_view id);
+  // Creates an open session for `upstream_id` with a fresh proxy id.
+  Session& create(std::string upstream_id, std::string protocol_version, std::string principal, std::int64_t now_ms);
+  // Loads sessions from the store at start-up (open ones only are kept).
+  void load(const std::vector<store::SessionRecord>& records);
+  std::size_t open_count() const;
+  std::vector<Session*> all();
+
+ private:
+  std::unordered_map<std::string, Session> m_sessions;
+};
+
+// The principal of a request: sha256 of its Authorization value, or "" without one.
+std::string principal_of(const net::Headers& headers);
+
+}  // namespace ssestitch::proxy
