@@ -318,11 +318,13 @@ int Writer::delete_doomed(Txn& ts) {
 int Writer::evict_for_store(Txn& ts, bool after_map_full) {
   const std::uint64_t live = live_bytes(ts.txn);
   const std::uint64_t high = m_store_max / 10 * 9;
-  if (!after_map_full && live <= high) return 0;
   // Evict down to 85% (80% after a MDB_MAP_FULL), so that eviction runs in bursts rather than
   // in every transaction once the store is at its limit.
   const std::uint64_t low = m_store_max / 100 * (after_map_full ? 80 : 85);
-  std::uint64_t target = live > low ? live - low : 0;
+  // After MDB_MAP_FULL with the store well below its limit, the batch alone is too large (or
+  // readers pin old pages): evicting other streams' events would lose data and not help.
+  if (after_map_full ? live <= low : live <= high) return 0;
+  std::uint64_t target = live - low;
   if (after_map_full) target = std::max(target, m_store_max / 10);
   ts.trim_budget = after_map_full ? k_forced_evict_budget : k_evict_budget;
   const std::uint64_t evicted_before = ts.events_evicted;
