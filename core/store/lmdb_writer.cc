@@ -265,6 +265,17 @@ bool Writer::process_group(std::vector<Pending>& group) {
 util::Result<CommitInfo> Writer::commit_batches(std::span<Pending*> batches) {
   bool evicted = false;
   int resized = 0;
+  // Grow before a large group rather than after it failed half-way: a transaction that meets
+  // MDB_MAP_FULL is aborted and redone in full. Twice the payload allows for keys, headers and
+  // partly filled branch pages.
+  std::uint64_t need = 0;
+  for (const Pending* p : batches) need += p->bytes;
+  for (;;) {
+    MDB_envinfo info{};
+    mdb_env_info(m_env.get(), &info);
+    const std::uint64_t used = (static_cast<std::uint64_t>(info.me_last_pgno) + 1) * m_env.page_size();
+    if (used + 2 * need <= info.me_mapsize || !grow_map(false)) break;
+  }
   for (;;) {
     Txn ts;
     const std::int64_t t0 = SteadyClock::now().time_since_epoch().count();
