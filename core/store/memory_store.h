@@ -2,7 +2,8 @@
 // MemoryStore: a SessionStore kept in process memory, for `proxy --no-store` and unit tests.
 // Same contract as LmdbStore, with these differences: submit() applies the batch and calls
 // `done` inline before returning; nothing survives the process; retention applies per stream
-// (count, bytes, age) and per store (store_max_bytes of event payload, oldest streams first).
+// (count, bytes, age) and per store (store_max_bytes of event payload; past it the least
+// recently active streams lose their oldest events until 90% of the bound is left).
 // Thread-safe (one mutex).
 
 #include <map>

@@ -1,0 +1,52 @@
+#include "core/store/records.h"
+
+namespace ssestitch::store {
+
+std::string_view to_string(SessionState s) noexcept {
+  switch (s) {
+    case SessionState::open: return "open";
+    case SessionState::closed: return "closed";
+    case SessionState::expired: return "expired";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(StreamKind k) noexcept {
+  switch (k) {
+    case StreamKind::post: return "post";
+    case StreamKind::get: return "get";
+    case StreamKind::generic: return "generic";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(StreamState s) noexcept {
+  switch (s) {
+    case StreamState::open: return "open";
+    case StreamState::completed: return "completed";
+    case StreamState::abandoned: return "abandoned";
+  }
+  return "unknown";
+}
+
+std::size_t Batch::bytes() const noexcept {
+  // Strings plus a fixed allowance per record for the fields and container overhead, so a
+  // batch of many empty events still counts against the queue bound.
+  constexpr std::size_t k_record_overhead = 64;
+  std::size_t n = 0;
+  for (const SessionRecord& s : sessions) {
+    n += k_record_overhead + s.id.size() + s.upstream_id.size() + s.protocol_version.size() +
+         s.principal.size();
+  }
+  for (const StreamRecord& s : streams) {
+    n += k_record_overhead + s.session.size() + s.principal.size() + s.target.size() +
+         s.upstream_last_id.size();
+    for (const std::string& id : s.pending_request_ids) n += 16 + id.size();
+  }
+  for (const EventRecord& e : events) {
+    n += k_record_overhead + e.upstream_id.size() + e.type.size() + e.data.size();
+  }
+  return n;
+}
+
+}  // namespace ssestitch::store

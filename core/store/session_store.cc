@@ -1,0 +1,38 @@
+#include "core/store/session_store.h"
+
+#include <limits>
+
+namespace ssestitch::store {
+
+util::Result<SyncMode> parse_sync_mode(std::string_view s) {
+  if (s == "always") return SyncMode::always;
+  if (s == "batch") return SyncMode::batch;
+  if (s == "none") return SyncMode::none;
+  return util::fail(util::Errc::invalid_argument,
+                    "invalid sync mode \"" + std::string(s) + "\" (expected always, batch or none)");
+}
+
+std::string_view to_string(SyncMode m) noexcept {
+  switch (m) {
+    case SyncMode::always: return "always";
+    case SyncMode::batch: return "batch";
+    case SyncMode::none: return "none";
+  }
+  return "batch";
+}
+
+util::Result<std::vector<EventRecord>> SessionStore::events(std::uint64_t stream,
+                                                            std::uint64_t after_seq,
+                                                            std::size_t limit) const {
+  std::vector<EventRecord> out;
+  auto copy = [&](const EventView& v) {
+    out.push_back(EventRecord{v.stream, v.seq, std::string(v.upstream_id), std::string(v.type),
+                              std::string(v.data), v.arrival_ms});
+    return true;
+  };
+  auto n = scan_events(stream, after_seq, limit, std::numeric_limits<std::size_t>::max(), copy);
+  if (!n) return std::move(n).error();
+  return out;
+}
+
+}  // namespace ssestitch::store
