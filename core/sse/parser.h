@@ -47,9 +47,11 @@ struct Event {
   std::optional<std::string> id;       // last valid `id` in the block ("" = reset); nullopt if none
   std::optional<std::uint32_t> retry;  // last valid `retry` in the block (clamped to UINT32_MAX)
   bool dispatch = false;               // the data buffer was non-empty (a MessageEvent would fire)
-  std::string_view raw;                // the block's bytes as received, from its first line through
-                                       // the blank line (comments inside it included); valid only
-                                       // during the callback
+  std::string_view raw;                // the block's lines as received, from its first field line
+                                       // (comments after it included) through the blank line, each
+                                       // line ending in LF whatever its original line end (so raw is
+                                       // the same however the input was split); valid only during
+                                       // the callback
 };
 
 class Parser {
@@ -73,8 +75,10 @@ class Parser {
   std::uint64_t bytes_fed() const noexcept { return m_bytes_fed; }
 
  private:
+  util::Result<void> scan(std::string_view bytes, util::FunctionRef<void(const Event&)> on_event);
   util::Result<void> process_line(std::string_view line, util::FunctionRef<void(const Event&)> on_event);
   void dispatch_block(util::FunctionRef<void(const Event&)> on_event);
+  util::Result<void> fail(util::Error error);
 
   Limits m_limits;
   std::string m_line;          // partial line carried across chunks
@@ -83,7 +87,8 @@ class Parser {
   bool m_block_has_field = false;
   bool m_pending_cr = false;   // previous chunk ended with CR: skip one LF at the next start
   int m_bom_state = 0;         // bytes of the BOM matched so far; -1 once the BOM check is over
-  std::string m_last_event_id;
+  std::string m_id_buffer;     // WHATWG "last event ID buffer" (set by id fields)
+  std::string m_last_event_id; // the buffer's value at the last block end
   std::optional<util::Error> m_poison;
   std::uint64_t m_comments = 0;
   std::uint64_t m_bytes_fed = 0;
