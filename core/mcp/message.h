@@ -39,14 +39,19 @@ struct PostBody {
 };
 
 // Canonical id text: integers as plain decimal ("7", "-3"), strings re-encoded as JSON strings
-// with minimal escaping ("\"abc\""), so the same id written two ways compares equal.
+// with minimal escaping ("\"abc\""), so the same id written two ways compares equal; "null"
+// only in responses.
+//
 // Classifies a client's POST body. Errors: json_invalid (not JSON, or trailing garbage),
 // not_jsonrpc (JSON but not a JSON-RPC 2.0 message or a non-empty array of them; ids that are
 // not strings or integers; an integer id beyond 64 bits).
 util::Result<PostBody> classify_post(std::string_view body);
 
-// If `data` (an SSE event's data on a POST stream) is a JSON-RPC response, its canonical id.
-// nullopt for requests, notifications and anything that is not JSON-RPC.
+// The canonical ids of the JSON-RPC responses in `data` (an SSE event's data on a POST stream):
+// one for a response object, several for a 2025-03-26 batch array of responses, none for
+// requests, notifications and anything that is not JSON-RPC.
+std::vector<std::string> response_ids(std::string_view data);
+// Convenience: the first of response_ids(), or nullopt.
 std::optional<std::string> response_id(std::string_view data);
 
 // The `protocolVersion` of an InitializeResult response body, if present.
