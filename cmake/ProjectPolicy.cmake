@@ -16,5 +16,5 @@ endif()
 add_library(project_warnings INTERFACE)
 target_compile_options(project_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Woverloaded-virtual
-  -Wcast-align -Wnull-dereference -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough
+  -Wcast-align -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough
   $<$<BOOL:${SSESTITCH_WERROR}>:-Werror>)

@@ -74,13 +74,36 @@ void add_global_options(CLI::App& app, GlobalOptions& g) {
       ->capture_default_str();
 }
 
-void add_proxy(CLI::App& app, Options& o) {
+// CLI11 2.1 reads config files only on the root app and lets them win over environment
+// variables; we want flags > SSESTITCH_* environment > file > defaults, so the file is read
+// here after parsing and fills only the options that flags and environment left unset.
+// Keys may be top level or in a [proxy] section; unknown keys are usage errors.
+void apply_config_file(CLI::App* sub, const std::string& path) {
+  if (path.empty()) return;
+  std::vector<CLI::ConfigItem> items = CLI::ConfigTOML().from_file(path);
+  for (const CLI::ConfigItem& item : items) {
+    if (item.name == "++" || item.name == "--") continue;  // section markers
+    if (!item.parents.empty() && !(item.parents.size() == 1 && item.parents[0] == "proxy")) {
+      throw CLI::ConversionError(path + ": unknown section [" + item.parents[0] + "] (use [proxy] or none)");
+    }
+    CLI::Option* opt = sub->get_option_no_throw("--" + item.name);
+    if (opt == nullptr || item.name == "config" || item.name == "print-config") {
+      throw CLI::ConversionError(path + ": unknown option \"" + item.name + "\"");
+    }
+    if (opt->count() > 0) continue;
+    opt->add_result(item.inputs);
+    opt->run_callback();
+  }
+}
+
+void add_proxy(CLI::App& app, Options& o, std::string& config_path) {
   ProxyOptions& p = o.proxy;
   CLI::App* sub = app.add_subcommand("proxy", "Run the resilient reverse proxy in front of an MCP / SSE server");
   sub->callback([&o] { o.subcommand = Subcommand::proxy; });
-  sub->set_config("--config", "", "Read options from a TOML file (flags > SSESTITCH_* env > file)");
+  sub->add_option("--config", config_path, "Read options from a TOML file (flags > SSESTITCH_* env > file)")
+      ->type_name("FILE");
   std::vector<CLI::Option*> opts;
-  opts.push_back(sub->add_option("--upstream", p.upstream, "Upstream URL; its path is the MCP endpoint")->required());
+  opts.push_back(sub->add_option("--upstream", p.upstream, "Upstream URL; its path is the MCP endpoint (required)"));
   opts.push_back(sub->add_option("--listen", p.listen, "Address to listen on for clients (HOST:PORT)")->capture_default_str());
   opts.push_back(sub->add_option("--store", p.store, "Store directory (created 0700)")->capture_default_str());
   opts.push_back(sub->add_flag("--no-store", p.no_store, "Keep the event log in memory only"));
@@ -103,7 +126,7 @@ void add_proxy(CLI::App& app, Options& o) {
   opts.push_back(sub->add_option("--dedup-window", p.dedup_window, "Upstream event ids remembered per stream for dedup")->capture_default_str());
   opts.push_back(sub->add_option("--retain-events", p.retain_events, "Events kept per stream (0: no limit)")->capture_default_str());
   opts.push_back(size_option(sub, "--retain-bytes", p.retain_bytes, "Event bytes kept per stream (0: no limit)"));
-  opts.push_back(duration_option(sub, "--retain-age", p.retain_age_ms, "Events older than this are evicted (0: no limit)"));
+  opts.push_back(duration_option(sub, "--retain-age", p.retain_age_ms, "Events older than this are removed (0: no limit)"));
   opts.push_back(size_option(sub, "--store-max", p.store_max, "Largest size of the store"));
   opts.push_back(sub->add_option("--on-gap", p.on_gap, "Resume from an evicted id: error (410) or oldest")
                      ->check(CLI::IsMember({"error", "oldest"}))->capture_default_str());
@@ -187,13 +210,18 @@ ParseResult parse_cli(int argc, const char* const* argv) {
   app.require_subcommand(0, 1);
   app.get_formatter()->column_width(34);
   add_global_options(app, o.global);
-  add_proxy(app, o);
+  std::string config_path;
+  add_proxy(app, o, config_path);
   add_inspect(app, o);
   add_replay(app, o);
   add_bench(app, o);
 
   try {
     app.parse(argc, argv);
+    if (o.subcommand == Subcommand::proxy) {
+      apply_config_file(app.get_subcommand("proxy"), config_path);
+      if (o.proxy.upstream.empty()) throw CLI::RequiredError("--upstream");
+    }
   } catch (const CLI::CallForHelp& e) {
     std::ostringstream out, err;
     app.exit(e, out, err);

@@ -45,6 +45,8 @@ class CommitPipeline {
   void add_event(store::EventRecord event);
   void add_session(store::SessionRecord session);
   void mark_dirty(std::uint64_t stream);
+  // Whether `stream` has changes not yet handed to the store.
+  bool is_dirty(std::uint64_t stream) const { return m_dirty.count(stream) != 0; }
   void after_commit(Done done);
 
   bool accepting() const noexcept { return m_pending_bytes + m_inflight_bytes < m_max_pending_bytes; }

@@ -116,7 +116,8 @@ void Router::handle(net::ServerRequest& request) {
       if (s != nullptr && s->is_open() && !s->has_client()) {
         ++metrics.resumes_served;
         util::log(LogLevel::info, "get_stream_taken_over", {{"stream", s->number()}});
-        s->attach_client(request, s->record().next_seq > 0 ? s->record().next_seq - 1 : 0);
+        // Live from now on: this client did not ask for a replay (no Last-Event-ID).
+        s->attach_client(request, m_ctx.tracker->next_seq(s->number()) - 1);
         return;
       }
     }

@@ -57,10 +57,16 @@ Stream::~Stream() {
 
 std::int64_t Stream::now_ms() const { return util::system_clock().wall_ms(); }
 
+std::uint64_t Stream::last_seq() const {
+  const std::uint64_t next = m_ctx.tracker->next_seq(m_record.stream);
+  return next > 0 ? next - 1 : m_committed_seq;  // 0: not tracked (a finished stream being replayed)
+}
+
 bool Stream::stateful_mcp() const noexcept { return m_record.kind != store::StreamKind::generic; }
 
 bool Stream::collectable() const noexcept {
-  return !is_open() && m_client == nullptr && m_outbox.empty() && !m_transfer;
+  return !is_open() && m_client == nullptr && m_outbox.empty() && !m_transfer &&
+         !m_ctx.pipeline->is_dirty(m_record.stream);
 }
 
 store::StreamRecord Stream::snapshot() {
@@ -134,9 +140,9 @@ net::Transfer::BodyAction Stream::on_body(std::string_view bytes) noexcept {
     // The writer is behind: libcurl keeps these bytes and offers them again after resume().
     if (!m_paused) {
       m_paused = true;
-      m_ctx.pipeline->when_accepting([this] {
-        m_paused = false;
-        if (m_transfer && !m_transfer->finished()) m_transfer->resume();
+      // By number, not `this`: the stream may be gone by the time the writer catches up.
+      m_ctx.pipeline->when_accepting([registry = m_ctx.registry, no = m_record.stream] {
+        if (Stream* self = registry->find(no)) self->resume_upstream();
       });
     }
     return net::Transfer::BodyAction::pause;
@@ -221,7 +227,7 @@ void Stream::on_block(const sse::Event& ev) {
   m_ctx.pipeline->mark_dirty(no);
 
   if (m_record.kind == store::StreamKind::post && !m_pending.empty()) {
-    if (auto rid = mcp::response_id(ev.data)) m_pending.erase(*rid);  // TODO(merge): response_ids for batches
+    for (const std::string& rid : mcp::response_ids(ev.data)) m_pending.erase(rid);
     if (m_pending.empty()) {
       // Every request of the POST has its response: the stream is complete (the SDK server
       // may keep a resumed stream open forever, so we do not wait for its EOF).
@@ -250,10 +256,15 @@ std::uint64_t Stream::append_event(std::optional<std::string_view> upstream_id, 
   return obs.seq;
 }
 
+void Stream::resume_upstream() {
+  m_paused = false;
+  if (m_transfer && !m_transfer->finished() && !m_transfer->cancelled()) m_transfer->resume();
+}
+
 void Stream::upstream_lost(std::string_view reason) {
   if (!is_open()) return;
   if (m_record.kind == store::StreamKind::post && m_pending.empty()) {
-    m_final_seq = m_ctx.tracker->next_seq(m_record.stream) - 1;
+    m_final_seq = last_seq();
     finish(store::StreamState::completed);
     return;
   }
@@ -273,7 +284,7 @@ void Stream::reconnect_failed(int status, const net::Headers& headers) {
                              (status == 200 ? " without text/event-stream" : "") + " to the reconnect";
   if (!is_open()) return;
   if (status == 204) {  // EventSource semantics: the server asks the client to stop.
-    m_final_seq = m_ctx.tracker->next_seq(m_record.stream) - 1;
+    m_final_seq = last_seq();
     finish(store::StreamState::completed);
     return;
   }
@@ -374,12 +385,12 @@ void Stream::end_not_resumable(std::string_view reason) {
       ++m_ctx.metrics->pending_errors_sent;
     }
     m_pending.clear();
-    m_final_seq = m_ctx.tracker->next_seq(m_record.stream) - 1;
+    m_final_seq = last_seq();
     finish(store::StreamState::completed);
     return;
   }
   util::log(LogLevel::warn, "stream_ended", {{"stream", m_record.stream}, {"reason", reason}});
-  m_final_seq = m_ctx.tracker->next_seq(m_record.stream) - 1;
+  m_final_seq = last_seq();
   finish(store::StreamState::abandoned);
 }
 
@@ -567,7 +578,7 @@ void Stream::linger_expired() {
   if (m_client != nullptr || !is_open()) return;
   ++m_ctx.metrics->streams_lingered_out;
   util::log(LogLevel::info, "stream_lingered_out", {{"stream", m_record.stream}, {"linger_ms", m_ctx.config->linger_ms}});
-  m_final_seq = m_ctx.tracker->next_seq(m_record.stream) - 1;
+  m_final_seq = last_seq();
   finish(store::StreamState::abandoned);
 }
 
@@ -586,7 +597,7 @@ void Stream::shutdown() {
 
 void Stream::end_session() {
   if (!is_open()) return;
-  m_final_seq = m_ctx.tracker->next_seq(m_record.stream) - 1;
+  m_final_seq = last_seq();
   finish(store::StreamState::completed);
 }
 

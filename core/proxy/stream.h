@@ -96,6 +96,7 @@ class Stream final : private net::Transfer::Observer, private net::ServerRequest
   std::uint64_t append_event(std::optional<std::string_view> upstream_id, std::string_view type,
                              std::string_view data);
   void upstream_ok();
+  void resume_upstream();
   void upstream_lost(std::string_view reason);
   void reconnect_failed(int status, const net::Headers& headers);
   void schedule_reconnect(std::string_view reason, std::optional<std::int64_t> retry_after_ms);
@@ -113,6 +114,7 @@ class Stream final : private net::Transfer::Observer, private net::ServerRequest
   void linger_expired();
   bool stateful_mcp() const noexcept;
   std::int64_t now_ms() const;
+  std::uint64_t last_seq() const;  // the newest seq assigned on this stream
 
   Context& m_ctx;
   store::StreamRecord m_record;
