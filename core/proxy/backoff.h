@@ -1,12 +1,13 @@
 #pragma once
 // Reconnect delays for upstream streams (DESIGN.md behaviour 1).
 //
-// Failed attempts (connect errors, non-2xx answers, a non-SSE answer) grow an exponential
-// backoff with full jitter: delay = uniform(0, min(cap, base * 2^failures)). A stream that was
-// answered with 200 text/event-stream resets the failure count, so a drop after a healthy
-// stream reconnects within `base`, and the 2025-11-25 "polling" pattern (server sends retry:
-// and closes) reconnects after exactly `retry` ms instead of backing off. The delay is never
-// shorter than the stream's last `retry:` nor than a Retry-After the upstream sent.
+// Failed attempts (connect errors, non-2xx answers, a non-SSE answer, a connection that closes
+// without bringing anything new) grow an exponential backoff with full jitter:
+// delay = uniform(0, min(cap, base * 2^failures)). Progress (a fresh event or id) resets the
+// failure count, so a drop after a healthy stream reconnects within `base`, and the 2025-11-25
+// "polling" pattern (server sends retry: and closes) reconnects after exactly `retry` ms
+// instead of backing off. The delay is never shorter than the stream's last `retry:` nor than
+// a Retry-After the upstream sent.
 // The budget counts from the first failure of the current streak: once it is spent, give up.
 
 #include <cstdint>

@@ -97,7 +97,8 @@ void Stream::adopt_upstream(std::unique_ptr<net::Transfer> transfer) {
 
 void Stream::upstream_ok() {
   m_transfer_ok = true;
-  m_backoff.succeeded();
+  m_progress = false;
+  m_saw_retry = false;
   m_last_byte_ns = mono_ns();
   m_idle_timer.arm_ms(m_ctx.config->upstream_idle_timeout_ms);
 }
@@ -175,6 +176,10 @@ void Stream::on_done(const util::Result<void>& result) noexcept {
     schedule_reconnect(result ? "upstream closed before answering" : result.error().message, std::nullopt);
     return;
   }
+  // A connection that brought nothing new and no retry: hint counts as a failed attempt, so a
+  // server that accepts and closes at once is backed off (and eventually given up), not
+  // hammered. A close after retry: is the 2025-11-25 polling pattern: wait retry, no growth.
+  if (!m_progress && !m_saw_retry) m_backoff.failed(now_ms());
   upstream_lost(result ? "upstream closed the stream" : result.error().message);
 }
 
@@ -183,6 +188,7 @@ void Stream::on_block(const sse::Event& ev) {
   if (ev.retry) {
     m_ctx.tracker->note_retry(no, *ev.retry);
     m_ctx.pipeline->mark_dirty(no);
+    m_saw_retry = true;
   }
   std::optional<std::string_view> id;
   if (ev.id) {
@@ -196,7 +202,7 @@ void Stream::on_block(const sse::Event& ev) {
   // (2025-11-25: "an event ID and an empty data field"), a cursor move and not a message.
   if (!ev.dispatch || (stateful_mcp() && ev.data.empty())) {
     if (id && !id->empty()) {
-      m_ctx.tracker->observe_id_only(no, *id);
+      if (m_ctx.tracker->observe_id_only(no, *id) == tracker::Verdict::fresh) made_progress();
       ++m_ctx.metrics->priming_events;
       m_ctx.pipeline->mark_dirty(no);
     }
@@ -213,6 +219,7 @@ void Stream::on_block(const sse::Event& ev) {
     util::log(LogLevel::warn, "upstream_gap", {{"stream", no}, {"missing", *obs.gap}});
   }
   ++m_ctx.metrics->events_received;
+  made_progress();
   store::EventRecord rec;
   rec.stream = no;
   rec.seq = obs.seq;
@@ -254,6 +261,12 @@ std::uint64_t Stream::append_event(std::optional<std::string_view> upstream_id, 
   m_ctx.pipeline->add_event(std::move(rec));
   m_ctx.pipeline->mark_dirty(no);
   return obs.seq;
+}
+
+void Stream::made_progress() {
+  if (m_progress) return;
+  m_progress = true;
+  m_backoff.succeeded();
 }
 
 void Stream::resume_upstream() {

@@ -97,6 +97,7 @@ class Stream final : private net::Transfer::Observer, private net::ServerRequest
                              std::string_view data);
   void upstream_ok();
   void resume_upstream();
+  void made_progress();
   void upstream_lost(std::string_view reason);
   void reconnect_failed(int status, const net::Headers& headers);
   void schedule_reconnect(std::string_view reason, std::optional<std::int64_t> retry_after_ms);
@@ -127,6 +128,8 @@ class Stream final : private net::Transfer::Observer, private net::ServerRequest
   bool m_sent_last_event_id = false; // the current attempt asked to resume
   bool m_resume_with_id = true;      // false after the upstream refused our Last-Event-ID
   bool m_paused = false;             // paused because the pipeline is full
+  bool m_progress = false;           // the current connection brought a fresh event or id
+  bool m_saw_retry = false;          // the current connection sent retry:
   sse::Parser m_parser;
   std::int64_t m_last_byte_ns = 0;
   std::int64_t m_max_gap_ns = 0;     // longest silence seen on a healthy upstream
