@@ -43,10 +43,21 @@ constexpr const char* k_usage =
          [--header 'Name: value']... [--last-event-id ID] [--first-k K] [--expect N]
          [--reconnect] [--max-reconnects K] [--reconnect-delay-ms MS] [--disconnect-after N]
          [--timeout S] [--json] [--verbose]
-Prints one JSON line: status, events, lost, duplicates, id_errors, reconnects, last_id, first_k,
-last_k, response, latency_us_p50, latency_us_p99, latency_samples, comments, elapsed_ms, error.
+URL must be http:// on 127.0.0.1, localhost or [::1]. Accept and (POST) Content-Type default
+to what MCP wants; --header 'Last-Event-ID: X' is the same as --last-event-id X.
+  --expect N            done after N events (an earlier end is a failure, or a reconnect)
+  --reconnect           on an error, or an end before --expect / before a POST's response:
+                        GET the same URL with Last-Event-ID = last id seen, after
+                        --reconnect-delay-ms (10), at most --max-reconnects (100) times;
+                        409, 429 and 5xx answers to a reconnect are retried too
+  --disconnect-after N  drop the connection abruptly after N events and report
+  --first-k K           the k expected first (default: from --last-event-id, else 1)
+  --timeout S           overall deadline (60)      --verbose: events and findings on stderr
+Prints one JSON line (--json is the default and only format): status, events, lost, duplicates,
+id_errors, reconnects, last_id, first_k, last_k, response, response_error, latency_us_p50,
+latency_us_p99, latency_samples, comments, content_type, elapsed_ms, error.
 Exit: 0 verified, 1 verification failed / bad status / ended early, 2 usage, 3 timeout or
-connection failure. URL must be http://127.0.0.1, localhost or [::1].
+connection failure. SIGTERM/SIGINT: report what was seen so far, as for --disconnect-after.
 )";
 
 constexpr std::size_t k_max_latency_samples = 1'000'000;
@@ -142,6 +153,7 @@ class Client final : public net::Transfer::Observer {
     out += "\",\"first_k\":" + (m_first_k ? std::to_string(*m_first_k) : std::string("null"));
     out += ",\"last_k\":" + (m_last_k ? std::to_string(*m_last_k) : std::string("null"));
     out += std::string(",\"response\":") + (m_response ? "true" : "false");
+    out += std::string(",\"response_error\":") + (m_response_error ? "true" : "false");
     std::uint64_t p50 = 0, p99 = 0;
     if (!m_latency_us.empty()) {
       p50 = percentile(0.50);
@@ -205,7 +217,6 @@ class Client final : public net::Transfer::Observer {
     req.connect_timeout_ms = 5000;
     bool has_accept = false, has_type = false;
     for (const auto& [name, value] : m_opt.headers) {
-      if (net::iequals(name, "Last-Event-ID")) continue;
       req.headers.add(name, value);
       has_accept = has_accept || net::iequals(name, "Accept");
       has_type = has_type || net::iequals(name, "Content-Type");
@@ -265,7 +276,11 @@ class Client final : public net::Transfer::Observer {
     if (!m_sse) {
       // A plain (JSON) answer: complete; an MCP request answered with JSON has its response here.
       const std::string_view body = m_plain_body;
-      if (body.find("\"result\"") != std::string_view::npos) m_response = true;
+      if (body.find("\"result\"") != std::string_view::npos) {
+        m_response = true;
+      } else if (body.find("\"error\"") != std::string_view::npos && body.find("\"method\"") == std::string_view::npos) {
+        m_response = m_response_error = true;
+      }
       end(Outcome::complete, "");
       return;
     }
@@ -324,6 +339,7 @@ class Client final : public net::Transfer::Observer {
     if (!has_method &&
         (data.find("\"result\"") != std::string_view::npos || data.find("\"error\"") != std::string_view::npos)) {
       m_response = true;
+      m_response_error = data.find("\"result\"") == std::string_view::npos;
       end(Outcome::complete, "");
       return;
     }
@@ -397,6 +413,7 @@ class Client final : public net::Transfer::Observer {
   std::optional<std::pair<unsigned long long, unsigned long long>> m_prev_proxy;
   std::optional<long long> m_expected_k, m_first_k, m_last_k;
   bool m_response = false;
+  bool m_response_error = false;  // the response was a JSON-RPC error
   std::vector<std::uint64_t> m_latency_us;
   std::uint64_t m_latency_seen = 0;
   std::uint64_t m_rng = 0x853c49e6748fea9bULL;
@@ -442,7 +459,11 @@ std::string parse_options(const std::vector<std::string>& argv, Options& o) {
       if (colon == std::string::npos || colon == 0) return "--header wants 'Name: value', got '" + v + "'";
       std::string value = v.substr(colon + 1);
       value.erase(0, value.find_first_not_of(" \t"));
-      o.headers.emplace_back(v.substr(0, colon), value);
+      if (net::iequals(v.substr(0, colon), "Last-Event-ID")) {
+        o.last_event_id = value;  // the resume cursor, updated on every reconnect
+      } else {
+        o.headers.emplace_back(v.substr(0, colon), value);
+      }
     } else if (a == "--last-event-id") {
       o.last_event_id = v;
     } else if (a == "--first-k") {
