@@ -118,7 +118,7 @@ void add_proxy(CLI::App& app, Options& o, std::string& config_path) {
   opts.push_back(duration_option(sub, "--reconnect-base", p.reconnect_base_ms, "Base of the exponential reconnect backoff"));
   opts.push_back(duration_option(sub, "--reconnect-cap", p.reconnect_cap_ms, "Cap of the reconnect backoff"));
   opts.push_back(duration_option(sub, "--reconnect-budget", p.reconnect_budget_ms, "Give up reconnecting a stream after this long"));
-  opts.push_back(size_option(sub, "--client-buffer", p.client_buffer, "Unsent bytes per client before it is disconnected"));
+  opts.push_back(size_option(sub, "--client-buffer", p.client_buffer, "Unsent bytes per client before it catches up from the store instead of live writes"));
   opts.push_back(sub->add_option("--max-connections", p.max_connections, "Open client connections at most (503 beyond)")->capture_default_str());
   opts.push_back(size_option(sub, "--max-header-size", p.max_header_size, "Largest request header block accepted"));
   opts.push_back(size_option(sub, "--max-body-size", p.max_body_size, "Largest request body accepted (413 beyond)"));

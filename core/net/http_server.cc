@@ -283,7 +283,11 @@ void HttpServer::watch_for_close(ConnState& state) {
   bufferevent_getcb(bev, &readcb, &writecb, &eventcb, &cbarg);
   bufferevent_setcb(bev, nullptr, writecb, eventcb, cbarg);
   bufferevent_setwatermark(bev, EV_READ, 0, m_limits.max_unread_bytes);
-  bufferevent_set_timeouts(bev, nullptr, nullptr);
+  // No read timeout while the client waits; a response the handler already started keeps its
+  // write timeout (stalled readers are still evicted).
+  const timeval write_tv = seconds(m_limits.write_timeout_s);
+  const bool started = state.current != nullptr && state.current->started();
+  bufferevent_set_timeouts(bev, nullptr, started ? &write_tv : nullptr);
   bufferevent_enable(bev, EV_READ);
 }
 

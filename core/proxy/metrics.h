@@ -34,7 +34,7 @@ struct Metrics {
   std::uint64_t resumes_refused_malformed = 0;
   std::uint64_t resumes_refused_unknown = 0;  // unknown stream, or another session's / principal's
   std::uint64_t resumes_refused_evicted = 0;  // the id was removed by retention
-  std::uint64_t slow_clients_disconnected = 0;
+  std::uint64_t clients_fell_behind = 0;
   std::uint64_t keepalives_sent = 0;
   std::uint64_t streams_lingered_out = 0;     // upstream closed after --linger without a client
   std::uint64_t store_errors = 0;             // commits that failed (events forwarded unlogged)

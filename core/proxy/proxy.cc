@@ -157,7 +157,12 @@ int Proxy::run() {
              {"store", p.config.store_dir.empty() ? std::string("memory") : p.config.store_dir}});
   if (p.admin) util::log(LogLevel::info, "admin_listening", {{"address", p.admin->address().to_string()}});
   p.loop->run();
-  // Stopped by a signal: everything was told to end; commit and sync what is pending.
+  // Stopped by a signal: everything was told to end; commit and sync what is pending. A second
+  // SIGTERM/SIGINT (`timeout`, an impatient supervisor) must not kill us half-way through:
+  // from here on they are ignored, in every thread.
+  p.signals.reset();
+  std::signal(SIGTERM, SIG_IGN);
+  std::signal(SIGINT, SIG_IGN);
   p.pipeline->drain();
   util::log(LogLevel::info, "stopped", {});
   return 0;

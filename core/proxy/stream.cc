@@ -504,11 +504,22 @@ void Stream::on_committed(std::uint64_t upto_seq, bool durable) {
 }
 
 void Stream::deliver(std::uint64_t upto_seq) {
+  if (m_client != nullptr && !m_replaying && m_client->backlog() >= m_ctx.config->client_buffer) {
+    // The client reads slower than events arrive. Stop writing live and let it catch up from
+    // the log as it drains (everything committed is in the store), so its memory stays
+    // bounded and a burst never costs a fast reader its connection. A client that stops
+    // reading altogether is evicted by the write timeout.
+    m_replaying = true;
+    ++m_ctx.metrics->clients_fell_behind;
+    util::log(LogLevel::debug, "client_behind",
+              {{"stream", m_record.stream}, {"backlog", m_client->backlog()}, {"sent_seq", m_sent_seq}});
+  }
+  const bool live = m_client != nullptr && !m_replaying;
   m_out.clear();
   std::size_t count = 0;
   while (!m_outbox.empty() && m_outbox.front().first <= upto_seq) {
     auto& [seq, bytes] = m_outbox.front();
-    if (m_client != nullptr && !m_replaying && seq > m_sent_seq) {
+    if (live && seq > m_sent_seq) {
       m_out += bytes;
       m_sent_seq = seq;
       ++count;
@@ -525,12 +536,6 @@ void Stream::write_to_client(std::string_view bytes) {
   if (m_client == nullptr || bytes.empty()) return;
   m_client->write(bytes);
   m_last_write_ns = mono_ns();
-  if (m_client->backlog() > m_ctx.config->client_buffer) {
-    ++m_ctx.metrics->slow_clients_disconnected;
-    util::log(LogLevel::warn, "client_too_slow",
-              {{"stream", m_record.stream}, {"backlog", m_client->backlog()}, {"sent_seq", m_sent_seq}});
-    detach_client(true);
-  }
 }
 
 void Stream::maybe_finish_client() {

@@ -22,13 +22,15 @@
 // of its POST has its response forwarded (the TypeScript SDK never closes a resumed stream).
 //
 // Client leg: at most one client at a time; a second resume replaces the first. Keepalive
-// comments on idle clients; a client whose unsent backlog passes --client-buffer is cut
-// (it resumes from the log). Without a client the upstream keeps being read and logged for
+// comments on idle clients; a client whose unsent backlog passes --client-buffer stops getting
+// live writes and catches up from the log as it drains (bounded memory, no disconnect for a
+// burst); a client that stops reading is evicted by the server's write timeout. Without a client the upstream keeps being read and logged for
 // --linger, then the stream is abandoned.
 //
 // Options rejected: broadcasting to several clients (MCP forbids it: one stream, one
 // consumer); forwarding before commit (a kill -9 could lose what the client saw); pausing the
-// upstream for a slow client (one slow client would stall the log for everyone's resume).
+// upstream for a slow client (one slow client would stall the log for everyone's resume);
+// disconnecting a client that falls behind (a burst would cut fast readers too).
 // Loop thread only.
 
 #include <cstdint>

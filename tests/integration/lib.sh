@@ -29,15 +29,35 @@ start() {
   _pids+=("$LAST_PID")
 }
 
-# stop PID [SIGNAL]: signals one of our processes and waits for it; prints its exit status.
+# stop PID [SIGNAL]: signals one of our processes and waits for it; sets STOP_RC to its exit
+# status. Call it in this shell, never in $(...): a subshell cannot wait for our children.
 stop() {
-  local pid=$1 sig=${2:-TERM} rc=0
+  local pid=$1 sig=${2:-TERM}
+  STOP_RC=0
   kill -s "$sig" "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || rc=$?
-  echo "$rc"
+  wait "$pid" 2>/dev/null || STOP_RC=$?
 }
 
-# free_port: a TCP port on 127.0.0.1 nobody listens on right now.
+# stopped PID WHAT: stops one of our processes with SIGTERM and expects exit status 0.
+stopped() { stop "$1"; expect_eq "$STOP_RC" 0 "$2"; }
+
+# listening NAME: sets PORT to the port that process NAME (started with `start NAME`, listening
+# on 127.0.0.1:0) reports in its log: testkit tools print "listening on 127.0.0.1:P", the proxy
+# logs "listening address=127.0.0.1:P". Port 0 avoids free_port's race with other processes'
+# ephemeral ports (seen: EADDRINUSE on a port free_port had just chosen).
+listening() {
+  local i
+  PORT=
+  for i in $(seq 1 400); do
+    PORT=$(sed -n 's/.*\(^\| \)listening \(on \|address=\)127\.0\.0\.1:\([0-9][0-9]*\).*/\3/p' "$SCRATCH/$1.log" | head -n 1)
+    [ -n "$PORT" ] && return 0
+    sleep 0.05
+  done
+  fail "$1 reported no port: $(tail -n 20 "$SCRATCH/$1.log")"
+}
+
+# free_port: a TCP port on 127.0.0.1 nobody listens on right now (racy: prefer port 0 and
+# `listening`; use this only for a port that must stay dead).
 free_port() {
   local p
   for _ in $(seq 1 200); do
@@ -56,6 +76,16 @@ wait_port() {
   done
   fail "nothing listens on port $port after ${secs}s"
 }
+
+# client ARGS...: runs the testkit's verifying SSE client in the foreground; sets C_OUT (its
+# JSON summary line) and C_RC (0 ok, 1 verification failed, 2 usage, 3 connection failure).
+client() {
+  C_RC=0
+  C_OUT=$("$TESTKIT" client "$@" 2>>"$SCRATCH/client.err") || C_RC=$?
+  info "client $* -> rc=$C_RC $C_OUT"
+}
+# field NAME: a field of the last client summary.
+field() { jq -r ".$1" <<<"$C_OUT"; }
 
 # expect_eq ACTUAL EXPECTED WHAT
 expect_eq() { [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"; }

@@ -7,34 +7,6 @@ command -v jq >/dev/null || skip "jq missing"
 command -v curl >/dev/null || skip "curl missing"
 LIFE=120
 
-# client ARGS...: runs the verifying client; sets C_OUT (its JSON line) and C_RC.
-client() {
-  C_RC=0
-  C_OUT=$("$TESTKIT" client "$@" 2>>"$SCRATCH/client.err") || C_RC=$?
-  info "client $* -> rc=$C_RC $C_OUT"
-}
-# stopped PID WHAT: stops one of our processes with SIGTERM and expects exit status 0. (lib.sh's
-# `stop` must run in this shell, not in $(...): a subshell cannot wait for its parent's children.)
-stopped() {
-  stop "$1" >"$SCRATCH/stop.rc"
-  expect_eq "$(cat "$SCRATCH/stop.rc")" 0 "$2"
-}
-# listening NAME: sets PORT to the port that tool NAME, started with --listen 127.0.0.1:0, reports
-# in its log ("... listening on 127.0.0.1:PORT"). Port 0 avoids free_port's race with other
-# processes' ephemeral ports (seen: bind EADDRINUSE on a port free_port had just chosen).
-listening() {
-  local i
-  PORT=
-  for i in $(seq 1 400); do
-    PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$SCRATCH/$1.log" | head -n 1)
-    [ -n "$PORT" ] && return 0
-    sleep 0.05
-  done
-  fail "$1 reported no port: $(cat "$SCRATCH/$1.log")"
-}
-# field NAME: a field of the last client summary.
-field() { jq -r ".$1" <<<"$C_OUT"; }
-
 start upstream "$TESTKIT" upstream --listen 127.0.0.1:0 --lifetime $LIFE --get-interval-ms 50
 up_pid=$LAST_PID
 listening upstream
