@@ -176,6 +176,15 @@ void Stream::on_done(const util::Result<void>& result) noexcept {
     schedule_reconnect(result ? "upstream closed before answering" : result.error().message, std::nullopt);
     return;
   }
+  if (result && m_record.kind == store::StreamKind::generic && !m_saw_retry) {
+    // A generic SSE response that ended cleanly (complete chunked body) without a retry: hint is
+    // the server ending the stream on purpose: pass the end on instead of re-opening it for
+    // ever. Resets, truncated bodies and idle timeouts are drops, hidden by a resume.
+    util::log(LogLevel::info, "stream_completed", {{"stream", m_record.stream}, {"reason", "upstream ended the response"}});
+    m_final_seq = last_seq();
+    finish(store::StreamState::completed);
+    return;
+  }
   // A connection that brought nothing new and no retry: hint counts as a failed attempt, so a
   // server that accepts and closes at once is backed off (and eventually given up), not
   // hammered. A close after retry: is the 2025-11-25 polling pattern: wait retry, no growth.

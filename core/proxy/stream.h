@@ -20,6 +20,8 @@
 // is none (GET and generic streams), or, for a POST stream that cannot be resumed, ended with a
 // JSON-RPC error for each request still waiting. A POST stream completes when every request id
 // of its POST has its response forwarded (the TypeScript SDK never closes a resumed stream).
+// A generic stream whose response ends cleanly without a retry: field completes (the server
+// ended it on purpose); only resets, truncations and idle timeouts count as drops.
 //
 // Client leg: at most one client at a time; a second resume replaces the first. Keepalive
 // comments on idle clients; a client whose unsent backlog passes --client-buffer stops getting

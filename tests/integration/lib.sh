@@ -89,3 +89,39 @@ field() { jq -r ".$1" <<<"$C_OUT"; }
 
 # expect_eq ACTUAL EXPECTED WHAT
 expect_eq() { [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"; }
+
+# start_proxy NAME ARGS...: starts `ssestitch proxy --listen $LISTEN --admin 127.0.0.1:0
+# ARGS...` (LISTEN defaults to 127.0.0.1:0; set it to restart on the same port); sets PROXY_PID,
+# PROXY_PORT, ADMIN_PORT.
+start_proxy() {
+  local name=$1 i; shift
+  start "$name" "$SSESTITCH" proxy --listen "${LISTEN:-127.0.0.1:0}" --admin 127.0.0.1:0 "$@"
+  PROXY_PID=$LAST_PID
+  listening "$name"
+  PROXY_PORT=$PORT
+  ADMIN_PORT=
+  for i in $(seq 1 200); do
+    ADMIN_PORT=$(sed -n 's/.*admin_listening address=127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$SCRATCH/$name.log" | head -n 1)
+    [ -n "$ADMIN_PORT" ] && return 0
+    sleep 0.05
+  done
+  fail "$name reported no admin port"
+}
+
+# metric NAME [LABELS]: the value of one sample of the proxy's /metrics (0 when absent), e.g.
+# metric ssestitch_upstream_reconnects_total 'outcome="resumed"'.
+metric() {
+  local sel=$1${2:+\{$2\}}
+  curl -s --max-time 5 "http://127.0.0.1:$ADMIN_PORT/metrics" |
+    awk -v s="$sel" '$1 == s { v = $2 } END { print (v == "" ? 0 : v) }'
+}
+
+# http_code ARGS...: curl's status code for a request (body in $SCRATCH/body, headers in
+# $SCRATCH/head), with a 10 s bound.
+http_code() {
+  curl -s -o "$SCRATCH/body" -D "$SCRATCH/head" -w '%{http_code}' --max-time 10 "$@" || true
+}
+
+# real_pid PID: the process `start` runs under `timeout` (PID is timeout's); for kill -9 and
+# /proc readings.
+real_pid() { pgrep -P "$1" | head -n 1; }
