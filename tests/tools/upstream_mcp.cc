@@ -11,7 +11,9 @@
 //   - GET + Last-Event-ID `<stream>_<k>` resumes that stream at k+1; 409 while the stream still
 //     has a live connection (as the SDK does); GET without it opens the standalone stream (one
 //     per session, 409 otherwise) with a notifications/message every --get-interval-ms;
-//   - DELETE ends the session's streams and the session.
+//   - DELETE ends the session's streams and the session;
+//   - a POST without a session but with `MCP-Protocol-Version: 2026-07-28` (or later) is served
+//     statelessly: no session header, no event ids, no priming, no resumption.
 //
 // The "event store" is virtual: a stream's events are a pure function of (stream, k) apart from
 // the `t` timestamp, so a replay regenerates them instead of keeping them. That bounds memory
@@ -52,6 +54,7 @@ struct StreamRecord {
 struct Session {
   std::string id;
   std::string protocol_version;
+  bool stateless = false;  // MCP 2026-07-28: no session, no ids, no resumption
   std::uint64_t next_stream = 1;
   std::unordered_map<std::string, StreamRecord> streams;  // by stream id ("st3", "gs1")
 };
@@ -91,7 +94,7 @@ class McpStream : public Stream {
 
   void begin(bool priming) {
     net::Headers h;
-    h.set("Mcp-Session-Id", m_session.id);
+    if (!m_session.stateless) h.set("Mcp-Session-Id", m_session.id);
     start_sse(h);
     if (priming) {
       // MCP 2025-11-25: an event with an id and empty data, the first resumable position.
@@ -104,7 +107,7 @@ class McpStream : public Stream {
   void on_retire() noexcept override { m_record.writer = nullptr; }
 
   std::string event_id(std::int64_t k) const {
-    if (!m_server.options().mcp_resumable) return {};
+    if (!m_server.options().mcp_resumable || m_session.stateless) return {};
     return m_stream_id + "_" + std::to_string(k);
   }
 
@@ -223,6 +226,9 @@ class McpServiceImpl final : public McpService {
   // The request's session, or nullptr after answering 400 (no header) or 404 (unknown).
   Session* require_session(net::ServerRequest& request) {
     const auto sid = request.headers().get("Mcp-Session-Id");
+    if ((!sid || sid->empty()) && request.headers().get("MCP-Protocol-Version").value_or("") >= "2026-07-28") {
+      return &m_stateless;  // 2026-07-28 requests carry no session
+    }
     if (!sid || sid->empty()) {
       reply_json(request, 400, error_body(-32000, "Bad Request: Mcp-Session-Id header is required"));
       return nullptr;
@@ -342,7 +348,8 @@ class McpServiceImpl final : public McpService {
     r->count = count;
     r->size = static_cast<std::size_t>(size);
     r->drop_every = drop_every;
-    const bool priming = m_server.options().mcp_resumable && session.protocol_version >= "2025-11-25";
+    const bool priming = m_server.options().mcp_resumable && !session.stateless &&
+                         session.protocol_version >= "2025-11-25";
     m_server.adopt<ToolStream>(request, session, stream_id, *r, 1, false).begin(priming);
   }
 
@@ -410,6 +417,12 @@ class McpServiceImpl final : public McpService {
   Server& m_server;
   std::uint64_t m_next_order = 1;
   std::unordered_map<std::string, std::unique_ptr<Session>> m_sessions;
+  Session m_stateless = [] {
+    Session s;
+    s.protocol_version = "2026-07-28";
+    s.stateless = true;
+    return s;
+  }();
 };
 
 }  // namespace
