@@ -187,6 +187,15 @@ util::Result<std::unique_ptr<Env>> Env::open(const LmdbOptions& options) {
     created.own_lmdb_files = true;
   }
 
+  if (data_existed && !options.read_only) {
+    // A writer maps with MDB_WRITEMAP, which extends the data file to the map size on open:
+    // validate read-only first, so that a file that is not our store (or of another version)
+    // is refused before anything touches it (after the lock: a failed probe's lock.mdb is
+    // removed with the rest of what this call created).
+    LmdbOptions probe = options;
+    probe.read_only = true;
+    if (auto checked = open(probe); !checked) return std::move(checked).error();
+  }
   MDB_env* raw = nullptr;
   int rc = mdb_env_create(&raw);
   if (rc != 0) return util::fail(Errc::store_open_failed, message("mdb_env_create", dir, rc));
@@ -205,8 +214,14 @@ util::Result<std::unique_ptr<Env>> Env::open(const LmdbOptions& options) {
   unsigned flags = MDB_NOTLS;
   if (options.read_only) {
     flags |= MDB_RDONLY;
-  } else if (options.sync != SyncMode::always) {
-    flags |= MDB_NOSYNC;
+  } else {
+    // MDB_WRITEMAP: a commit writes into the shared mapping instead of one pwrite per page plus
+    // lseek+writev runs (measured: ~3.5 syscalls per commit gone, the proxy's added latency
+    // down). Committed pages are in the page cache the moment the meta page is, so a killed
+    // process loses nothing; fsync (msync) stays as --sync says. The data file becomes sparse
+    // at the map size; sizes we report come from the last used page, not the file length.
+    flags |= MDB_WRITEMAP;
+    if (options.sync != SyncMode::always) flags |= MDB_NOSYNC;
   }
   rc = mdb_env_open(raw, dir.c_str(), flags, 0600);
   if (rc != 0) return open_error(dir, rc);

@@ -76,6 +76,7 @@ util::Result<std::unique_ptr<LmdbStore>> LmdbStore::open(const LmdbOptions& opti
 
 util::Result<void> LmdbStore::submit(Batch batch, CommitCallback done) {
   if (!m_impl->writer) return util::fail(Errc::store_closed, m_impl->env->dir() + ": the store is open read-only");
+  if (m_impl->writer->try_commit_inline(batch, done)) return util::ok();
   return m_impl->writer->submit(std::move(batch), std::move(done));
 }
 

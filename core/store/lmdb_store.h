@@ -41,7 +41,12 @@
 //
 // Writing: one writer thread takes batches from a bounded queue (queue_max_bytes) and commits
 // everything queued in one transaction (group commit), then calls the batches' callbacks in
-// order. An event and the stream record it advances are in the same transaction. Writes only
+// order. Fast path: with sync none or batch, a batch submitted while nothing is queued and no
+// transaction runs is committed on the submitting thread, which gets its callback before
+// submit() returns; such a commit writes only to the page cache, so the caller never waits for
+// the disk, and it saves two thread hand-offs per batch (the proxy's added latency). fsyncs
+// (sync batch), maintenance and sync always stay on the writer thread.
+// An event and the stream record it advances are in the same transaction. Writes only
 // move forward: an event whose seq is not beyond the stream's newest stored seq, or a stream
 // record whose next_seq is lower than the stored one, is skipped and logged (internal).
 // Details (see lmdb_writer.h for the design):
@@ -109,6 +114,8 @@ struct LmdbOptions {
   Retention retention;
   std::size_t queue_max_bytes = 64u << 20;
   std::uint64_t initial_map_bytes = 64u << 20;
+  bool inline_commits = true;    // the fast path of submit() (see "Writing"); tests turn it off
+                                 // to hold the writer thread in a callback
   const util::Clock* clock = nullptr;  // nullptr: util::system_clock()
 };
 

@@ -125,6 +125,47 @@ util::Result<void> Writer::submit(Batch batch, CommitCallback done) {
   return util::ok();
 }
 
+bool Writer::try_commit_inline(Batch& batch, CommitCallback& done) {
+  if (!m_options.inline_commits || m_options.sync == SyncMode::always) return false;
+  std::unique_lock txn(m_txn_mutex, std::try_to_lock);
+  if (!txn.owns_lock()) return false;
+  if (!check_batch(batch)) return false;  // submit() reports the error
+  std::uint64_t ticket = 0;
+  {
+    std::lock_guard lk(m_mutex);
+    // Queued batches go first: committing this one now would overtake them.
+    if (m_stopping || !m_queue.empty()) return false;
+    ticket = m_next_ticket++;
+  }
+  std::vector<Pending> group;
+  group.push_back(Pending{std::move(batch), std::move(done), 0, ticket});
+  bool committed = false;
+  try {
+    committed = process_group(group);
+  } catch (const std::exception& e) {
+    util::log(util::LogLevel::error, "store_writer_exception", {{"error", e.what()}});
+    rollback();
+    const util::Error err{Errc::internal, std::string("store writer: ") + e.what()};
+    fail_metrics(err);
+    if (group.front().done) group.front().done(err);
+  }
+  txn.unlock();
+  bool wake = false;
+  {
+    std::lock_guard lk(m_mutex);
+    m_done_ticket = std::max(m_done_ticket, ticket);
+    if (committed) {
+      // The first commit since the last sync must wake the writer for the --sync-interval fsync.
+      wake = m_options.sync == SyncMode::batch && m_commit_gen == m_synced_gen;
+      ++m_commit_gen;
+    }
+    if (m_commit_gen == m_synced_gen) m_synced_ticket = m_done_ticket;
+  }
+  if (wake) m_wake.notify_one();
+  m_progress.notify_all();
+  return true;
+}
+
 util::Result<void> Writer::flush() {
   std::unique_lock lk(m_mutex);
   const std::uint64_t target = m_next_ticket - 1;
@@ -145,7 +186,6 @@ StoreMetrics Writer::metrics() const {
 
 void Writer::run() noexcept {
   std::vector<Pending> group;
-  bool dirty = false;  // committed since the last sync
   auto last_sync = SteadyClock::now();
   const auto interval = std::chrono::milliseconds(std::max<std::int64_t>(m_options.sync_interval_ms, 1));
   for (;;) {
@@ -155,7 +195,9 @@ void Writer::run() noexcept {
       std::unique_lock lk(m_mutex);
       // Wake at least once a second for maintenance, and in time for the batch-mode sync.
       auto deadline = SteadyClock::now() + std::chrono::seconds(1);
-      if (m_options.sync == SyncMode::batch && dirty) deadline = std::min(deadline, last_sync + interval);
+      if (m_options.sync == SyncMode::batch && m_commit_gen != m_synced_gen) {
+        deadline = std::min(deadline, last_sync + interval);
+      }
       m_wake.wait_until(lk, deadline, [&] { return !m_queue.empty() || m_stopping || m_sync_requested; });
       group.swap(m_queue);
       stopping = m_stopping;
@@ -166,38 +208,54 @@ void Writer::run() noexcept {
     for (const Pending& p : group) group_bytes += p.bytes;
     const std::uint64_t last_ticket = group.empty() ? 0 : group.back().ticket;
 
-    try {
-      if (!group.empty()) {
-        dirty |= process_group(group);
-      } else if (m_clock.mono_ns() >= m_next_maintenance_ns || !m_doomed_streams.empty() ||
-                 !m_doomed_sessions.empty()) {
-        Txn ts;
-        const int rc = run_txn({}, Work::maintenance, ts);
-        if (rc == 0) {
-          dirty |= ts.committed;
-        } else if (rc == MDB_MAP_FULL) {
-          grow_map(true);
-        } else {
-          util::log(util::LogLevel::error, "store_maintenance_failed",
-                    {{"error", message(ts.failed_call, m_env.dir(), rc)}});
+    bool committed = false;
+    {
+      std::lock_guard txn(m_txn_mutex);
+      try {
+        if (!group.empty()) {
+          committed = process_group(group);
+        } else if (m_clock.mono_ns() >= m_next_maintenance_ns || !m_doomed_streams.empty() ||
+                   !m_doomed_sessions.empty()) {
+          Txn ts;
+          const int rc = run_txn({}, Work::maintenance, ts);
+          if (rc == 0) {
+            committed = ts.committed;
+          } else if (rc == MDB_MAP_FULL) {
+            grow_map(true);
+          } else {
+            util::log(util::LogLevel::error, "store_maintenance_failed",
+                      {{"error", message(ts.failed_call, m_env.dir(), rc)}});
+          }
         }
-      }
-    } catch (const std::exception& e) {
-      // Out of memory while building a transaction: fail what was in hand, keep the thread.
-      util::log(util::LogLevel::error, "store_writer_exception", {{"error", e.what()}});
-      rollback();
-      const util::Error err{Errc::internal, std::string("store writer: ") + e.what()};
-      fail_metrics(err);
-      for (Pending& p : group) {
-        if (!p.done) continue;
-        try {
-          p.done(err);
-        } catch (...) {
+      } catch (const std::exception& e) {
+        // Out of memory while building a transaction: fail what was in hand, keep the thread.
+        util::log(util::LogLevel::error, "store_writer_exception", {{"error", e.what()}});
+        rollback();
+        const util::Error err{Errc::internal, std::string("store writer: ") + e.what()};
+        fail_metrics(err);
+        for (Pending& p : group) {
+          if (!p.done) continue;
+          try {
+            p.done(err);
+          } catch (...) {
+          }
+          p.done = nullptr;
         }
-        p.done = nullptr;
       }
     }
 
+    // What the sync (if any) will cover: every commit counted so far, by this thread or inline.
+    std::uint64_t gen_before = 0;
+    std::uint64_t done_before = 0;
+    bool dirty = false;
+    {
+      std::lock_guard lk(m_mutex);
+      if (committed) ++m_commit_gen;
+      if (last_ticket != 0) m_done_ticket = std::max(m_done_ticket, last_ticket);
+      gen_before = m_commit_gen;
+      done_before = m_done_ticket;
+      dirty = m_commit_gen != m_synced_gen;
+    }
     const auto now = SteadyClock::now();
     const bool want_sync =
         dirty && ((m_options.sync == SyncMode::batch && (sync_requested || stopping || now - last_sync >= interval)) ||
@@ -205,6 +263,7 @@ void Writer::run() noexcept {
     bool sync_failed = false;
     util::Error sync_error;
     if (want_sync) {
+      // Outside m_txn_mutex: inline commits go on while the disk catches up.
       std::shared_lock gate(m_env.gate());
       const int rc = mdb_env_sync(m_env.get(), 1);
       if (rc != 0) {
@@ -212,20 +271,21 @@ void Writer::run() noexcept {
         sync_error = util::Error{errc_for(rc, Errc::io_error), message("mdb_env_sync", m_env.dir(), rc)};
         util::log(util::LogLevel::error, "store_sync_failed", {{"error", sync_error.message}});
       }
-      dirty = false;
       last_sync = now;
     }
     bool exit = false;
     {
       std::lock_guard lk(m_mutex);
       m_queued_bytes -= group_bytes;
-      if (last_ticket != 0) m_done_ticket = last_ticket;
       if (want_sync) {
         m_sync_failed = sync_failed;
         m_sync_error = sync_error;
+        m_synced_gen = std::max(m_synced_gen, gen_before);
+        m_synced_ticket = std::max(m_synced_ticket, done_before);
       }
-      if (m_options.sync == SyncMode::always || !dirty) m_synced_ticket = m_done_ticket;
-      exit = m_stopping && m_queue.empty() && (!dirty || m_options.sync == SyncMode::always);
+      if (m_options.sync == SyncMode::always || m_commit_gen == m_synced_gen) m_synced_ticket = m_done_ticket;
+      exit = m_stopping && m_queue.empty() &&
+             (m_commit_gen == m_synced_gen || m_options.sync == SyncMode::always);
     }
     m_progress.notify_all();
     group.clear();

@@ -4,9 +4,13 @@
 // `proxy --no-store` and unit tests, and a Redis backend can fit behind it later.
 //
 // Threads: submit() may be called from any one thread (the proxy's loop); reads may be called
-// from any thread and never block the writer. Commit callbacks run on the store's writer thread
-// (LmdbStore) or inline inside submit() (MemoryStore): callers that need their own thread must
-// post from the callback and must not call back into the store from it.
+// from any thread and never block the writer. Commit callbacks run inline inside submit()
+// (MemoryStore; LmdbStore when its writer is idle and the sync mode does not fsync per
+// commit), or on the store's writer thread: callers that need their own thread must post from
+// the callback, and must not call back into the store from it. Whichever thread runs them,
+// callbacks run in submission order; a caller that posts some of them to its own thread may
+// see a later batch's notification before an earlier one's, but a batch's commit implies that
+// every batch submitted before it has committed.
 
 #include <cstdint>
 #include <functional>

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/store/lmdb_store.h"
@@ -316,7 +317,9 @@ TEST_CASE("store::LmdbStore on a copy of a crashed process's store") {
 
 TEST_CASE("store::LmdbStore group commit") {
   TempDir tmp;
-  auto s = open_ok(options((tmp.path() / "store").string()));
+  LmdbOptions o = options((tmp.path() / "store").string());
+  o.inline_commits = false;  // the latch holds the writer thread inside a callback
+  auto s = open_ok(o);
   WriterLatch latch;
   REQUIRE(s->submit(events_batch(1, 1, 1), latch.hold()));
   latch.wait_entered();
@@ -343,6 +346,7 @@ TEST_CASE("store::LmdbStore queue bound") {
   TempDir tmp;
   LmdbOptions o = options((tmp.path() / "store").string());
   o.queue_max_bytes = 20'000;
+  o.inline_commits = false;
   auto s = open_ok(o);
   WriterLatch latch;
   REQUIRE(s->submit(events_batch(1, 1, 1), latch.hold()));
@@ -387,6 +391,38 @@ TEST_CASE("store::LmdbStore sync modes") {
   REQUIRE_FALSE(bad);
   CHECK(bad.error().code == util::Errc::invalid_argument);
   CHECK(bad.error().message == "invalid sync mode \"sometimes\" (expected always, batch or none)");
+}
+
+TEST_CASE("store::LmdbStore commits inline when the writer is idle") {
+  for (SyncMode mode : {SyncMode::always, SyncMode::batch, SyncMode::none}) {
+    CAPTURE(to_string(mode));
+    TempDir tmp;
+    LmdbOptions o = options((tmp.path() / "store").string(), mode);
+    o.sync_interval_ms = 5;
+    auto s = open_ok(o);
+    const std::thread::id caller = std::this_thread::get_id();
+    for (std::uint64_t i = 1; i <= 50; ++i) {
+      std::atomic<bool> called = false;
+      std::thread::id where;  // read only once `called` (release/acquire) says it was written
+      REQUIRE(s->submit(events_batch(1, i, i), [&](const util::Result<CommitInfo>& r) {
+        CHECK(r);
+        where = std::this_thread::get_id();
+        called = true;
+      }));
+      if (mode == SyncMode::always) {
+        REQUIRE(s->flush());  // always: every commit is fsynced on the writer thread
+        CHECK(where != caller);
+      } else if (called) {
+        CHECK(where == caller);  // inline: done before submit() returned
+      } else {
+        REQUIRE(s->flush());     // the writer was busy (its periodic sync): queued instead
+      }
+      CHECK(called);
+    }
+    REQUIRE(s->flush());
+    CHECK(seqs(*s, 1).size() == 50);
+    if (mode != SyncMode::always) CHECK(s->metrics().commits >= 50);
+  }
 }
 
 TEST_CASE("store::LmdbStore destructor drains the queue") {
@@ -461,6 +497,7 @@ TEST_CASE("store::LmdbStore a full map") {
   LmdbOptions o = options((tmp.path() / "store").string());
   o.initial_map_bytes = 1u << 20;
   o.retention.store_max_bytes = 1u << 20;
+  o.inline_commits = false;  // a subcase holds the writer thread in a callback
   auto s = open_ok(o);
   REQUIRE(commit(*s, events_batch(1, 1, 10)));
 
