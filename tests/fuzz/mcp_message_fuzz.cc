@@ -1,0 +1,22 @@
+// libFuzzer target: the MCP message classifier (core/mcp/message), which reads client bodies and
+// upstream event data: no crash, no out-of-bounds read, no unbounded output, for any bytes.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "core/mcp/message.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  namespace mcp = ssestitch::mcp;
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  (void)mcp::classify_post(text);
+  for (const auto& id : mcp::response_ids(text)) {
+    if (id.size() > size) std::abort();  // an id is a piece of the input
+  }
+  (void)mcp::response_id(text);
+  (void)mcp::initialize_result_version(text);
+  (void)mcp::era_of(text);
+  return 0;
+}
