@@ -219,6 +219,14 @@ void Exchange::on_done(const util::Result<void>& result) noexcept {
     return;
   }
   if (m_hold && m_client != nullptr) {
+    // The negotiated revision is in the InitializeResult: record it with the session (inspect
+    // shows it; resumes send it as MCP-Protocol-Version).
+    if (auto version = mcp::initialize_result_version(m_held_body); version) {
+      if (Session* s = m_ctx.sessions->find_any(m_plan.session); s != nullptr && s->record.protocol_version != *version) {
+        s->record.protocol_version = *version;
+        m_ctx.pipeline->add_session(s->record);
+      }
+    }
     m_waiting_commit = true;
     m_ctx.pipeline->after_commit([this](bool) {
       m_waiting_commit = false;

@@ -122,4 +122,12 @@ expect_eq "$(rpc "$M" "$A" '{"jsonrpc":"2.0","id":20,"method":"ping"}')" 200 "se
 expect_eq "$(rpc "$M" "$B" '{"jsonrpc":"2.0","id":20,"method":"ping"}')" 404 "deleted session B stays deleted"
 client --url "$M" --header "Mcp-Session-Id: $A" --last-event-id "$CUT" --timeout 30
 expect_eq "$C_RC/$(field events)/$(field first_k)/$(field response)/$(field lost)/$(field duplicates)" 0/1500/501/true/0/0 "resume after kill -9"
+
+info "inspect next to the running proxy: the session, its negotiated revision, its streams"
+"$SSESTITCH" inspect "$STORE" sessions --json >"$SCRATCH/sessions.json"
+expect_eq "$(jq -r --arg a "$A" '.sessions[] | select(.id == $a) | .protocol_version' "$SCRATCH/sessions.json")" 2025-11-25 "negotiated revision"
+expect_eq "$(jq -r --arg b "$B" '.sessions[] | select(.id == $b) | .state' "$SCRATCH/sessions.json")" closed "deleted session"
+"$SSESTITCH" inspect "$STORE" streams --session "$A" --ndjson >"$SCRATCH/streams.ndjson"
+[ "$(wc -l <"$SCRATCH/streams.ndjson")" -ge 3 ] || fail "streams of A: $(cat "$SCRATCH/streams.ndjson")"
+! grep -q "$B" "$SCRATCH/streams.ndjson" || fail "session B's streams listed under A"
 echo "proxy_mcp: ok"
