@@ -38,6 +38,9 @@ stop() {
   wait "$pid" 2>/dev/null || STOP_RC=$?
 }
 
+# waited PID: waits for one of our processes to end by itself; sets STOP_RC.
+waited() { STOP_RC=0; wait "$1" 2>/dev/null || STOP_RC=$?; }
+
 # stopped PID WHAT: stops one of our processes with SIGTERM and expects exit status 0.
 stopped() { stop "$1"; expect_eq "$STOP_RC" 0 "$2"; }
 
