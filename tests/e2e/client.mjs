@@ -1,0 +1,122 @@
+// An MCP client built on the official TypeScript SDK (Client + StreamableHTTPClientTransport),
+// for the end-to-end tier. Prints one JSON line on stdout.
+//
+//   node client.mjs parity URL            a fixed script; output comparable direct vs proxied
+//   node client.mjs notify URL --count N [--size B] [--retries R] [--timeout S]
+//   node client.mjs everything URL        server-everything: tools, echo, a resource
+//
+// notify: calls the `notify` tool and checks the notifications it gets: received, in order,
+// duplicates, missing, the result; `reconnects` counts the SDK's resume GETs (Last-Event-ID).
+// --retries 0 (default) disables the SDK's reconnection: a broken stream fails the call.
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+
+const [mode, url, ...rest] = process.argv.slice(2);
+const opt = (name, dflt) => { const i = rest.indexOf(name); return i >= 0 ? rest[i + 1] : dflt; };
+const retries = Number(opt('--retries', '0'));
+const timeoutMs = Number(opt('--timeout', '120')) * 1000;
+
+let reconnects = 0;
+let lastEventId = '';
+const countingFetch = (input, init) => {
+  const h = new Headers(init?.headers);
+  if ((init?.method ?? 'GET') === 'GET' && h.get('last-event-id')) reconnects++;
+  return fetch(input, init);
+};
+
+async function connect() {
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
+    fetch: countingFetch,
+    reconnectionOptions: { maxRetries: retries, initialReconnectionDelay: 100, maxReconnectionDelay: 1000, reconnectionDelayGrowFactor: 1.5 },
+  });
+  const client = new Client({ name: 'ssestitch-e2e-client', version: '1.0.0' });
+  await client.connect(transport);
+  return { client, transport };
+}
+
+const text = (r) => r.content?.map((c) => c.text).join('') ?? '';
+
+async function parity() {
+  const { client, transport } = await connect();
+  const out = { protocol: transport.protocolVersion ?? null, session: Boolean(transport.sessionId) };
+  out.tools = (await client.listTools()).tools.map((t) => t.name).sort();
+  out.echo = text(await client.callTool({ name: 'echo', arguments: { text: 'héllo ✓' } }));
+  const seen = [];
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => seen.push(n.params.data.i));
+  out.notify = text(await client.callTool({ name: 'notify', arguments: { count: 100, size: 32 } }));
+  out.notifications = seen.length;
+  out.in_order = seen.every((v, i) => v === i + 1);
+  out.resources = (await client.listResources()).resources.map((r) => r.uri);
+  out.read = (await client.readResource({ uri: 'test://static' })).contents[0].text;
+  if (transport.sessionId) {  // stateless servers have no GET stream to carry the update
+    const updated = new Promise((resolve) => client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => resolve(n.params.uri)));
+    await client.subscribeResource({ uri: 'test://static' });
+    out.updated = await Promise.race([updated, new Promise((r) => setTimeout(() => r('timeout'), 10000))]);
+  }
+  out.ping = JSON.stringify(await client.ping());
+  await transport.terminateSession();
+  out.terminated = transport.sessionId === undefined;
+  await client.close();
+  return out;
+}
+
+async function notify() {
+  const count = Number(opt('--count', '1000'));
+  const size = Number(opt('--size', '64'));
+  const { client, transport } = await connect();
+  const seen = [];
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => seen.push(n.params.data.i));
+  const t0 = Date.now();
+  const out = { session: transport.sessionId ?? null };
+  try {
+    const r = await client.callTool({ name: 'notify', arguments: { count, size } }, undefined, {
+      timeout: timeoutMs,
+      onresumptiontoken: (token) => { lastEventId = token; },
+    });
+    out.result = r.isError ? `error: ${text(r)}` : text(r);
+  } catch (e) {
+    out.result = null;
+    out.error = String(e?.message ?? e);
+    out.error_code = e?.code ?? null;
+  }
+  const unique = new Set(seen);
+  let inOrder = true;
+  for (let i = 1; i < seen.length; i++) if (seen[i] <= seen[i - 1]) { inOrder = false; break; }
+  Object.assign(out, {
+    received: seen.length, unique: unique.size, duplicates: seen.length - unique.size,
+    missing: Math.max(0, count - unique.size), in_order: inOrder, reconnects,
+    last_event_id: lastEventId, elapsed_ms: Date.now() - t0,
+  });
+  await client.close().catch(() => {});
+  return out;
+}
+
+async function everything() {
+  const { client } = await connect();
+  const out = {};
+  out.tools = (await client.listTools()).tools.map((t) => t.name).sort();
+  out.echo = text(await client.callTool({ name: 'echo', arguments: { message: 'hi from ssestitch' } }));
+  const res = (await client.listResources()).resources;
+  out.resources = res.length;
+  out.read = res.length ? (await client.readResource({ uri: res[0].uri })).contents.length : 0;
+  out.prompts = (await client.listPrompts()).prompts.map((p) => p.name).sort();
+  await client.close();
+  return out;
+}
+
+const modes = { parity, notify, everything };
+if (!modes[mode] || !url) {
+  process.stderr.write('usage: node client.mjs parity|notify|everything URL [options]\n');
+  process.exit(2);
+}
+const hard = setTimeout(() => { process.stdout.write(JSON.stringify({ error: 'client deadline' }) + '\n'); process.exit(3); }, timeoutMs + 30000);
+modes[mode]().then((out) => {
+  clearTimeout(hard);
+  process.stdout.write(JSON.stringify(out) + '\n');
+  process.exit(0);
+}, (e) => {
+  clearTimeout(hard);
+  process.stdout.write(JSON.stringify({ error: String(e?.message ?? e) }) + '\n');
+  process.exit(1);
+});

@@ -1,0 +1,132 @@
+// An MCP server built on the official TypeScript SDK (McpServer + StreamableHTTPServerTransport),
+// for the end-to-end tier. Listens on 127.0.0.1:PORT (0: any free port; the line
+// "server: listening on 127.0.0.1:P" on stderr names it). Path /mcp.
+//
+//   node server.mjs --port 0 [--event-store] [--stateless]
+//
+// --event-store  resumable: OrderedEventStore below (ids on every event, GET resumes). Not the
+//                SDK's example InMemoryEventStore: it orders a stream's events by sorting their
+//                ids as strings (`<stream>_<Date.now()>_<random>`), so events stored in the same
+//                millisecond replay in random order and some are skipped after a resume (seen
+//                here: 31 of 20,000 lost, others reordered, with or without a proxy).
+// --stateless    no sessions (sessionIdGenerator undefined)
+// Tools: echo {text}; notify {count, size}: `count` notifications/message (data {i, pad}) on the
+// request's stream, then the result "sent <count>"; slow {ms}. A resource `test://static` with
+// subscribe support, so subscriptions travel on the GET stream.
+import http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest, SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
+const flag = (name) => args.includes(name);
+const port = Number(opt('--port', '0'));
+const resumable = flag('--event-store');
+const stateless = flag('--stateless');
+const lifetimeS = Number(opt('--lifetime', '600'));
+
+// The SDK's EventStore interface, kept in arrival order per stream. Ids: <stream>_<index>.
+class OrderedEventStore {
+  constructor(maxPerStream = 200000) { this.streams = new Map(); this.max = maxPerStream; }
+  async storeEvent(streamId, message) {
+    let s = this.streams.get(streamId);
+    if (!s) { s = { base: 0, events: [] }; this.streams.set(streamId, s); }
+    s.events.push(message);
+    if (s.events.length > this.max) { s.events.shift(); s.base++; }
+    return `${streamId}_${s.base + s.events.length - 1}`;
+  }
+  async getStreamIdForEventId(eventId) { return eventId.slice(0, eventId.lastIndexOf('_')); }
+  async replayEventsAfter(lastEventId, { send }) {
+    const cut = lastEventId.lastIndexOf('_');
+    const streamId = lastEventId.slice(0, cut);
+    const s = this.streams.get(streamId);
+    const index = Number(lastEventId.slice(cut + 1));
+    if (!s || !Number.isInteger(index) || index < s.base - 1) throw new Error(`unknown event id ${lastEventId}`);
+    for (let i = index + 1; i < s.base + s.events.length; i++) await send(`${streamId}_${i}`, s.events[i - s.base]);
+    return streamId;
+  }
+}
+
+function buildServer() {
+  const server = new McpServer({ name: 'ssestitch-e2e', version: '1.0.0' },
+    { capabilities: { logging: {}, resources: { subscribe: true } } });
+  server.registerTool('echo', { description: 'echo the text', inputSchema: { text: z.string() } },
+    async ({ text }) => ({ content: [{ type: 'text', text }] }));
+  server.registerTool('notify', {
+    description: 'send count notifications on this request\'s stream, then answer',
+    inputSchema: { count: z.number().int(), size: z.number().int().optional() },
+  }, async ({ count, size }, extra) => {
+    const pad = 'x'.repeat(size ?? 64);
+    for (let i = 1; i <= count; i++) {
+      await extra.sendNotification({ method: 'notifications/message', params: { level: 'info', data: { i, pad } } });
+    }
+    return { content: [{ type: 'text', text: `sent ${count}` }] };
+  });
+  server.registerTool('slow', { description: 'answer after ms', inputSchema: { ms: z.number().int() } },
+    async ({ ms }) => { await new Promise((r) => setTimeout(r, ms)); return { content: [{ type: 'text', text: 'slow done' }] }; });
+  server.registerResource('static', 'test://static', { mimeType: 'text/plain' },
+    async (uri) => ({ contents: [{ uri: uri.href, text: 'static text' }] }));
+  // Subscriptions: acknowledge, then announce an update on the session's GET stream.
+  server.server.setRequestHandler(SubscribeRequestSchema, async (req) => {
+    setTimeout(() => server.server.sendResourceUpdated({ uri: req.params.uri }).catch(() => {}), 100);
+    return {};
+  });
+  server.server.setRequestHandler(UnsubscribeRequestSchema, async () => ({}));
+  return server;
+}
+
+const transports = new Map();  // session id -> transport
+
+async function readBody(req) {
+  const chunks = [];
+  for await (const c of req) chunks.push(c);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text ? JSON.parse(text) : undefined;
+}
+
+function jsonError(res, status, code, message) {
+  res.writeHead(status, { 'Content-Type': 'application/json' });
+  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
+}
+
+const httpServer = http.createServer(async (req, res) => {
+  try {
+    const url = new URL(req.url, 'http://127.0.0.1');
+    if (url.pathname !== '/mcp') return jsonError(res, 404, -32000, 'not found');
+    const body = req.method === 'POST' ? await readBody(req) : undefined;
+    if (stateless) {
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+      const server = buildServer();
+      res.on('close', () => { transport.close(); server.close(); });
+      await server.connect(transport);
+      return await transport.handleRequest(req, res, body);
+    }
+    const sid = req.headers['mcp-session-id'];
+    let transport = sid ? transports.get(sid) : undefined;
+    if (!transport) {
+      if (sid) return jsonError(res, 404, -32001, 'Session not found');
+      if (req.method !== 'POST' || !isInitializeRequest(body)) return jsonError(res, 400, -32000, 'Bad Request: No valid session ID provided');
+      transport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        eventStore: resumable ? new OrderedEventStore() : undefined,
+        onsessioninitialized: (id) => transports.set(id, transport),
+      });
+      transport.onclose = () => { if (transport.sessionId) transports.delete(transport.sessionId); };
+      await buildServer().connect(transport);
+    }
+    await transport.handleRequest(req, res, body);
+  } catch (e) {
+    if (!res.headersSent) jsonError(res, 500, -32603, String(e?.message ?? e));
+  }
+});
+
+httpServer.listen(port, '127.0.0.1', () => {
+  process.stderr.write(`server: listening on 127.0.0.1:${httpServer.address().port}\n`);
+});
+const stop = () => { httpServer.close(); process.exit(0); };
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+setTimeout(stop, lifetimeS * 1000).unref();
