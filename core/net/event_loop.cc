@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <mutex>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -12,10 +13,23 @@
 
 namespace ssestitch::net {
 
+namespace {
+
+// libevent's own messages (for example "Epoll MOD ... Bad file descriptor" after a connection
+// is freed from inside its callback, which is harmless) go to our log at debug level instead of
+// raw stderr.
+extern "C" void on_libevent_log(int severity, const char* msg) noexcept {
+  util::log(util::LogLevel::debug, "libevent", {{"severity", severity}, {"message", msg != nullptr ? msg : ""}});
+}
+
+}  // namespace
+
 void EventBaseDeleter::operator()(event_base* b) const noexcept { event_base_free(b); }
 void EventDeleter::operator()(event* e) const noexcept { event_free(e); }
 
 util::Result<std::unique_ptr<EventLoop>> EventLoop::create() {
+  static std::once_flag log_once;
+  std::call_once(log_once, [] { event_set_log_callback(&on_libevent_log); });
   std::unique_ptr<EventLoop> loop(new EventLoop());
   std::unique_ptr<event_config, decltype(&event_config_free)> cfg(event_config_new(), &event_config_free);
   if (!cfg) return util::fail(util::Errc::internal, "event_config_new failed");

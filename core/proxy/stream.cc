@@ -24,6 +24,9 @@ using util::LogLevel;
 
 constexpr std::size_t k_replay_chunk_bytes = 256u << 10;  // one store scan / one write
 constexpr std::size_t k_replay_chunk_events = 2000;
+// The most committed events a catching-up client may be behind before the upstream is held
+// (also at most half of --retain-events, so retention never evicts what it has yet to read).
+constexpr std::uint64_t k_max_client_lag = 50'000;
 constexpr std::int64_t k_ns_per_ms = 1'000'000;
 
 std::int64_t mono_ns() { return util::system_clock().mono_ns(); }
@@ -137,6 +140,13 @@ void Stream::on_response(int status, const net::Headers& headers) noexcept {
 
 net::Transfer::BodyAction Stream::on_body(std::string_view bytes) noexcept {
   if (!m_transfer_ok) return net::Transfer::BodyAction::consume;
+  if (client_lagging()) {
+    // The attached client catches up from the log more slowly than the upstream fills it: hold
+    // the upstream (TCP backpressure, as a direct connection would) before retention could
+    // evict events the client has not read. Resumed when the client goes live again or leaves.
+    m_paused_for_client = true;
+    return net::Transfer::BodyAction::pause;
+  }
   if (!m_ctx.pipeline->accepting()) {
     // The writer is behind: libcurl keeps these bytes and offers them again after resume().
     if (!m_paused) {
@@ -278,8 +288,23 @@ void Stream::made_progress() {
   m_backoff.succeeded();
 }
 
+bool Stream::client_lagging() const noexcept {
+  if (m_client == nullptr || !m_replaying) return false;
+  const std::uint64_t keep = m_ctx.config->retention.max_events_per_stream;
+  const std::uint64_t limit = std::min<std::uint64_t>(keep == 0 ? k_max_client_lag : keep / 2, k_max_client_lag);
+  return last_seq() - m_sent_seq >= std::max<std::uint64_t>(limit, 1);
+}
+
+void Stream::release_client_pause() {
+  if (!m_paused_for_client) return;
+  m_paused_for_client = false;
+  if (!m_paused) resume_upstream();
+}
+
 void Stream::resume_upstream() {
   m_paused = false;
+  if (m_paused_for_client && client_lagging()) return;  // still held for the client
+  m_paused_for_client = false;
   if (m_transfer && !m_transfer->finished() && !m_transfer->cancelled()) m_transfer->resume();
 }
 
@@ -439,6 +464,12 @@ void Stream::drop_transfer() {
 
 void Stream::check_idle() {
   if (!m_transfer_ok) return;
+  if (m_paused || m_paused_for_client) {
+    // We are not reading: silence is ours, not the upstream's.
+    m_last_byte_ns = mono_ns();
+    m_idle_timer.arm_ms(m_ctx.config->upstream_idle_timeout_ms);
+    return;
+  }
   // Never shorter than the upstream's own keepalive cadence once seen (with 50% slack).
   const std::int64_t timeout_ns =
       std::max(m_ctx.config->upstream_idle_timeout_ms * k_ns_per_ms, m_max_gap_ns + m_max_gap_ns / 2);
@@ -494,6 +525,7 @@ void Stream::replay_step() {
     if (count == 0) {
       // Caught up with the log: everything committed has been sent; go live.
       m_replaying = false;
+      release_client_pause();
       if (m_sent_seq < m_committed_seq) m_sent_seq = m_committed_seq;  // degraded store: skip what it lacks
       maybe_finish_client();
       return;
@@ -561,6 +593,7 @@ void Stream::detach_client(bool abort) {
   m_replaying = false;
   m_keepalive.cancel();
   client->set_observer(nullptr);
+  release_client_pause();
   if (abort) {
     client->abort();
   } else {
@@ -574,6 +607,7 @@ void Stream::on_client_closed() noexcept {
   m_client = nullptr;
   m_replaying = false;
   m_keepalive.cancel();
+  release_client_pause();
   if (is_open()) {
     // MCP 2025-03-26..2025-11-25: a disconnect is not a cancellation. Keep reading and
     // logging the upstream so the client can resume, for --linger at most.

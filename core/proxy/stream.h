@@ -26,12 +26,16 @@
 // Client leg: at most one client at a time; a second resume replaces the first. Keepalive
 // comments on idle clients; a client whose unsent backlog passes --client-buffer stops getting
 // live writes and catches up from the log as it drains (bounded memory, no disconnect for a
-// burst); a client that stops reading is evicted by the server's write timeout. Without a client the upstream keeps being read and logged for
+// burst); a client that stops reading is evicted by the server's write timeout. A client that
+// catches up more slowly than the upstream produces holds the upstream (paused transfer, TCP
+// backpressure as on a direct connection) before retention could evict what it has not read;
+// without a client the upstream is read and logged at full speed. Without a client the upstream keeps being read and logged for
 // --linger, then the stream is abandoned.
 //
 // Options rejected: broadcasting to several clients (MCP forbids it: one stream, one
 // consumer); forwarding before commit (a kill -9 could lose what the client saw); pausing the
-// upstream for a slow client (one slow client would stall the log for everyone's resume);
+// upstream as soon as a client is slow (a burst would stall the log; we hold it only when the
+// lag nears retention);
 // disconnecting a client that falls behind (a burst would cut fast readers too).
 // Loop thread only.
 
@@ -101,6 +105,8 @@ class Stream final : private net::Transfer::Observer, private net::ServerRequest
                              std::string_view data);
   void upstream_ok();
   void resume_upstream();
+  bool client_lagging() const noexcept;
+  void release_client_pause();
   void made_progress();
   void upstream_lost(std::string_view reason);
   void reconnect_failed(int status, const net::Headers& headers);
@@ -132,6 +138,7 @@ class Stream final : private net::Transfer::Observer, private net::ServerRequest
   bool m_sent_last_event_id = false; // the current attempt asked to resume
   bool m_resume_with_id = true;      // false after the upstream refused our Last-Event-ID
   bool m_paused = false;             // paused because the pipeline is full
+  bool m_paused_for_client = false;  // paused because the attached client lags (client_lagging)
   bool m_progress = false;           // the current connection brought a fresh event or id
   bool m_saw_retry = false;          // the current connection sent retry:
   sse::Parser m_parser;
