@@ -272,6 +272,26 @@ std::optional<std::string> initialize_result_version(std::string_view data) {
   return std::string(v);
 }
 
+std::optional<std::string> json_at(std::string_view json, std::string_view pointer) {
+  auto doc = parse(json);
+  if (!doc) return std::nullopt;
+  od::value v;
+  if (doc->at_pointer(pointer).get(v)) return std::nullopt;
+  std::string_view raw;
+  if (simdjson::to_json_string(v).get(raw)) return std::nullopt;
+  return std::string(raw);
+}
+
+std::optional<std::size_t> json_array_size(std::string_view json, std::string_view pointer) {
+  auto doc = parse(json);
+  if (!doc) return std::nullopt;
+  od::array a;
+  if (doc->at_pointer(pointer).get_array().get(a)) return std::nullopt;
+  std::size_t n = 0;
+  if (a.count_elements().get(n)) return std::nullopt;
+  return n;
+}
+
 std::string error_response(std::string_view id, int code, std::string_view message) {
   std::string out = "{\"jsonrpc\":\"2.0\",\"id\":";
   out += id;

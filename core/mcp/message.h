@@ -57,6 +57,12 @@ std::optional<std::string> response_id(std::string_view data);
 // The `protocolVersion` of an InitializeResult response body, if present.
 std::optional<std::string> initialize_result_version(std::string_view data);
 
+// The raw JSON text of the value at RFC 6901 `pointer` in `json` ("/result/tools"), or nullopt
+// when `json` is not JSON or has nothing there. For tools reading responses (bench's smoke test).
+std::optional<std::string> json_at(std::string_view json, std::string_view pointer);
+// The number of elements of the array at `pointer`, or nullopt.
+std::optional<std::size_t> json_array_size(std::string_view json, std::string_view pointer);
+
 // A JSON-RPC 2.0 error response for canonical id `id`, e.g.
 // {"jsonrpc":"2.0","id":7,"error":{"code":-32000,"message":"..."}}.
 std::string error_response(std::string_view id, int code, std::string_view message);

@@ -31,4 +31,5 @@ check "$ROOT/man/ssestitch.1" "GLOBAL OPTIONS"
 check "$ROOT/man/ssestitch-proxy.1" "OPTIONS" proxy
 check "$ROOT/man/ssestitch-inspect.1" "OPTIONS" inspect
 check "$ROOT/man/ssestitch-replay.1" "OPTIONS" replay
+check "$ROOT/man/ssestitch-bench.1" "OPTIONS" bench
 echo "help_man: ok"

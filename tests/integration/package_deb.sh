@@ -17,7 +17,7 @@ fi
 dpkg-deb -x "$deb" "$SCRATCH/root"
 v=$("$SCRATCH/root/usr/bin/ssestitch" --version)
 [[ $v =~ ^ssestitch\ [0-9] ]] || fail "--version: $v"
-for page in ssestitch ssestitch-proxy ssestitch-inspect ssestitch-replay; do
+for page in ssestitch ssestitch-proxy ssestitch-inspect ssestitch-replay ssestitch-bench; do
   [ -f "$SCRATCH/root/usr/share/man/man1/$page.1" ] || fail "$page.1 not packaged"
 done
 echo "package_deb: ok ($(basename "$deb"), $v)"

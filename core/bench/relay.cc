@@ -1,0 +1,144 @@
+#include "core/bench/relay.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace ssestitch::bench {
+namespace {
+
+int connect_loopback(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+struct CuttingRelay::Impl {
+  int listen_fd = -1;
+  std::uint16_t port = 0;
+  std::uint16_t target = 0;
+  std::uint64_t cut_every = 0;
+  std::atomic<bool> stopping{false};
+  std::atomic<std::uint64_t> cuts{0};
+  std::thread acceptor;
+  std::mutex m;
+  std::vector<std::thread> workers;
+  std::vector<int> fds;  // every socket of every connection, shut down at stop
+
+  // Copies one direction; with `limit` > 0, closes both sockets `limit` bytes after the first
+  // SSE response header on the connection (a cut JSON answer could not be resumed by anyone;
+  // answers before the stream pass untouched).
+  void pump(int from, int to, std::uint64_t limit) {
+    char buf[16384];
+    std::uint64_t moved = 0;
+    bool counting = limit == 0;
+    std::string tail;  // the last bytes seen, to find the header across reads
+    for (;;) {
+      pollfd p{from, POLLIN, 0};
+      if (::poll(&p, 1, 200) == 0) {
+        if (stopping) break;
+        continue;
+      }
+      std::size_t want = sizeof buf;
+      if (counting && limit > 0) want = static_cast<std::size_t>(std::min<std::uint64_t>(want, limit - moved));
+      const ssize_t n = ::recv(from, buf, want, 0);
+      if (n <= 0) break;
+      if (::send(to, buf, static_cast<std::size_t>(n), MSG_NOSIGNAL) != n) break;
+      if (!counting) {
+        tail.append(buf, static_cast<std::size_t>(n));
+        for (char& c : tail) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        counting = tail.find("text/event-stream") != std::string::npos;
+        if (tail.size() > 64) tail.erase(0, tail.size() - 64);
+        continue;
+      }
+      moved += static_cast<std::uint64_t>(n);
+      if (limit > 0 && moved >= limit) {
+        ++cuts;
+        break;
+      }
+    }
+    ::shutdown(from, SHUT_RDWR);
+    ::shutdown(to, SHUT_RDWR);
+  }
+
+  void accept_loop() {
+    while (!stopping) {
+      pollfd p{listen_fd, POLLIN, 0};
+      if (::poll(&p, 1, 200) <= 0) continue;
+      const int client = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+      if (client < 0) continue;
+      const int upstream = connect_loopback(target);
+      if (upstream < 0) {
+        ::close(client);
+        continue;
+      }
+      std::lock_guard lk(m);
+      fds.push_back(client);
+      fds.push_back(upstream);
+      workers.emplace_back([this, client, upstream] { pump(client, upstream, 0); });
+      workers.emplace_back([this, client, upstream] { pump(upstream, client, cut_every); });
+    }
+  }
+};
+
+util::Result<std::unique_ptr<CuttingRelay>> CuttingRelay::start(std::uint16_t target_port, std::uint64_t cut_every) {
+  auto impl = std::make_unique<Impl>();
+  impl->target = target_port;
+  impl->cut_every = cut_every;
+  impl->listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (impl->listen_fd < 0) return util::fail(util::Errc::internal, std::string("socket: ") + std::strerror(errno));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (::bind(impl->listen_fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(impl->listen_fd, 64) != 0 ||
+      ::getsockname(impl->listen_fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    ::close(impl->listen_fd);
+    return util::fail(util::Errc::internal, std::string("relay: ") + std::strerror(errno));
+  }
+  impl->port = ntohs(a.sin_port);
+  Impl* raw = impl.get();
+  impl->acceptor = std::thread([raw] { raw->accept_loop(); });
+  return std::unique_ptr<CuttingRelay>(new CuttingRelay(std::move(impl)));
+}
+
+CuttingRelay::CuttingRelay(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+
+CuttingRelay::~CuttingRelay() {
+  m_impl->stopping = true;
+  if (m_impl->acceptor.joinable()) m_impl->acceptor.join();
+  std::vector<std::thread> workers;
+  {
+    std::lock_guard lk(m_impl->m);
+    for (int fd : m_impl->fds) ::shutdown(fd, SHUT_RDWR);
+    workers.swap(m_impl->workers);
+  }
+  for (auto& t : workers) t.join();
+  for (int fd : m_impl->fds) ::close(fd);
+  ::close(m_impl->listen_fd);
+}
+
+std::uint16_t CuttingRelay::port() const noexcept { return m_impl->port; }
+std::uint64_t CuttingRelay::cuts() const noexcept { return m_impl->cuts.load(); }
+
+}  // namespace ssestitch::bench

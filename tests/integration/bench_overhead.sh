@@ -1,0 +1,25 @@
+# bench_overhead: `ssestitch bench` in overhead mode, small: every scenario against direct and
+# the proxy (store on and --no-store), JSON with 0 lost and 0 duplicated everywhere, an HTML
+# report; a usage error for an unknown scenario. No timing thresholds: figures are bench's job.
+. "$(dirname "$0")/lib.sh"
+command -v jq >/dev/null || skip "jq missing"
+out=$SCRATCH/bench.json
+timeout -k 5 240 "$SSESTITCH" bench --events 2000 --duration 1 --no-store-target --json --report "$SCRATCH/r.html" \
+  >"$out" 2>"$SCRATCH/bench.err" || fail "bench exit $? ($(tail -n 5 "$SCRATCH/bench.err"))"
+jq -e . "$out" >/dev/null || fail "not JSON: $(head -c 300 "$out")"
+expect_eq "$(jq '.results | length' "$out")" 24 "8 scenarios x 3 targets"
+expect_eq "$(jq '[.results[] | select(.ok | not)] | length' "$out")" 0 "every run clean"
+expect_eq "$(jq '[.results[] | .lost + .duplicated] | add' "$out")" 0 "lost + duplicated"
+for s in bulk per-write paced fan fanmax reconnect; do
+  n=$(jq --arg s "$s" '[.results[] | select(.scenario == $s and .target == "ssestitch") | .events] | first' "$out")
+  [ "$n" -gt 0 ] || fail "$s: no events through the proxy"
+done
+expect_eq "$(jq '[.results[] | select(.scenario == "resume") | .events] | unique' -c "$out")" '[1999]' "resume replays the rest"
+[ "$(jq '[.results[] | select(.scenario == "paced" and .target == "ssestitch") | .latency_us.p50] | first' "$out" | cut -d. -f1)" -gt 0 ] ||
+  fail "no latency measured"
+grep -q '<svg' "$SCRATCH/r.html" || fail "HTML report without charts"
+rc=0
+"$SSESTITCH" bench --scenarios warp >/dev/null 2>"$SCRATCH/err" || rc=$?
+expect_eq "$rc" 2 "unknown scenario"
+grep -q 'unknown scenario' "$SCRATCH/err" || fail "message: $(cat "$SCRATCH/err")"
+echo "bench_overhead: ok"

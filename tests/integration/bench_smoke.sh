@@ -1,0 +1,35 @@
+# bench_smoke: `ssestitch bench --upstream URL` against the test kit's MCP emulation: every
+# required check passes (exit 0) directly and --through-proxy (drops injected), JSON and JUnit
+# outputs; exit 4 for a server that is not there, 1 for a failing tool call, 2 for bad options;
+# a --header value never printed.
+. "$(dirname "$0")/lib.sh"
+[ -n "$TESTKIT" ] || skip "TESTKIT not set"
+command -v jq >/dev/null || skip "jq missing"
+start upstream "$TESTKIT" upstream --listen 127.0.0.1:0 --lifetime 120
+listening upstream
+U="http://127.0.0.1:$PORT/mcp"
+run_bench() { RC=0; timeout -k 5 120 "$SSESTITCH" bench "$@" >"$SCRATCH/out" 2>"$SCRATCH/err" || RC=$?; }
+
+run_bench --upstream "$U" --call stream --args '{"count":500}' --header 'Authorization: Bearer hunter2' --junit "$SCRATCH/j.xml"
+expect_eq "$RC" 0 "smoke test exit ($(cat "$SCRATCH/out"))"
+for c in initialize initialized ping tools/list "call stream" get-stream concurrency delete; do
+  grep -Eq "^pass +$c " "$SCRATCH/out" || fail "check $c: $(cat "$SCRATCH/out")"
+done
+! grep -q hunter2 "$SCRATCH/out" "$SCRATCH/err" "$SCRATCH/j.xml" || fail "the header value was printed"
+grep -q '<testsuite' "$SCRATCH/j.xml" && grep -q 'failures="0"' "$SCRATCH/j.xml" || fail "JUnit: $(head -c 300 "$SCRATCH/j.xml")"
+
+run_bench --upstream "$U" --through-proxy --call stream --args '{"count":3000,"size":100}' --json
+expect_eq "$RC" 0 "through the proxy ($(cat "$SCRATCH/err"))"
+expect_eq "$(jq -r '.checks[] | select(.name == "call stream") | .status' "$SCRATCH/out")" pass "streamed call through drops"
+expect_eq "$(jq -r '.checks[] | select(.name == "drops") | .status' "$SCRATCH/out")" pass "drops injected"
+expect_eq "$(jq -r .failed "$SCRATCH/out")" 0 "no failed check"
+
+run_bench --upstream "$U" --call no-such-tool
+expect_eq "$RC" 1 "a failing call fails the run"
+run_bench --upstream "http://127.0.0.1:$(free_port)/mcp"
+expect_eq "$RC" 4 "unreachable server"
+run_bench --upstream not-a-url
+expect_eq "$RC" 2 "bad URL"
+run_bench --upstream "$U" --header 'no colon'
+expect_eq "$RC" 2 "bad header"
+echo "bench_smoke: ok"
