@@ -129,3 +129,15 @@ TEST_CASE("mcp::initialize_result_version and mcp::error_response") {
 }
 
 TEST_SUITE_END();
+
+TEST_CASE("mcp::json_at and json_array_size read responses") {
+  const std::string r = R"({"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"a"},{"name":"b"}],"capabilities":{"prompts":{}}}})";
+  CHECK(mcp::json_at(r, "/result/tools/1/name") == std::optional<std::string>("\"b\""));
+  CHECK(mcp::json_at(r, "/result/capabilities/prompts") == std::optional<std::string>("{}"));
+  CHECK(mcp::json_at(r, "/id") == std::optional<std::string>("1"));
+  CHECK_FALSE(mcp::json_at(r, "/result/resources"));
+  CHECK_FALSE(mcp::json_at("not json", "/a"));
+  CHECK(mcp::json_array_size(r, "/result/tools") == std::optional<std::size_t>(2));
+  CHECK_FALSE(mcp::json_array_size(r, "/result/capabilities"));
+  CHECK_FALSE(mcp::json_array_size("[1,", ""));
+}
