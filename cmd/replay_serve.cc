@@ -39,6 +39,7 @@ class Conn final : public net::ServerRequest::Observer {
   std::uint64_t m_stream;
   std::uint64_t m_after;
   std::uint64_t m_sent = 0;       // events on this connection
+  bool m_cut_pending = false;     // --drop-every reached: cut once what was written has left
   double m_credit = 0;            // paced: events due and not yet sent
   std::int64_t m_last_tick_ns = 0;
   net::Timer m_timer;
@@ -112,7 +113,7 @@ Conn::Conn(Server& server, net::ServerRequest& request, std::uint64_t stream, st
 }
 
 void Conn::pump() {
-  if (m_request == nullptr) return;
+  if (m_request == nullptr || m_cut_pending) return;
   const ReplayOptions& o = m_server.options();
   const double rate = o.rate;
   std::size_t budget = SIZE_MAX;
@@ -145,7 +146,13 @@ void Conn::pump() {
     m_request->write(m_out);
     m_sent += n;
     m_credit -= static_cast<double>(n);
-    if (o.drop_every > 0 && m_sent % o.drop_every == 0) return end(true);  // the cut a test asked for
+    if (o.drop_every > 0 && m_sent % o.drop_every == 0) {
+      // The cut a test asked for, after exactly these events: aborting now would discard
+      // what is still queued, so wait for the drain.
+      m_cut_pending = true;
+      m_timer.cancel();
+      return;
+    }
   }
   if (rate > 0) {
     m_timer.arm_ms(std::max<std::int64_t>(1, static_cast<std::int64_t>(1000.0 / rate)));
@@ -177,6 +184,7 @@ void Conn::on_client_closed() noexcept {
 }
 
 void Conn::on_drained() noexcept {
+  if (m_cut_pending) return end(true);
   if (m_server.options().rate <= 0) pump();
 }
 

@@ -65,12 +65,14 @@ struct Generator::Impl {
     std::uint64_t start_k = 1;
     std::unique_ptr<net::Timer> timer;
     std::string out;
+    bool cut_pending = false;  // drop=K reached: cut once the written events have left
 
     void on_client_closed() noexcept override {
       request = nullptr;
       gen->release(this);
     }
     void on_drained() noexcept override {
+      if (cut_pending) return end(true);
       if (mode != Mode::paced) pump();
     }
 
@@ -88,7 +90,7 @@ struct Generator::Impl {
 
     // Writes what is due; ends or cuts the response when the stream says so.
     void pump() {
-      if (request == nullptr) return;
+      if (request == nullptr || cut_pending) return;
       if (mode == Mode::paced) {
         const double due = rate * static_cast<double>(mono_now_ns() - start_ns) / 1e9;
         out.clear();
@@ -107,7 +109,12 @@ struct Generator::Impl {
         }
       }
       if (request == nullptr) return;
-      if (cut_due()) return end(true);
+      if (cut_due()) {
+        // Aborting now would discard what is still queued: cut after exactly K events instead.
+        cut_pending = true;
+        timer->cancel();
+        return;
+      }
       if (done()) {
         ++gen->finished;
         return end(false);
