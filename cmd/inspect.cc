@@ -11,6 +11,7 @@
 
 #include "cmd/exit_code.h"
 #include "cmd/store_view.h"
+#include "core/util/text.h"
 #include "cmd/subcommands.h"
 #include "core/tracker/downstream_id.h"
 #include "core/util/units.h"
@@ -26,7 +27,7 @@ struct Field {
 using Row = std::vector<Field>;
 
 Field str(std::string name, std::string_view v, std::size_t max = 40) {
-  return {std::move(name), cell_text(v, max), json_string(v)};
+  return {std::move(name), cell_text(v, max), util::json_quote(v)};
 }
 Field num(std::string name, std::uint64_t v) { return {std::move(name), std::to_string(v), std::to_string(v)}; }
 Field time_ms(std::string name, std::int64_t ms) {
@@ -37,7 +38,7 @@ std::string json_object(const Row& row) {
   std::string out = "{";
   for (const Field& f : row) {
     if (out.size() > 1) out += ',';
-    out += json_string(f.name);
+    out += util::json_quote(f.name);
     out += ':';
     out += f.json;
   }
@@ -58,7 +59,7 @@ void print_rows(const InspectOptions& o, const char* what, const std::vector<Row
   }
   if (o.json) {
     std::string out = "{";
-    out += json_string(what);
+    out += util::json_quote(what);
     out += ":[";
     for (std::size_t i = 0; i < rows.size(); ++i) {
       if (i > 0) out += ',';

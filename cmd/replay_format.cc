@@ -1,6 +1,7 @@
 #include "cmd/replay_format.h"
 
 #include "cmd/store_view.h"
+#include "core/util/text.h"
 #include "core/sse/writer.h"
 #include "core/tracker/downstream_id.h"
 
@@ -13,8 +14,8 @@ void append_replayed(std::string& out, const store::EventView& e, ReplayFormat f
     return;
   }
   out += "{\"stream\":" + std::to_string(e.stream) + ",\"seq\":" + std::to_string(e.seq) + ",\"id\":" +
-         json_string(id) + ",\"upstream_id\":" + json_string(e.upstream_id) + ",\"event\":" + json_string(e.type) +
-         ",\"data\":" + json_string(e.data) + ",\"time_ms\":" + std::to_string(e.arrival_ms) + "}\n";
+         util::json_quote(id) + ",\"upstream_id\":" + util::json_quote(e.upstream_id) + ",\"event\":" + util::json_quote(e.type) +
+         ",\"data\":" + util::json_quote(e.data) + ",\"time_ms\":" + std::to_string(e.arrival_ms) + "}\n";
 }
 
 }  // namespace ssestitch::cmd

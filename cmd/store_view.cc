@@ -5,7 +5,6 @@
 
 #include "cmd/exit_code.h"
 #include "core/store/lmdb_store.h"
-#include "core/util/log.h"
 
 namespace ssestitch::cmd {
 
@@ -33,13 +32,6 @@ std::string format_time_ms(std::int64_t ms) {
   const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
   std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms % 1000));
   return buf;
-}
-
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  util::json_escape_append(out, s);
-  out += '"';
-  return out;
 }
 
 std::string cell_text(std::string_view s, std::size_t max) {

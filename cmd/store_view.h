@@ -21,8 +21,6 @@ int report_error(const util::Error& error);
 
 // "2026-11-24T22:12:40.719Z" (UTC), or "-" for 0.
 std::string format_time_ms(std::int64_t ms);
-// A JSON string literal of `s` (quotes included).
-std::string json_string(std::string_view s);
 // `s` on one line for a table cell: control characters escaped, cut to `max` characters
 // with "..." when longer.
 std::string cell_text(std::string_view s, std::size_t max);

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <map>
 
-#include "core/util/log.h"
+#include "core/util/text.h"
 
 namespace ssestitch::bench {
 namespace {
@@ -74,27 +74,6 @@ std::vector<std::string> cells(const Measurement& m, const Measurement* d) {
   return c;
 }
 
-std::string json_str(std::string_view s) {
-  std::string out = "\"";
-  util::json_escape_append(out, s);
-  out += '"';
-  return out;
-}
-
-std::string html_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 // Horizontal bars, one per (label, value), scaled to the largest.
 std::string svg_bars(const std::vector<std::pair<std::string, double>>& bars, const std::string& unit) {
   double top = 0;
@@ -105,11 +84,11 @@ std::string svg_bars(const std::vector<std::pair<std::string, double>>& bars, co
   int y = 2;
   for (const auto& [label, v] : bars) {
     const int w = top > 0 ? static_cast<int>((width - label_w - 110) * v / top) : 0;
-    out += "<text x=\"0\" y=\"" + std::to_string(y + 14) + "\">" + html_escape(label) + "</text>";
+    out += "<text x=\"0\" y=\"" + std::to_string(y + 14) + "\">" + util::markup_escape(label) + "</text>";
     out += "<rect x=\"" + std::to_string(label_w) + "\" y=\"" + std::to_string(y + 3) + "\" width=\"" + std::to_string(std::max(w, 1)) +
            "\" height=\"15\" fill=\"" + (label.find("direct") != std::string::npos ? "#999" : "#3573b9") + "\"/>";
     out += "<text x=\"" + std::to_string(label_w + w + 6) + "\" y=\"" + std::to_string(y + 14) + "\">" + fixed(v, 1) + " " +
-           html_escape(unit) + "</text>";
+           util::markup_escape(unit) + "</text>";
     y += row;
   }
   return out + "</svg>";
@@ -158,9 +137,9 @@ std::string render_json(const std::vector<Measurement>& all) {
     const Measurement* d = direct_of(all, m.scenario);
     if (!first) out += ',';
     first = false;
-    out += "{\"scenario\":" + json_str(m.scenario) + ",\"target\":" + json_str(m.target) +
+    out += "{\"scenario\":" + util::json_quote(m.scenario) + ",\"target\":" + util::json_quote(m.target) +
            ",\"ok\":" + (m.ok && m.lost == 0 && m.duplicated == 0 ? "true" : "false") +
-           ",\"error\":" + json_str(m.error) + ",\"events\":" + std::to_string(m.events) +
+           ",\"error\":" + util::json_quote(m.error) + ",\"events\":" + std::to_string(m.events) +
            ",\"bytes\":" + std::to_string(m.bytes) + ",\"lost\":" + std::to_string(m.lost) +
            ",\"duplicated\":" + std::to_string(m.duplicated) + ",\"seconds\":" + fixed(m.seconds, 6) +
            ",\"events_per_s\":" + fixed(m.events_per_s, 1) + ",\"mb_per_s\":" + fixed(m.mb_per_s, 3) +
@@ -176,23 +155,23 @@ std::string render_json(const std::vector<Measurement>& all) {
 }
 
 std::string render_html(const std::vector<Measurement>& all, const std::string& title) {
-  std::string out = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>" + html_escape(title) +
+  std::string out = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>" + util::markup_escape(title) +
                     "</title><style>body{font-family:sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;"
                     "margin:.5em 0 1em}td,th{border:1px solid #ccc;padding:.2em .6em;text-align:right}td:first-child,"
                     "th:first-child{text-align:left}th{background:#eee}.bad{color:#b00;font-weight:bold}</style></head><body><h1>" +
-                    html_escape(title) + "</h1><p>Medians over rounds; ratios and added latency against <b>direct</b> in the "
+                    util::markup_escape(title) + "</h1><p>Medians over rounds; ratios and added latency against <b>direct</b> in the "
                     "same run. Proxy CPU and peak RSS from /proc.</p>";
   for (const std::string& s : scenarios_in(all)) {
     const Measurement* d = direct_of(all, s);
-    out += "<h2>" + html_escape(s) + "</h2><table><tr>";
-    for (const std::string& h : header(s)) out += "<th>" + html_escape(h) + "</th>";
+    out += "<h2>" + util::markup_escape(s) + "</h2><table><tr>";
+    for (const std::string& h : header(s)) out += "<th>" + util::markup_escape(h) + "</th>";
     out += "</tr>";
     std::vector<std::pair<std::string, double>> bars;
     std::vector<std::pair<std::string, double>> lat;
     for (const Measurement& m : all) {
       if (m.scenario != s) continue;
       out += "<tr>";
-      for (const std::string& c : cells(m, d)) out += std::string("<td") + (c == "NO" ? " class=\"bad\"" : "") + ">" + html_escape(c) + "</td>";
+      for (const std::string& c : cells(m, d)) out += std::string("<td") + (c == "NO" ? " class=\"bad\"" : "") + ">" + util::markup_escape(c) + "</td>";
       out += "</tr>";
       if (s == "resume") {
         bars.emplace_back(m.target, m.time_to_last_ms);

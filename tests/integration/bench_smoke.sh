@@ -1,12 +1,14 @@
 # bench_smoke: `ssestitch bench --upstream URL` against the test kit's MCP emulation: every
 # required check passes (exit 0) directly and --through-proxy (drops injected), JSON and JUnit
-# outputs; exit 4 for a server that is not there, 1 for a failing tool call, 2 for bad options;
-# a --header value never printed.
+# outputs; exit 1 with the right check failing for a server that buffers (behind a relay that
+# holds bytes), one without resumability, one that is down, and a failing tool call; 2 for bad
+# options; a --header value never printed.
 . "$(dirname "$0")/lib.sh"
 [ -n "$TESTKIT" ] || skip "TESTKIT not set"
 command -v jq >/dev/null || skip "jq missing"
 start upstream "$TESTKIT" upstream --listen 127.0.0.1:0 --lifetime 120
 listening upstream
+UP_PORT=$PORT
 U="http://127.0.0.1:$PORT/mcp"
 run_bench() { RC=0; timeout -k 5 120 "$SSESTITCH" bench "$@" >"$SCRATCH/out" 2>"$SCRATCH/err" || RC=$?; }
 
@@ -24,10 +26,27 @@ expect_eq "$(jq -r '.checks[] | select(.name == "call stream") | .status' "$SCRA
 expect_eq "$(jq -r '.checks[] | select(.name == "drops") | .status' "$SCRATCH/out")" pass "drops injected"
 expect_eq "$(jq -r .failed "$SCRATCH/out")" 0 "no failed check"
 
+# failed_check NAME WHAT: the last run exited 1 and check NAME failed (with its reason shown).
+failed_check() {
+  expect_eq "$RC" 1 "$2: exit"
+  grep -Eq "^fail +$1 " "$SCRATCH/out" || fail "$2: check $1 did not fail: $(cat "$SCRATCH/out")"
+  info "$2: $(grep -E "^fail +$1 " "$SCRATCH/out")"
+}
 run_bench --upstream "$U" --call no-such-tool
-expect_eq "$RC" 1 "a failing call fails the run"
+failed_check "call no-such-tool" "a failing tool call"
 run_bench --upstream "http://127.0.0.1:$(free_port)/mcp"
-expect_eq "$RC" 4 "unreachable server"
+failed_check initialize "a server that is down"
+grep -q 'unreachable' "$SCRATCH/err" || fail "down: $(cat "$SCRATCH/err")"
+
+start upstream-nr "$TESTKIT" upstream --listen 127.0.0.1:0 --lifetime 120 --mcp-resumable 0
+listening upstream-nr
+run_bench --upstream "http://127.0.0.1:$PORT/mcp"
+failed_check resumability "a server without resumability"
+
+start holding "$TESTKIT" relay --listen 127.0.0.1:0 --to "127.0.0.1:$UP_PORT" --hold-ms 1500 --lifetime 120
+listening holding
+run_bench --upstream "http://127.0.0.1:$PORT/mcp" --call stream --args '{"count":20,"interval_ms":25}' --timeout 20s
+failed_check buffering "a server behind a buffering middlebox"
 run_bench --upstream not-a-url
 expect_eq "$RC" 2 "bad URL"
 run_bench --upstream "$U" --header 'no colon'

@@ -6,7 +6,9 @@
 // Faults count raw bytes from the target to the client on that connection:
 //   --cut-every B   exactly B bytes reach the client, then both sides are closed (close: FIN
 //                   after the data; rst: SO_LINGER {1,0}, which also discards unsent data);
-//   --stall-after B after B bytes nothing more is read from the target; both stay open.
+//   --stall-after B after B bytes nothing more is read from the target; both stay open;
+//   --hold-ms MS    target bytes are held and passed on in bursts every MS ms (a buffering
+//                   middlebox, for bench's buffering check).
 // SIGUSR1 cuts every open connection at once. Threads, rather than the event loop, keep the
 // relay independent of the net layer the tests exercise through it.
 
@@ -20,6 +22,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -39,12 +42,13 @@ namespace {
 
 constexpr const char* k_usage =
     R"(usage: ssestitch-testkit relay --listen 127.0.0.1:P --to 127.0.0.1:Q [--cut-every BYTES]
-         [--cut-mode close|rst] [--max-cuts N] [--stall-after BYTES] [--lifetime S]
+         [--cut-mode close|rst] [--max-cuts N] [--stall-after BYTES] [--hold-ms MS] [--lifetime S]
 Pipes each accepted connection to the target. P 0 picks a free port; the line
 "relay: listening on 127.0.0.1:P -> ... pid N" on stderr names it. BYTES: 100000, 64KiB, 1M.
   --cut-every B    after exactly B target->client bytes on a connection, close both sides
                    (close: FIN after the data; rst: RST); at most --max-cuts cuts in all (0: no limit)
   --stall-after B  stop forwarding target->client after B bytes; both sides stay open
+  --hold-ms MS     pass target->client bytes on in bursts every MS ms (a buffering proxy)
 SIGUSR1 cuts all open connections. Prints one JSON line of totals on exit (lifetime, SIGTERM,
 SIGINT: exit 0): connections, bytes_up, bytes_down, cuts, stalls, connect_failures.
 )";
@@ -60,6 +64,7 @@ struct Config {
   bool rst = false;
   std::uint64_t max_cuts = 0;
   std::uint64_t stall_after = 0;
+  std::int64_t hold_ms = 0;  // a buffering middlebox: target->client bytes leave in bursts
 };
 
 struct Totals {
@@ -170,6 +175,8 @@ void serve(Shared& shared, int client_raw) {
   bool cutting = cfg.cut_every > 0;
   bool stalled = false;
   const std::uint64_t cut_generation = shared.cut_all.load();
+  std::string held;  // --hold-ms: target bytes not yet passed on
+  auto last_flush = std::chrono::steady_clock::now();
 
   auto cut = [&]() {
     if (cfg.rst) {
@@ -190,6 +197,21 @@ void serve(Shared& shared, int client_raw) {
       ++totals.cuts;
       cut();
       return;
+    }
+    if (cfg.hold_ms > 0) {
+      // Before poll(): an idle connection must still release what it holds on time.
+      const auto now = std::chrono::steady_clock::now();
+      if (!held.empty() && now - last_flush >= std::chrono::milliseconds(cfg.hold_ms)) {
+        std::size_t off = 0;
+        while (off < held.size()) {
+          const ssize_t n = ::send(client.get(), held.data() + off, held.size() - off, MSG_NOSIGNAL);
+          if (n <= 0) return;
+          off += static_cast<std::size_t>(n);
+        }
+        totals.bytes_down += held.size();
+        held.clear();
+      }
+      if (held.empty()) last_flush = now;
     }
     // The read allowance from the target: exactly up to the cut or stall position.
     std::uint64_t allowance = k_buffer_bytes;
@@ -247,6 +269,10 @@ void serve(Shared& shared, int client_raw) {
         }
       }
     }
+    if (cfg.hold_ms > 0 && !down->empty()) {
+      held.append(down->buf + down->off, down->len - down->off);
+      down->off = down->len = 0;
+    }
     if (!down->empty()) {
       const ssize_t n = ::send(client.get(), down->buf + down->off, down->len - down->off, MSG_DONTWAIT | MSG_NOSIGNAL);
       if (n > 0) {
@@ -270,7 +296,7 @@ void serve(Shared& shared, int client_raw) {
       ::shutdown(target.get(), SHUT_WR);
       up->shut = true;
     }
-    if (down->eof && down->empty() && !down->shut) {
+    if (down->eof && down->empty() && held.empty() && !down->shut) {
       ::shutdown(client.get(), SHUT_WR);
       down->shut = true;
     }
@@ -290,7 +316,7 @@ struct Worker {
 int relay_main(const std::vector<std::string>& argv) {
   Args args(argv);
   const std::string unknown = unknown_option(
-      argv, {"--listen", "--to", "--cut-every", "--cut-mode", "--max-cuts", "--stall-after", "--lifetime"}, {});
+      argv, {"--listen", "--to", "--cut-every", "--cut-mode", "--max-cuts", "--stall-after", "--hold-ms", "--lifetime"}, {});
   if (!unknown.empty() || args.get("--listen").empty() || args.get("--to").empty()) {
     if (!unknown.empty() && unknown != "--help") std::fprintf(stderr, "relay: error: unknown option %s\n", unknown.c_str());
     std::fputs(k_usage, stderr);
@@ -326,6 +352,12 @@ int relay_main(const std::vector<std::string>& argv) {
     return 2;
   }
   cfg.max_cuts = static_cast<std::uint64_t>(*max_cuts);
+  const auto hold_ms = parse_ll(args.get("--hold-ms", "0"));
+  if (!hold_ms || *hold_ms < 0) {
+    std::fprintf(stderr, "relay: error: --hold-ms wants milliseconds\n");
+    return 2;
+  }
+  cfg.hold_ms = *hold_ms;
   cfg.rst = mode == "rst";
   if (!to_sockaddr(*to_addr, cfg.target, cfg.target_len)) {
     std::fprintf(stderr, "relay: error: bad --to address\n");

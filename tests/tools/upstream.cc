@@ -39,7 +39,7 @@ GET /status/<code>, /html, /redirect (302 to /events), /endless (data lines, no 
     /big?size=B, /stall (1 event, then silence), /drip?n=N (1 byte/ms), /framing?n=N (BOM,
     CR/CRLF/LF, split writes), /stats (JSON counters; "connections" = open now)
 POST|GET|DELETE /mcp   MCP Streamable HTTP emulation (see upstream_mcp.cc); tools/call "stream"
-    {"count":N,"size":B,"drop_every":K}.
+    {"count":N,"size":B,"drop_every":K,"interval_ms":MS}.
 Prints the counters as one JSON line on exit (lifetime, SIGTERM, SIGINT: exit 0).
 )";
 

@@ -5,7 +5,8 @@
 //   - POST initialize -> JSON InitializeResult plus `Mcp-Session-Id` (32 hex); any other POST
 //     needs a known session (missing -> 400, unknown -> 404, JSON-RPC error bodies);
 //   - notifications and client responses -> 202; ping -> {}; tools/list -> the one tool;
-//   - tools/call "stream" {count, size, drop_every} -> SSE: `count` notifications/progress,
+//   - tools/call "stream" {count, size, drop_every, interval_ms} -> SSE: `count`
+//     notifications/progress (one per interval_ms when given),
 //     ids `<stream>_<k>`, then the JSON-RPC response (id `<stream>_<count+1>`), then the end;
 //     with protocol >= 2025-11-25 a priming event `<stream>_0` (id, empty data) comes first;
 //   - GET + Last-Event-ID `<stream>_<k>` resumes that stream at k+1; 409 while the stream still
@@ -46,6 +47,7 @@ struct StreamRecord {
   std::int64_t count = 0;
   std::size_t size = 64;
   std::int64_t drop_every = 0;
+  std::int64_t interval_ms = 0;  // > 0: one event per interval (a paced tool)
   std::int64_t created_ns = 0;
   std::uint64_t order = 0;
   Stream* writer = nullptr;    // the connection carrying the stream now
@@ -139,7 +141,9 @@ class ToolStream final : public McpStream {
       return;
     }
     const StreamRecord& r = m_record;
-    for (int i = 0; i < k_batch_events && backlog() < k_backlog_limit; ++i) {
+    const int batch = r.interval_ms > 0 ? 1 : k_batch_events;
+    if (r.interval_ms > 0 && m_next_k <= r.count + 1) m_timer.arm_ms(r.interval_ms);
+    for (int i = 0; i < batch && backlog() < k_backlog_limit; ++i) {
       if (m_next_k <= r.count) {
         send(m_next_k, progress(m_next_k));
         ++m_next_k;
@@ -172,6 +176,8 @@ class ToolStream final : public McpStream {
     out += "\"}}";
     return out;
   }
+
+  bool pump_on_drain() const noexcept override { return m_record.interval_ms == 0; }
 
   bool m_resumed;
   bool m_dropping = false;
@@ -324,6 +330,7 @@ class McpServiceImpl final : public McpService {
     const long long count = json_int(json_member(args, "count")).value_or(10);
     const long long size = json_int(json_member(args, "size")).value_or(64);
     const long long drop_every = json_int(json_member(args, "drop_every")).value_or(0);
+    const long long interval_ms = std::clamp(json_int(json_member(args, "interval_ms")).value_or(0), 0LL, 10'000LL);
     if (count < 0 || count > 100'000'000 || size < 0 || size > (1 << 20) || drop_every < 0) {
       reply_json(request, 200, error_body(-32602, "Invalid arguments: count 0..1e8, size 0..1MiB, drop_every >= 0", id),
                  session.id);
@@ -348,6 +355,7 @@ class McpServiceImpl final : public McpService {
     r->count = count;
     r->size = static_cast<std::size_t>(size);
     r->drop_every = drop_every;
+    r->interval_ms = interval_ms;
     const bool priming = m_server.options().mcp_resumable && !session.stateless &&
                          session.protocol_version >= "2025-11-25";
     m_server.adopt<ToolStream>(request, session, stream_id, *r, 1, false).begin(priming);
