@@ -1,9 +1,12 @@
 # soak_short: the 60-second version of scripts/soak (100 clients, 1,000 events/s, upstream cuts
-# and client drops with resumes): 0 lost, 0 duplicated, RSS and file descriptors flat.
+# and client drops with resumes): 0 lost, 0 duplicated, file descriptors flat, and memory flat
+# (judged in the release build only: ASan keeps freed memory in its quarantine).
 . "$(dirname "$0")/lib.sh"
 [ -n "$TESTKIT" ] || skip "TESTKIT not set"
 command -v jq >/dev/null || skip "jq missing"
 rc=0
-out=$(SSESTITCH=$SSESTITCH TESTKIT=$TESTKIT TMPDIR=$SCRATCH "$ROOT/scripts/soak" --minutes "${SOAK_MINUTES:-1}" --clients 100) || rc=$?
+check=1
+[ "${FLAVOUR:-release}" = asan ] && check=0  # ASan's quarantine keeps freed memory: not a leak
+out=$(SOAK_MEMORY_CHECK=$check SSESTITCH=$SSESTITCH TESTKIT=$TESTKIT TMPDIR=$SCRATCH "$ROOT/scripts/soak" --minutes "${SOAK_MINUTES:-1}" --clients 100) || rc=$?
 echo "$out"
 [ $rc = 0 ] || fail "soak failed"
