@@ -77,6 +77,7 @@ int run_smoke(const BenchOptions& o) {
   // upstream connections a relay cuts every 16 KiB, so streamed answers cross drops.
   std::unique_ptr<bench::CuttingRelay> relay;
   std::unique_ptr<bench::Child> proxy;
+  std::string proxy_log;
   if (o.through_proxy) {
     if (url->scheme != "http" || (url->host != "127.0.0.1" && url->host != "localhost" && url->host != "[::1]")) {
       std::fprintf(stderr, "ssestitch: error: --through-proxy injects drops on loopback only: --upstream must be http://127.0.0.1:PORT/...\n");
@@ -94,7 +95,8 @@ int run_smoke(const BenchOptions& o) {
       std::fprintf(stderr, "ssestitch: error: %s\n", port.error().message.c_str());
       return k_exit_failure;
     }
-    const std::string log = (std::filesystem::temp_directory_path() / ("ssestitch-bench-proxy-" + std::to_string(*port) + ".log")).string();
+    proxy_log = (std::filesystem::temp_directory_path() / ("ssestitch-bench-proxy-" + std::to_string(*port) + ".log")).string();
+    const std::string& log = proxy_log;
     auto child = bench::Child::start("'" + self_path() + "' proxy --listen 127.0.0.1:{port} --upstream '" + relayed +
                                          "' --no-store --log-level warn --reconnect-base 50ms",
                                      *port, o.upstream, "", log);
@@ -122,6 +124,13 @@ int run_smoke(const BenchOptions& o) {
     if (c.status == bench::Check::Status::pass) ++passed;
     if (c.status == bench::Check::Status::skip) ++skipped;
     if (c.status == bench::Check::Status::fail && c.required) ++failed;
+  }
+  if (!proxy_log.empty()) {  // kept only when it can explain a failure
+    if (failed == 0) {
+      std::filesystem::remove(proxy_log);
+    } else {
+      std::fprintf(stderr, "bench: the proxy's log is %s\n", proxy_log.c_str());
+    }
   }
   if (o.json) {
     std::string out = "{\"upstream\":" + util::json_quote(o.upstream) + ",\"through_proxy\":" + (o.through_proxy ? "true" : "false") +
