@@ -49,11 +49,16 @@ stopped() { stop "$1"; expect_eq "$STOP_RC" 0 "$2"; }
 # logs "listening address=127.0.0.1:P". Port 0 avoids free_port's race with other processes'
 # ephemeral ports (seen: EADDRINUSE on a port free_port had just chosen).
 listening() {
-  local i
-  PORT=
+  PORT=$(port_in_log "$1" 's/.*\(^\| \)listening \(on \|address=\)127\.0\.0\.1:\([0-9][0-9]*\).*/\3/p')
+}
+
+# port_in_log NAME SED: waits (up to 20 s) until SED (a `sed -n` script printing a port) finds
+# one in $SCRATCH/NAME.log; prints it.
+port_in_log() {
+  local i p
   for i in $(seq 1 400); do
-    PORT=$(sed -n 's/.*\(^\| \)listening \(on \|address=\)127\.0\.0\.1:\([0-9][0-9]*\).*/\3/p' "$SCRATCH/$1.log" | head -n 1)
-    [ -n "$PORT" ] && return 0
+    p=$(sed -n "$2" "$SCRATCH/$1.log" | head -n 1)
+    [ -n "$p" ] && { echo "$p"; return 0; }
     sleep 0.05
   done
   fail "$1 reported no port: $(tail -n 20 "$SCRATCH/$1.log")"
@@ -97,18 +102,12 @@ expect_eq() { [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"; }
 # ARGS...` (LISTEN defaults to 127.0.0.1:0; set it to restart on the same port); sets PROXY_PID,
 # PROXY_PORT, ADMIN_PORT.
 start_proxy() {
-  local name=$1 i; shift
+  local name=$1; shift
   start "$name" "$SSESTITCH" proxy --listen "${LISTEN:-127.0.0.1:0}" --admin 127.0.0.1:0 "$@"
   PROXY_PID=$LAST_PID
   listening "$name"
   PROXY_PORT=$PORT
-  ADMIN_PORT=
-  for i in $(seq 1 200); do
-    ADMIN_PORT=$(sed -n 's/.*admin_listening address=127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$SCRATCH/$name.log" | head -n 1)
-    [ -n "$ADMIN_PORT" ] && return 0
-    sleep 0.05
-  done
-  fail "$name reported no admin port"
+  ADMIN_PORT=$(port_in_log "$name" 's/.*admin_listening address=127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p')
 }
 
 # metric NAME [LABELS]: the value of one sample of the proxy's /metrics (0 when absent), e.g.
