@@ -13,6 +13,7 @@
 #include "core/net/event_loop.h"
 #include "core/net/http_server.h"
 #include "core/tracker/downstream_id.h"
+#include "core/util/clock.h"
 #include "core/util/log.h"
 
 namespace ssestitch::cmd {
@@ -100,16 +101,10 @@ class Server {
   std::map<Conn*, std::unique_ptr<Conn>> m_conns;
 };
 
-std::int64_t mono_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
-}
-
 Conn::Conn(Server& server, net::ServerRequest& request, std::uint64_t stream, std::uint64_t after)
     : m_server(server), m_request(&request), m_stream(stream), m_after(after), m_timer(server.loop(), [this] { pump(); }) {
   request.set_observer(this);
-  m_last_tick_ns = mono_ns();
+  m_last_tick_ns = util::system_clock().mono_ns();
 }
 
 void Conn::pump() {
@@ -118,7 +113,7 @@ void Conn::pump() {
   const double rate = o.rate;
   std::size_t budget = SIZE_MAX;
   if (rate > 0) {
-    const std::int64_t now = mono_ns();
+    const std::int64_t now = util::system_clock().mono_ns();
     m_credit = std::min(m_credit + rate * static_cast<double>(now - m_last_tick_ns) / 1e9, std::max(rate / 10, 1.0));
     m_last_tick_ns = now;
     budget = static_cast<std::size_t>(m_credit);

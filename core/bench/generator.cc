@@ -1,7 +1,6 @@
 #include "core/bench/generator.h"
 
 #include <charconv>
-#include <ctime>
 #include <map>
 #include <string>
 #include <string_view>
@@ -10,15 +9,9 @@
 #include "core/net/address.h"
 #include "core/net/event_loop.h"
 #include "core/net/http_server.h"
+#include "core/util/clock.h"
 
 namespace ssestitch::bench {
-
-std::int64_t mono_now_ns() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
-}
-
 namespace {
 
 constexpr std::size_t k_bulk_write = 16u << 10;   // bytes per write in bulk mode
@@ -80,7 +73,7 @@ struct Generator::Impl {
       char head[96];
       const int len = std::snprintf(head, sizeof head, "id: %llu\ndata: {\"k\":%llu,\"t\":%lld,\"p\":\"",
                                     static_cast<unsigned long long>(k), static_cast<unsigned long long>(k),
-                                    static_cast<long long>(mono_now_ns()));
+                                    static_cast<long long>(util::system_clock().mono_ns()));
       out.append(head, static_cast<std::size_t>(len));
       const std::size_t used = static_cast<std::size_t>(len) - 10 + 3;  // data bytes so far, closing included
       out.append(size > used ? size - used : 1, 'x');
@@ -92,7 +85,7 @@ struct Generator::Impl {
     void pump() {
       if (request == nullptr || cut_pending) return;
       if (mode == Mode::paced) {
-        const double due = rate * static_cast<double>(mono_now_ns() - start_ns) / 1e9;
+        const double due = rate * static_cast<double>(util::system_clock().mono_ns() - start_ns) / 1e9;
         out.clear();
         while (!done() && static_cast<double>(next_k - start_k) < due && !cut_due()) emit();
         flush_out();
@@ -179,7 +172,7 @@ struct Generator::Impl {
       c->next_k = k + 1;
     }
     c->start_k = c->next_k;
-    c->start_ns = mono_now_ns();
+    c->start_ns = util::system_clock().mono_ns();
     Conn* raw = c.get();
     c->timer = std::make_unique<net::Timer>(*loop, [raw] { raw->pump(); });
     h.set("Content-Type", "text/event-stream");

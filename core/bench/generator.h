@@ -11,7 +11,7 @@
 //   paced  R events/s, written as they fall due on a 1 ms timer (latency runs).
 // drop=K cuts the connection (no chunked terminator) after K events on it; idle=1 sends the
 // headers and then nothing (for held-connection runs). `t` is CLOCK_MONOTONIC at the write, so
-// a sink in the same process measures latency without clock skew.
+// a sink in the same process measures latency without clock skew (util::system_clock().mono_ns()).
 
 #include <atomic>
 #include <cstdint>
@@ -38,8 +38,5 @@ class Generator {
   explicit Generator(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> m_impl;
 };
-
-// CLOCK_MONOTONIC in nanoseconds (the clock of the `t` field).
-std::int64_t mono_now_ns() noexcept;
 
 }  // namespace ssestitch::bench

@@ -14,25 +14,9 @@
 #include <thread>
 #include <vector>
 
+#include "core/bench/child.h"
+
 namespace ssestitch::bench {
-namespace {
-
-int connect_loopback(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-}  // namespace
-
 struct CuttingRelay::Impl {
   int listen_fd = -1;
   std::uint16_t port = 0;

@@ -4,10 +4,10 @@
 #include <memory>
 #include <thread>
 
-#include "core/bench/generator.h"
 #include "core/net/event_loop.h"
 #include "core/net/upstream_client.h"
 #include "core/sse/parser.h"
+#include "core/util/clock.h"
 
 namespace ssestitch::bench {
 namespace {
@@ -90,7 +90,7 @@ net::Transfer::BodyAction Reader::on_body(std::string_view bytes) noexcept {
   const std::uint64_t comments0 = parser.comment_count();
   auto fed = parser.feed(bytes, [&](const sse::Event& ev) {
     if (!ev.dispatch || finished) return;
-    const std::int64_t now = mono_now_ns();
+    const std::int64_t now = util::system_clock().mono_ns();
     if (r.first_event_ns == 0) r.first_event_ns = now;
     r.last_event_ns = now;
     if (ev.id) last_id = *ev.id;
@@ -167,7 +167,7 @@ util::Result<SinkResult> run_sink(const std::vector<StreamSpec>& streams, const 
     run.options = &options;
     run.loop = loop->get();
     run.client = client->get();
-    run.result.start_ns = mono_now_ns();
+    run.result.start_ns = util::system_clock().mono_ns();
     run.result.last_ids.resize(streams.size());
     if (options.latency) run.result.latency_ns.reserve(1u << 16);
     for (std::size_t i = 0; i < streams.size(); ++i) {
