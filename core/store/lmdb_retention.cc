@@ -30,6 +30,38 @@ bool idle_past(std::int64_t last_active_ms, std::int64_t ttl_ms, std::int64_t no
   return ttl_ms > 0 && last_active_ms <= now_ms - ttl_ms;
 }
 
+// Visits the session_streams index entries of `session` in key order; an entry is deleted when
+// `drop(stream)` returns true. Returns 0 or the LMDB code (failed_call set).
+template <class Drop>
+int visit_session_streams(MDB_txn* txn, MDB_dbi dbi, std::string_view session, const char*& failed_call,
+                          Drop&& drop) {
+  MDB_cursor* raw = nullptr;
+  int rc = mdb_cursor_open(txn, dbi, &raw);
+  if (rc != 0) {
+    failed_call = "mdb_cursor_open";
+    return rc;
+  }
+  CursorPtr cursor(raw);
+  std::string prefix;
+  codec::session_stream_prefix(session, prefix);
+  MDB_val k = val(prefix);
+  MDB_val v{};
+  for (rc = mdb_cursor_get(raw, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(raw, &k, &v, MDB_NEXT)) {
+    std::string_view s;
+    std::uint64_t stream = 0;
+    if (!codec::decode_session_stream_key(view(k), s, stream) || s != session) return 0;
+    if (drop(stream) && (rc = mdb_cursor_del(raw, 0)) != 0) {
+      failed_call = "mdb_cursor_del";
+      return rc;
+    }
+  }
+  if (rc != MDB_NOTFOUND) {
+    failed_call = "mdb_cursor_get";
+    return rc;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int Writer::trim_stream(Txn& ts, std::uint64_t stream, std::uint64_t free_bytes, std::uint64_t* freed_out) {
@@ -181,28 +213,11 @@ int Writer::maintenance_step(Txn& ts) {
 
 int Writer::doom_session(Txn& ts, std::string_view session) {
   m_doomed_sessions.emplace(session);
-  MDB_cursor* raw = nullptr;
-  int rc = mdb_cursor_open(ts.txn, m_env.dbi().session_streams, &raw);
-  if (rc != 0) {
-    ts.failed_call = "mdb_cursor_open";
-    return rc;
-  }
-  CursorPtr cursor(raw);
-  std::string prefix;
-  codec::session_stream_prefix(session, prefix);
-  MDB_val k = val(prefix);
-  MDB_val v{};
-  for (rc = mdb_cursor_get(raw, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(raw, &k, &v, MDB_NEXT)) {
-    std::string_view s;
-    std::uint64_t stream = 0;
-    if (!codec::decode_session_stream_key(view(k), s, stream) || s != session) break;
-    m_doomed_streams.insert(stream);
-  }
-  if (rc != 0 && rc != MDB_NOTFOUND) {
-    ts.failed_call = "mdb_cursor_get";
-    return rc;
-  }
-  return 0;
+  return visit_session_streams(ts.txn, m_env.dbi().session_streams, session, ts.failed_call,
+                               [&](std::uint64_t stream) {
+                                 m_doomed_streams.insert(stream);
+                                 return false;
+                               });
 }
 
 int Writer::delete_doomed(Txn& ts) {
@@ -271,37 +286,14 @@ int Writer::delete_doomed(Txn& ts) {
   // longer exist are dropped on the way.
   std::vector<std::uint64_t> more;
   for (const std::string& session : m_doomed_sessions) {
-    MDB_cursor* raw = nullptr;
-    int rc = mdb_cursor_open(ts.txn, dbi.session_streams, &raw);
-    if (rc != 0) {
-      ts.failed_call = "mdb_cursor_open";
-      return rc;
-    }
-    CursorPtr cursor(raw);
-    std::string prefix;
-    codec::session_stream_prefix(session, prefix);
-    MDB_val k = val(prefix);
-    MDB_val v{};
     bool remaining = false;
-    rc = mdb_cursor_get(raw, &k, &v, MDB_SET_RANGE);
-    while (rc == 0) {
-      std::string_view s;
-      std::uint64_t stream = 0;
-      if (!codec::decode_session_stream_key(view(k), s, stream) || s != session) break;
-      if (find(stream)) {
-        remaining = true;
-        more.push_back(stream);
-        rc = mdb_cursor_get(raw, &k, &v, MDB_NEXT);
-      } else {
-        if ((rc = mdb_cursor_del(raw, 0)) != 0) break;
-        rc = mdb_cursor_get(raw, &k, &v, MDB_NEXT);
-      }
-    }
-    if (rc != 0 && rc != MDB_NOTFOUND) {
-      ts.failed_call = "mdb_cursor_get";
-      return rc;
-    }
-    cursor.reset();
+    int rc = visit_session_streams(ts.txn, dbi.session_streams, session, ts.failed_call, [&](std::uint64_t stream) {
+      if (!find(stream)) return true;
+      remaining = true;
+      more.push_back(stream);
+      return false;
+    });
+    if (rc != 0) return rc;
     if (remaining) continue;
     MDB_val key = val(session);
     rc = mdb_del(ts.txn, dbi.sessions, &key, nullptr);
