@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -111,6 +112,8 @@ util::Result<std::unique_ptr<Child>> Child::start(const std::string& command_tem
   const std::string command = expand(command_template, port, upstream, dir);
   const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (log < 0) return util::fail(Errc::internal, log_path + ": " + std::strerror(errno));
+  const std::string shell_command = "exec " + command;  // built before fork: no allocation after it
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
     ::close(log);
@@ -118,11 +121,15 @@ util::Result<std::unique_ptr<Child>> Child::start(const std::string& command_tem
   }
   if (pid == 0) {
     ::setpgid(0, 0);
+    // Its own process group keeps it out of the terminal's ^C (bench stops it itself), so it
+    // must not outlive a bench that is killed outright (a test's timeout, kill -9).
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(127);
     ::dup2(log, 1);
     ::dup2(log, 2);
     const int null = ::open("/dev/null", O_RDONLY);
     if (null >= 0) ::dup2(null, 0);
-    ::execl("/bin/sh", "sh", "-c", ("exec " + command).c_str(), static_cast<char*>(nullptr));
+    ::execl("/bin/sh", "sh", "-c", shell_command.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
   ::setpgid(pid, pid);
