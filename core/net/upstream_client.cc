@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
+#include <algorithm>
 #include <charconv>
 #include <csignal>
 #include <mutex>
@@ -46,6 +47,10 @@ util::Errc errc_for(CURLcode code) {
       return util::Errc::upstream_protocol;
   }
 }
+
+// Callbacks of a handle whose Transfer is gone but which libcurl still holds until it may be
+// removed (see UpstreamClient::remove): refuse everything, which ends the transfer.
+size_t refuse(char*, size_t, size_t, void*) noexcept { return 0; }
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -98,8 +103,9 @@ util::Result<std::unique_ptr<Transfer>> Transfer::start(UpstreamClient& client, 
   } else {
     if (r.method != "POST") curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, r.method.c_str());
     if (r.method == "POST" || !r.body.empty()) {
-      curl_easy_setopt(easy, CURLOPT_POSTFIELDS, r.body.data());
+      // Copied: a handle may outlive its Transfer for a moment (UpstreamClient::remove).
       curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+      curl_easy_setopt(easy, CURLOPT_COPYPOSTFIELDS, r.body.data());
     }
   }
   curl_slist* list = nullptr;
@@ -128,11 +134,8 @@ Transfer::~Transfer() {
 void Transfer::detach() {
   if (m_easy != nullptr) {
     m_client.remove(*this);
-    curl_easy_cleanup(easy_of(m_easy));
+    m_client.release(m_easy, m_header_list);
     m_easy = nullptr;
-  }
-  if (m_header_list != nullptr) {
-    curl_slist_free_all(static_cast<curl_slist*>(m_header_list));
     m_header_list = nullptr;
   }
 }
@@ -140,9 +143,7 @@ void Transfer::detach() {
 void Transfer::cancel() {
   m_cancelled = true;
   m_observer = nullptr;
-  // Inside our own callback libcurl is on the stack: the write callback returns 0 and the
-  // transfer ends with CURLE_WRITE_ERROR; the handle is removed when its DONE message comes.
-  if (m_in_callback == 0 && m_easy != nullptr && !m_finished) {
+  if (m_easy != nullptr && !m_finished) {
     m_finished = true;
     m_client.remove(*this);
   }
@@ -153,6 +154,7 @@ void Transfer::resume() {
   m_paused = false;
   // May call on_write synchronously (deps notes: worked and ASan-clean).
   curl_easy_pause(easy_of(m_easy), CURLPAUSE_CONT);
+  m_client.settle();
 }
 
 size_t Transfer::on_header_line(char* data, size_t size, size_t n, void* arg) noexcept {
@@ -176,9 +178,9 @@ size_t Transfer::on_header_line(char* data, size_t size, size_t n, void* arg) no
     if (self->m_status >= 200) {
       self->m_headers_done = true;
       if (self->m_observer != nullptr) {
-        ++self->m_in_callback;
+        ++self->m_client.m_callback_depth;
         self->m_observer->on_response(self->m_status, self->m_response_headers);
-        --self->m_in_callback;
+        --self->m_client.m_callback_depth;
       }
       if (self->m_cancelled) return 0;
     }
@@ -195,9 +197,9 @@ size_t Transfer::on_write(char* data, size_t size, size_t n, void* arg) noexcept
   auto* self = static_cast<Transfer*>(arg);
   const size_t len = size * n;
   if (self->m_cancelled || self->m_observer == nullptr) return 0;
-  ++self->m_in_callback;
+  ++self->m_client.m_callback_depth;
   const BodyAction action = self->m_observer->on_body(std::string_view(data, len));
-  --self->m_in_callback;
+  --self->m_client.m_callback_depth;
   if (self->m_cancelled) return 0;
   if (action == BodyAction::pause) {
     self->m_paused = true;
@@ -227,14 +229,18 @@ util::Result<std::unique_ptr<UpstreamClient>> UpstreamClient::create(EventLoop& 
 UpstreamClient::~UpstreamClient() {
   // curl_multi_cleanup may still call the socket and timer callbacks: the timer and watches
   // must outlive it (deps notes §3, teardown order).
+  settle();
   if (m_multi != nullptr) curl_multi_cleanup(multi_of(m_multi));
   m_timer.reset();
 }
 
 util::Result<void> UpstreamClient::add(Transfer& transfer) {
   transfer.m_serial = m_next_serial++;
-  const CURLMcode rc = curl_multi_add_handle(multi_of(m_multi), easy_of(transfer.m_easy));
-  if (rc != CURLM_OK) {
+  if (m_callback_depth > 0) {
+    // libcurl refuses its multi API inside a callback (CURLM_RECURSIVE_API_CALL): added by
+    // settle() once the callback has returned.
+    m_pending_adds.push_back(transfer.m_easy);
+  } else if (const CURLMcode rc = curl_multi_add_handle(multi_of(m_multi), easy_of(transfer.m_easy)); rc != CURLM_OK) {
     return util::fail(util::Errc::internal, std::string("curl_multi_add_handle: ") + curl_multi_strerror(rc));
   }
   m_transfers[transfer.m_easy] = &transfer;
@@ -245,7 +251,63 @@ void UpstreamClient::remove(Transfer& transfer) noexcept {
   auto it = m_transfers.find(transfer.m_easy);
   if (it == m_transfers.end() || it->second != &transfer) return;
   m_transfers.erase(it);
-  curl_multi_remove_handle(multi_of(m_multi), easy_of(transfer.m_easy));
+  void* easy = transfer.m_easy;
+  if (auto pending = std::find(m_pending_adds.begin(), m_pending_adds.end(), easy); pending != m_pending_adds.end()) {
+    m_pending_adds.erase(pending);  // never reached the multi
+    return;
+  }
+  if (m_callback_depth == 0) {
+    curl_multi_remove_handle(multi_of(m_multi), easy_of(easy));
+    return;
+  }
+  // Inside a callback (this transfer's or another's: an observer may end other transfers),
+  // curl_multi_remove_handle would be refused, and the handle would stay in the multi and be
+  // freed there. Cut it off from the Transfer, which may be destroyed at once, and remove it
+  // in settle().
+  CURL* e = easy_of(easy);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &refuse);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, nullptr);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &refuse);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, nullptr);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, nullptr);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, nullptr);
+  m_unlinking.push_back(Unlinking{easy, nullptr, false});
+}
+
+void UpstreamClient::release(void* easy, void* header_list) noexcept {
+  for (Unlinking& u : m_unlinking) {
+    if (u.easy == easy) {  // still in the multi: settle() frees it
+      u.header_list = header_list;
+      u.release = true;
+      return;
+    }
+  }
+  curl_easy_cleanup(easy_of(easy));
+  curl_slist_free_all(static_cast<curl_slist*>(header_list));
+}
+
+void UpstreamClient::settle() {
+  if (m_callback_depth > 0) return;
+  std::vector<Unlinking> unlinking;
+  unlinking.swap(m_unlinking);
+  for (const Unlinking& u : unlinking) {
+    curl_multi_remove_handle(multi_of(m_multi), easy_of(u.easy));
+    if (u.release) release(u.easy, u.header_list);
+  }
+  std::vector<void*> adds;
+  adds.swap(m_pending_adds);
+  for (void* easy : adds) {
+    const CURLMcode rc = curl_multi_add_handle(multi_of(m_multi), easy_of(easy));
+    if (rc == CURLM_OK) continue;
+    auto it = m_transfers.find(easy);
+    if (it == m_transfers.end()) continue;
+    Transfer* t = it->second;
+    m_transfers.erase(it);
+    t->m_finished = true;
+    if (Transfer::Observer* observer = t->m_observer; observer != nullptr && !t->m_cancelled) {
+      observer->on_done(util::fail(util::Errc::internal, std::string("curl_multi_add_handle: ") + curl_multi_strerror(rc)));
+    }
+  }
 }
 
 int UpstreamClient::on_socket(void*, int fd, int what, void* clientp, void* socketp) noexcept {
@@ -287,12 +349,14 @@ void UpstreamClient::on_socket_event(int fd, short what, void* arg) noexcept {
   const int action = ((what & EV_READ) ? CURL_CSELECT_IN : 0) | ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
   int running = 0;
   curl_multi_socket_action(multi_of(self->m_multi), fd, action, &running);
+  self->settle();
   self->drain_completed();
 }
 
 void UpstreamClient::on_timeout() {
   int running = 0;
   curl_multi_socket_action(multi_of(m_multi), CURL_SOCKET_TIMEOUT, 0, &running);
+  settle();
   drain_completed();
 }
 

@@ -6,9 +6,11 @@
 // http:// and https:// (TLS and HTTP/2 negotiated by libcurl), threaded DNS, no redirects
 // followed (a 3xx is a response like any other), no content decoding (we ask for identity).
 //
-// Callback rules (libcurl forbids removing a handle from inside its own callbacks):
-//   - on_response() and on_body() run inside libcurl callbacks: there, never destroy the
-//     Transfer and never call resume(); call cancel() (effective when the callback returns).
+// Callback rules. libcurl refuses its multi API (add, remove) while any of its callbacks runs,
+// for any transfer of the multi; UpstreamClient defers both until libcurl has returned
+// (settle()), so observers may start, cancel and destroy Transfers, including other ones,
+// from on_response() and on_body(). Two exceptions: never destroy the Transfer whose callback
+// is running, and never call resume() from inside a callback.
 //   - on_done() runs after libcurl returned: the Transfer may be destroyed there.
 //   - After cancel() or destruction no callback runs again.
 // Loop thread only. Call init_process() once before any thread starts.
@@ -18,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "core/net/event_loop.h"
 #include "core/net/headers.h"
@@ -104,7 +107,6 @@ class Transfer {
   bool m_paused = false;
   bool m_finished = false;
   bool m_cancelled = false;
-  int m_in_callback = 0;
   Headers m_response_headers;
   char m_error[256] = {};
 };
@@ -130,7 +132,12 @@ class UpstreamClient {
   void on_timeout();
   void drain_completed();
   util::Result<void> add(Transfer& transfer);
+  // Takes the handle out of the multi (later, from inside a callback: see settle()).
   void remove(Transfer& transfer) noexcept;
+  // Frees a removed handle and its header list (once it is out of the multi).
+  void release(void* easy, void* header_list) noexcept;
+  // Carries out the adds and removes deferred while inside libcurl callbacks.
+  void settle();
 
   EventLoop& m_loop;
   TlsOptions m_tls;
@@ -138,6 +145,14 @@ class UpstreamClient {
   std::unique_ptr<Timer> m_timer;
   std::uint64_t m_next_serial = 1;
   std::unordered_map<void*, Transfer*> m_transfers;  // CURL* -> live transfer
+  struct Unlinking {
+    void* easy;           // CURL*, muted, still in the multi
+    void* header_list;    // curl_slist*, freed with it
+    bool release;         // its Transfer is gone: free the handle once removed
+  };
+  int m_callback_depth = 0;           // observers running inside libcurl callbacks
+  std::vector<Unlinking> m_unlinking;  // removes deferred by remove()
+  std::vector<void*> m_pending_adds;   // CURL* added inside a callback, not yet in the multi
 };
 
 }  // namespace ssestitch::net
