@@ -1,6 +1,8 @@
 #pragma once
 // EventLoop: the one libevent event_base of the process, created with a precise timer
-// (CLOCK_MONOTONIC instead of the 4 ms coarse clock; see deps notes §3), plus the small
+// (CLOCK_MONOTONIC instead of the 4 ms coarse clock; see deps notes §3), the epoll changelist
+// (a watch added and removed in one iteration costs no syscall) and a bound of 64 callbacks
+// between looks at I/O (an endlessly re-fired Trigger cannot starve sockets), plus the small
 // primitives every loop user needs: Timer, Trigger (run a callback once, later in this loop
 // iteration), cross-thread post(), and signal watching.
 //
@@ -33,7 +35,8 @@ using EventPtr = std::unique_ptr<event, EventDeleter>;
 
 class EventLoop {
  public:
-  // Creates the base (EVENT_BASE_FLAG_PRECISE_TIMER) and the cross-thread wake-up (eventfd).
+  // Creates the base (precise timer, epoll changelist, 64 callbacks per dispatch) and the
+  // cross-thread wake-up (eventfd).
   static util::Result<std::unique_ptr<EventLoop>> create();
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;

@@ -74,7 +74,8 @@ class ServerRequest {
   void reply(int status, const Headers& headers, std::string_view body);
   // Starts a streamed (chunked) response.
   void start(int status, const Headers& headers);
-  // Queues bytes of a started response; on_drained() follows when they are all written.
+  // Writes bytes of a started response: as much as the socket takes at once, the rest is
+  // queued (backlog()) and on_drained() follows when that is all written.
   void write(std::string_view bytes);
   // Bytes queued in user space and not yet written to the socket.
   std::size_t backlog() const noexcept;
@@ -90,12 +91,14 @@ class ServerRequest {
   ServerRequest(HttpServer& server, evhttp_request* req, ConnState* conn, std::uint64_t id);
   ~ServerRequest();
   void apply_headers(const Headers& headers);
+  void write_now();
 
   HttpServer& m_server;
   evhttp_request* m_req;
   ConnState* m_conn;
   Observer* m_observer = nullptr;
   evbuffer* m_chunk = nullptr;
+  std::unique_ptr<Trigger> m_drained;  // on_drained() after a write that went out at once
   std::uint64_t m_id;
   bool m_started = false;
   std::string m_method, m_target, m_path, m_body, m_peer;
