@@ -4,18 +4,12 @@
 #include <cstring>
 #include <limits>
 
+#include "core/sse/line.h"
+
 namespace ssestitch::sse {
 namespace {
 
 constexpr unsigned char k_bom[3] = {0xEF, 0xBB, 0xBF};
-
-// The first CR or LF in [p, end), or end.
-const char* find_line_end(const char* p, const char* end) noexcept {
-  for (; p != end; ++p) {
-    if (*p == '\n' || *p == '\r') return p;
-  }
-  return end;
-}
 
 }  // namespace
 

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "core/sse/line.h"
+
 namespace ssestitch::sse {
 namespace {
 
@@ -41,13 +43,15 @@ void append_event(std::string& out, const OutEvent& event) {
   // One data line per line of data; CRLF, CR and LF all end a line (WHATWG §9.2.5).
   std::string_view data = event.data;
   while (true) {
-    const auto eol = data.find_first_of("\r\n");
+    const char* const end = data.data() + data.size();
+    const char* const eol = find_line_end(data.data(), end);
     out.append("data: ");
-    out.append(data.substr(0, eol));
+    out.append(data.data(), eol);
     out.push_back('\n');
-    if (eol == std::string_view::npos) break;
-    const std::size_t skip = (data[eol] == '\r' && eol + 1 < data.size() && data[eol + 1] == '\n') ? 2 : 1;
-    data.remove_prefix(eol + skip);
+    if (eol == end) break;
+    const char* next = eol + 1;
+    if (*eol == '\r' && next != end && *next == '\n') ++next;
+    data.remove_prefix(static_cast<std::size_t>(next - data.data()));
   }
   out.push_back('\n');
 }
