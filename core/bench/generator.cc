@@ -1,6 +1,7 @@
 #include "core/bench/generator.h"
 
 #include <charconv>
+#include <iterator>
 #include <map>
 #include <string>
 #include <string_view>
@@ -70,12 +71,21 @@ struct Generator::Impl {
     }
 
     void append(std::uint64_t k) {
-      char head[96];
-      const int len = std::snprintf(head, sizeof head, "id: %llu\ndata: {\"k\":%llu,\"t\":%lld,\"p\":\"",
-                                    static_cast<unsigned long long>(k), static_cast<unsigned long long>(k),
-                                    static_cast<long long>(util::system_clock().mono_ns()));
-      out.append(head, static_cast<std::size_t>(len));
-      const std::size_t used = static_cast<std::size_t>(len) - 10 + 3;  // data bytes so far, closing included
+      // to_chars, not snprintf: at millions of events/s the formatting is the generator's cost.
+      const auto number = [this](auto v) {
+        char digits[24];
+        out.append(digits, std::to_chars(digits, std::end(digits), v).ptr);
+      };
+      const std::size_t start = out.size();
+      out += "id: ";
+      number(k);
+      out += "\ndata: {\"k\":";
+      number(k);
+      out += ",\"t\":";
+      number(util::system_clock().mono_ns());
+      out += ",\"p\":\"";
+      const std::size_t len = out.size() - start;
+      const std::size_t used = len - 10 + 3;  // data bytes so far, closing included
       out.append(size > used ? size - used : 1, 'x');
       out += "\"}\n\n";
     }

@@ -3,6 +3,8 @@
 // (directly or through a proxy) on its own event loop thread with libcurl, and checks them: the
 // `k` of each event must follow the previous one (lost / duplicated counts), `t` gives the
 // latency (CLOCK_MONOTONIC, same process as the generator), comments are counted (keepalives).
+// It frames the generator's own format (LF line ends, one data line) instead of running the
+// full SSE parser, so that the direct baseline measures the generator, not the sink.
 
 #include <cstdint>
 #include <functional>
