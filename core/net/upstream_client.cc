@@ -301,12 +301,9 @@ void UpstreamClient::settle() {
     if (rc == CURLM_OK) continue;
     auto it = m_transfers.find(easy);
     if (it == m_transfers.end()) continue;
-    Transfer* t = it->second;
+    Transfer& t = *it->second;
     m_transfers.erase(it);
-    t->m_finished = true;
-    if (Transfer::Observer* observer = t->m_observer; observer != nullptr && !t->m_cancelled) {
-      observer->on_done(util::fail(util::Errc::internal, std::string("curl_multi_add_handle: ") + curl_multi_strerror(rc)));
-    }
+    finish(t, util::fail(util::Errc::internal, std::string("curl_multi_add_handle: ") + curl_multi_strerror(rc)));
   }
 }
 
@@ -379,19 +376,21 @@ void UpstreamClient::drain_completed() {
   for (const Done& d : done) {
     auto it = m_transfers.find(d.easy);
     if (it == m_transfers.end() || it->second->m_serial != d.serial) continue;
-    Transfer* t = it->second;
-    m_transfers.erase(it);
-    curl_multi_remove_handle(multi_of(m_multi), easy_of(t->m_easy));
-    t->m_finished = true;
-    Transfer::Observer* observer = t->m_observer;
-    if (observer == nullptr || t->m_cancelled) continue;
+    Transfer& t = *it->second;
+    remove(t);
     util::Result<void> result = util::ok();
     if (d.result != CURLE_OK) {
-      std::string msg = t->m_error[0] != '\0' ? std::string(t->m_error) : curl_easy_strerror(d.result);
-      result = util::fail(errc_for(d.result), "upstream " + t->m_request.url + ": " + msg);
+      std::string msg = t.m_error[0] != '\0' ? std::string(t.m_error) : curl_easy_strerror(d.result);
+      result = util::fail(errc_for(d.result), "upstream " + t.m_request.url + ": " + msg);
     }
-    observer->on_done(result);  // may destroy t
+    finish(t, result);  // may destroy t
   }
+}
+
+void UpstreamClient::finish(Transfer& transfer, const util::Result<void>& result) {
+  transfer.m_finished = true;
+  Transfer::Observer* observer = transfer.m_observer;
+  if (observer != nullptr && !transfer.m_cancelled) observer->on_done(result);  // may destroy it
 }
 
 }  // namespace ssestitch::net

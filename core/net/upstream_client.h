@@ -131,6 +131,8 @@ class UpstreamClient {
   static void on_socket_event(int fd, short what, void* arg) noexcept;
   void on_timeout();
   void drain_completed();
+  // Marks a transfer that left m_transfers finished and tells its observer (unless cancelled).
+  void finish(Transfer& transfer, const util::Result<void>& result);
   util::Result<void> add(Transfer& transfer);
   // Takes the handle out of the multi (later, from inside a callback: see settle()).
   void remove(Transfer& transfer) noexcept;
