@@ -1,5 +1,6 @@
 #include "core/bench/generator.h"
 
+#include <algorithm>
 #include <charconv>
 #include <iterator>
 #include <map>
@@ -95,10 +96,12 @@ struct Generator::Impl {
     void pump() {
       if (request == nullptr || cut_pending) return;
       if (mode == Mode::paced) {
-        const double due = rate * static_cast<double>(util::system_clock().mono_ns() - start_ns) / 1e9;
-        out.clear();
-        while (!done() && static_cast<double>(next_k - start_k) < due && !cut_due()) emit();
-        flush_out();
+        // One write per event, as it falls due (a late timer writes the overdue ones one by one).
+        while (request != nullptr && !done() && !cut_due() && due_ns(next_k) <= util::system_clock().mono_ns()) {
+          out.clear();
+          emit();
+          flush_out();
+        }
       } else {
         while (request != nullptr && !done() && !cut_due() && request->backlog() < k_backlog_cap) {
           out.clear();
@@ -122,7 +125,10 @@ struct Generator::Impl {
         ++gen->finished;
         return end(false);
       }
-      if (mode == Mode::paced) timer->arm_ms(1);
+      if (mode == Mode::paced) timer->arm_us((due_ns(next_k) - util::system_clock().mono_ns()) / 1000);
+    }
+    std::int64_t due_ns(std::uint64_t k) const {
+      return start_ns + static_cast<std::int64_t>(static_cast<double>(k - start_k) * 1e9 / rate);
     }
     void emit() {
       append(next_k++);
@@ -174,7 +180,7 @@ struct Generator::Impl {
     c->mode = mode == "write" ? Mode::write : mode == "paced" ? Mode::paced : Mode::bulk;
     c->n = query_u64(t, "n", 1000);
     c->size = static_cast<std::size_t>(std::min<std::uint64_t>(query_u64(t, "size", 256), 1u << 20));
-    c->rate = static_cast<double>(query_u64(t, "rate", 1000));
+    c->rate = static_cast<double>(std::max<std::uint64_t>(query_u64(t, "rate", 1000), 1));
     c->drop = query_u64(t, "drop", 0);
     if (auto last = request.headers().get("Last-Event-ID"); last) {
       std::uint64_t k = 0;

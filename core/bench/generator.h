@@ -8,7 +8,8 @@
 // function of K, so any generator resumes any stream). Modes:
 //   bulk   as fast as possible, events packed into 16 KiB writes;
 //   write  one write per event (the next after the previous one left user space);
-//   paced  R events/s, written as they fall due on a 1 ms timer (latency runs).
+//   paced  R events/s, each written on its own when it falls due (latency runs; as peer-bench's
+//          sse-gen, so that the latency of one event does not include its batch's).
 // drop=K cuts the connection (no chunked terminator) after K events on it; idle=1 sends the
 // headers and then nothing (for held-connection runs). `t` is CLOCK_MONOTONIC at the write, so
 // a sink in the same process measures latency without clock skew (util::system_clock().mono_ns()).

@@ -59,6 +59,10 @@ util::Result<std::vector<MicroResult>> run_micro(const std::string& work_dir) {
     if (!rate) return std::move(rate).error();
     out.push_back({"store_append_" + name, *rate, "events/s"});
   }
+  // One event per transaction, as the proxy commits at low rates (the latency path).
+  auto single = append_rate(work_dir + "/append-single", store::SyncMode::batch, 50'000, 256, 1);
+  if (!single) return std::move(single).error();
+  out.push_back({"store_commit_single", 1e6 / *single, "us/commit"});
   auto replay = replay_time(work_dir + "/replay", 100'000, 90'000);
   if (!replay) return std::move(replay).error();
   out.push_back({"store_replay_10k", *replay / 1000.0, "ms"});

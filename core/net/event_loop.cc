@@ -109,9 +109,11 @@ Timer::Timer(EventLoop& loop, std::function<void()> fn)
 
 Timer::~Timer() = default;
 
-void Timer::arm_ms(std::int64_t ms) {
-  if (ms < 0) ms = 0;
-  timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+void Timer::arm_ms(std::int64_t ms) { arm_us(ms < 0 ? 0 : ms * 1000); }
+
+void Timer::arm_us(std::int64_t us) {
+  if (us < 0) us = 0;
+  timeval tv{static_cast<time_t>(us / 1'000'000), static_cast<suseconds_t>(us % 1'000'000)};
   evtimer_add(m_event.get(), &tv);
 }
 

@@ -72,6 +72,7 @@ class Timer {
   Timer& operator=(const Timer&) = delete;
 
   void arm_ms(std::int64_t ms);
+  void arm_us(std::int64_t us);  // precise timers: fires within tens of microseconds
   void cancel();
   bool armed() const;
 
