@@ -37,7 +37,7 @@ struct Measurement {
   std::uint64_t bytes = 0;
   std::uint64_t lost = 0;
   std::uint64_t duplicated = 0;
-  double seconds = 0;             // first to last event (or the whole run for resume / idle)
+  double seconds = 0;             // first to last event received (0 with fewer than two)
   double events_per_s = 0;
   double mb_per_s = 0;
   double p50_us = 0, p90_us = 0, p99_us = 0, p999_us = 0, max_us = 0;  // latency (paced runs)

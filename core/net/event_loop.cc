@@ -2,9 +2,11 @@
 
 #include <event2/event.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -109,7 +111,9 @@ Timer::Timer(EventLoop& loop, std::function<void()> fn)
 
 Timer::~Timer() = default;
 
-void Timer::arm_ms(std::int64_t ms) { arm_us(ms < 0 ? 0 : ms * 1000); }
+void Timer::arm_ms(std::int64_t ms) {
+  arm_us(std::clamp<std::int64_t>(ms, 0, std::numeric_limits<std::int64_t>::max() / 1000) * 1000);
+}
 
 void Timer::arm_us(std::int64_t us) {
   if (us < 0) us = 0;

@@ -72,7 +72,7 @@ class Timer {
   Timer& operator=(const Timer&) = delete;
 
   void arm_ms(std::int64_t ms);
-  void arm_us(std::int64_t us);  // precise timers: fires within tens of microseconds
+  void arm_us(std::int64_t us);  // microsecond resolution: the loop uses precise timers
   void cancel();
   bool armed() const;
 
