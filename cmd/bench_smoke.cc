@@ -8,6 +8,7 @@
 
 #include "cmd/exit_code.h"
 #include "core/bench/child.h"
+#include "core/bench/loopback.h"
 #include "core/bench/relay.h"
 #include "core/bench/smoke.h"
 #include "core/net/address.h"

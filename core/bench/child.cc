@@ -1,12 +1,9 @@
 #include "core/bench/child.h"
 
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +14,8 @@
 #include <sstream>
 #include <thread>
 #include <vector>
+
+#include "core/bench/loopback.h"
 
 namespace ssestitch::bench {
 namespace {
@@ -74,36 +73,6 @@ std::string expand(std::string text, std::uint16_t port, const std::string& upst
   text = replace_all(std::move(text), "{port}", std::to_string(port));
   text = replace_all(std::move(text), "{upstream}", upstream);
   return replace_all(std::move(text), "{dir}", dir);
-}
-
-int connect_loopback(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-util::Result<std::uint16_t> free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return util::fail(Errc::internal, std::string("socket: ") + std::strerror(errno));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    ::close(fd);
-    return util::fail(Errc::internal, std::string("bind: ") + std::strerror(errno));
-  }
-  ::close(fd);
-  return static_cast<std::uint16_t>(ntohs(a.sin_port));
 }
 
 util::Result<std::unique_ptr<Child>> Child::start(const std::string& command_template, std::uint16_t port,

@@ -36,11 +36,6 @@ class Child {
   int m_pid = -1;
 };
 
-// A TCP port on 127.0.0.1 that was free a moment ago (bound to 0, then released).
-util::Result<std::uint16_t> free_port();
-// A connected socket to 127.0.0.1:port (close-on-exec), or -1.
-int connect_loopback(std::uint16_t port);
-
 // "{port}" etc. replaced in `text`.
 std::string expand(std::string text, std::uint16_t port, const std::string& upstream, const std::string& dir);
 

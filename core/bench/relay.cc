@@ -1,20 +1,16 @@
 #include "core/bench/relay.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cctype>
-#include <cerrno>
-#include <cstring>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "core/bench/child.h"
+#include "core/bench/loopback.h"
 
 namespace ssestitch::bench {
 struct CuttingRelay::Impl {
@@ -89,18 +85,10 @@ util::Result<std::unique_ptr<CuttingRelay>> CuttingRelay::start(std::uint16_t ta
   auto impl = std::make_unique<Impl>();
   impl->target = target_port;
   impl->cut_every = cut_every;
-  impl->listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (impl->listen_fd < 0) return util::fail(util::Errc::internal, std::string("socket: ") + std::strerror(errno));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (::bind(impl->listen_fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(impl->listen_fd, 64) != 0 ||
-      ::getsockname(impl->listen_fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    ::close(impl->listen_fd);
-    return util::fail(util::Errc::internal, std::string("relay: ") + std::strerror(errno));
-  }
-  impl->port = ntohs(a.sin_port);
+  auto bound = bind_loopback(64);
+  if (!bound) return std::move(bound).error();
+  impl->listen_fd = bound->fd;
+  impl->port = bound->port;
   Impl* raw = impl.get();
   impl->acceptor = std::thread([raw] { raw->accept_loop(); });
   return std::unique_ptr<CuttingRelay>(new CuttingRelay(std::move(impl)));
