@@ -237,6 +237,11 @@ util::Result<std::unique_ptr<Env>> Env::open(const LmdbOptions& options) {
     rc = mdb_env_set_mapsize(raw, initial_map);
     if (rc != 0) return util::fail(Errc::store_open_failed, message("mdb_env_set_mapsize", dir, rc));
   }
+  if (const int err = env->reserve(env->map_bytes()); err != 0) {
+    return util::fail(Errc::store_open_failed,
+                      errno_message("posix_fallocate", dir + "/data.mdb", err) +
+                          " (the store reserves its whole map on disk: free space or lower --store-max)");
+  }
 
   // Validate in a read transaction (nothing is written unless the environment is empty). The
   // DBI handles opened here stay valid for the environment's life once the txn commits.
@@ -341,8 +346,29 @@ util::Result<ReadTxn> Env::begin_read() const {
 }
 
 int Env::resize(std::uint64_t bytes) const noexcept {
+  if (const int err = reserve(bytes); err != 0) return err;
   std::unique_lock gate(m_gate);
   return mdb_env_set_mapsize(m_env.get(), bytes);
+}
+
+int Env::reserve(std::uint64_t bytes) const noexcept {
+  unsigned flags = 0;
+  mdb_env_get_flags(m_env.get(), &flags);
+  if (m_read_only || (flags & MDB_WRITEMAP) == 0 || bytes == 0) return 0;
+  int fd = -1;
+  if (mdb_env_get_fd(m_env.get(), &fd) != 0) return EBADF;
+  // Allocates only the blocks not yet allocated; glibc emulates it where the file system lacks
+  // fallocate.
+  const int err = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes));
+  if (err != 0) {
+    // A failed fallocate may keep what it allocated: give back what lies beyond the map.
+    struct stat st {};
+    const std::uint64_t mapped = map_bytes();
+    if (::fstat(fd, &st) == 0 && static_cast<std::uint64_t>(st.st_size) > mapped) {
+      [[maybe_unused]] const int rc = ::ftruncate(fd, static_cast<off_t>(mapped));
+    }
+  }
+  return err;
 }
 
 void Env::publish_pid() const noexcept {

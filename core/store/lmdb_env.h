@@ -83,14 +83,20 @@ class Env {
   // A read transaction (MDB_RDONLY). When another process has grown the map (MDB_MAP_RESIZED),
   // adopts the new size under the exclusive gate and retries.
   util::Result<ReadTxn> begin_read() const;
-  // mdb_env_set_mapsize(`bytes`) under the exclusive gate (0 adopts the size in the file). The
-  // calling thread must not hold the gate or have a transaction open. Returns the LMDB code.
+  // mdb_env_set_mapsize(`bytes`) under the exclusive gate (0 adopts the size in the file), after
+  // reserve(bytes). The calling thread must not hold the gate or have a transaction open.
+  // Returns the LMDB code or errno (ENOSPC when the disk cannot hold the larger map).
   int resize(std::uint64_t bytes) const noexcept;
   // Writes our pid into ssestitch.lock (exclusive opens only, once open has succeeded).
   void publish_pid() const noexcept;
 
  private:
   Env() = default;
+  // A writer maps with MDB_WRITEMAP, so data.mdb is as long as the map, and a store into a page
+  // the disk has no block for would end the process with SIGBUS. Allocating the file's blocks
+  // up to `bytes` first turns a full disk into ENOSPC: the open or the map growth fails and the
+  // store reports it, the process lives. Returns errno; 0 when read-only or without WRITEMAP.
+  int reserve(std::uint64_t bytes) const noexcept;
 
   UniqueFd m_lock_fd;  // declared first: released last
   EnvPtr m_env;

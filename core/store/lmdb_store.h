@@ -61,9 +61,10 @@
 //     batches that do not fit get store_full;
 //   - events are written with MDB_APPEND whenever the key is beyond the last key of `events`
 //     (measured: about 1.5x the rate of plain puts and an 8% smaller file for one stream).
-// MDB_WRITEMAP is not used: it measured about 1.6x faster appends, but it makes data.mdb a
-// sparse file as large as the map, and a full disk then ends the process with SIGBUS instead of
-// returning an error. The rate without it is already several times what the proxy needs.
+// A writer maps with MDB_WRITEMAP (fewer syscalls per commit: see lmdb_env.cc). data.mdb is
+// then as long as the map, and its blocks are allocated (posix_fallocate) whenever the map is
+// set or grown, so a full disk fails the open or the growth (store_open_failed, store_full)
+// instead of ending the process with SIGBUS on a store into an unbacked page.
 // Sync modes: always = LMDB default (fsync at each commit); batch = MDB_NOSYNC plus
 // mdb_env_sync at least every sync_interval_ms; none = MDB_NOSYNC, synced only at close.
 // Committed data survives a crash of the process in every mode (it is in the OS page cache).

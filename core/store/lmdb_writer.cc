@@ -1,6 +1,7 @@
 #include "core/store/lmdb_writer.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 
@@ -360,7 +361,11 @@ util::Result<CommitInfo> Writer::commit_batches(std::span<Pending*> batches) {
       if (!evicted) {
         evicted = true;
         Txn es;
-        if (run_txn({}, Work::evict, es) == 0 && es.events_evicted > 0) continue;
+        if (run_txn({}, Work::evict, es) == 0 && es.events_evicted > 0) {
+          Txn as;
+          run_txn({}, Work::advance, as);
+          continue;
+        }
       }
       const util::Error err{Errc::store_full,
                             message(ts.failed_call, m_env.dir(), rc) + " (the store is at its limit of " +
@@ -419,7 +424,7 @@ int Writer::run_txn(std::span<Pending*> batches, Work work, Txn& ts) {
   if (rc != 0) ts.failed_call = "mdb_cursor_get";
 
   const bool maintenance_due = m_clock.mono_ns() >= m_next_maintenance_ns;
-  bool changed = work == Work::batches;
+  bool changed = work == Work::batches || work == Work::advance;
   if (rc == 0 && work == Work::batches) {
     for (Pending* p : batches) {
       if ((rc = apply(ts, p->batch)) != 0) break;
@@ -429,7 +434,7 @@ int Writer::run_txn(std::span<Pending*> batches, Work work, Txn& ts) {
   if (rc == 0) {
     if (work == Work::evict) {
       rc = evict_for_store(ts, true);
-    } else {
+    } else if (work != Work::advance) {
       if (maintenance_due) rc = maintenance_step(ts);
       if (rc == 0) rc = delete_doomed(ts);
       if (rc == 0) rc = evict_for_store(ts, false);
@@ -662,6 +667,14 @@ bool Writer::grow_map(bool after_map_full) {
   if (cur >= m_store_max) return false;
   const std::uint64_t next = std::min(cur * 2, m_store_max);
   if (const int rc = m_env.resize(next); rc != 0) {
+    if (rc == ENOSPC || rc == EDQUOT || rc == EFBIG) {
+      // The disk cannot back a larger map: live within this one (retention evicts against it
+      // from now on) instead of retrying, and failing, at every commit.
+      util::log(util::LogLevel::warn, "store_limit_lowered",
+                {{"from_bytes", m_store_max}, {"to_bytes", cur}, {"error", message("posix_fallocate", m_env.dir(), rc)}});
+      m_store_max = cur;
+      return false;
+    }
     util::log(util::LogLevel::error, "store_map_grow_failed", {{"error", message("mdb_env_set_mapsize", m_env.dir(), rc)}});
     return false;
   }

@@ -108,7 +108,10 @@ class Writer {
     bool committed = false;
     const char* failed_call = "";
   };
-  enum class Work { batches, maintenance, evict };
+  // advance: a transaction that only writes last_commit_ms. LMDB reuses a page from the second
+  // transaction after the one that freed it (mdb_find_oldest), so after an eviction one more
+  // small commit lets the next transaction use what the eviction freed.
+  enum class Work { batches, maintenance, evict, advance };
 
   Writer(Env& env, const LmdbOptions& options, std::atomic<std::uint64_t>& next_stream);
   util::Result<void> load();
@@ -146,7 +149,9 @@ class Writer {
   const LmdbOptions m_options;
   const util::Clock& m_clock;
   std::atomic<std::uint64_t>& m_next_stream;
-  std::uint64_t m_store_max = 0;  // store_max_bytes rounded down to whole pages
+  // store_max_bytes rounded down to whole pages; lowered to the map size when the disk cannot
+  // hold a larger map.
+  std::uint64_t m_store_max = 0;
 
   // Held by whoever runs a write transaction or touches the stream cache: the writer thread,
   // or a caller committing inline. Never held during an fsync.
