@@ -200,18 +200,25 @@ void Writer::run() noexcept {
         deadline = std::min(deadline, last_sync + interval);
       }
       m_wake.wait_until(lk, deadline, [&] { return !m_queue.empty() || m_stopping || m_sync_requested; });
-      group.swap(m_queue);
-      stopping = m_stopping;
-      sync_requested = m_sync_requested;
-      m_sync_requested = false;
     }
     std::size_t group_bytes = 0;
-    for (const Pending& p : group) group_bytes += p.bytes;
-    const std::uint64_t last_ticket = group.empty() ? 0 : group.back().ticket;
-
+    std::uint64_t last_ticket = 0;
     bool committed = false;
     {
+      // m_txn_mutex before the group leaves the queue: an inline commit checks for an empty
+      // queue under m_txn_mutex, and must not see one while a group taken from it is still
+      // uncommitted (it would overtake it, and a client catching up from the log would skip
+      // the group's events as a hole that is filled only later).
       std::lock_guard txn(m_txn_mutex);
+      {
+        std::lock_guard lk(m_mutex);
+        group.swap(m_queue);
+        stopping = m_stopping;
+        sync_requested = m_sync_requested;
+        m_sync_requested = false;
+      }
+      for (const Pending& p : group) group_bytes += p.bytes;
+      if (!group.empty()) last_ticket = group.back().ticket;
       try {
         if (!group.empty()) {
           committed = process_group(group);

@@ -425,6 +425,41 @@ TEST_CASE("store::LmdbStore commits inline when the writer is idle") {
   }
 }
 
+TEST_CASE("store::LmdbStore an inline commit never overtakes a queued batch") {
+  // Two submitters (as two loop threads would be) keep the writer busy enough that batches are
+  // sometimes queued and sometimes committed inline. Each stream's batches must commit in the
+  // order they were submitted: callbacks run inside the commit, so their order is the commit
+  // order. (Seen before the writer took m_txn_mutex ahead of its group: the other submitter
+  // committed a newer batch inline while the writer held an older one taken off the queue.)
+  TempDir tmp;
+  LmdbOptions o = options((tmp.path() / "store").string(), SyncMode::none);
+  auto s = open_ok(o);
+  constexpr std::uint64_t k_batches = 4000;
+  std::mutex m;
+  std::vector<std::uint64_t> order[2];
+  auto submitter = [&](std::uint64_t stream) {
+    for (std::uint64_t seq = 1; seq <= k_batches; ++seq) {
+      auto r = s->submit(events_batch(stream, seq, seq), [&, stream, seq](const util::Result<CommitInfo>& c) {
+        CHECK(c);
+        std::lock_guard lk(m);
+        order[stream - 1].push_back(seq);
+      });
+      REQUIRE(r);
+    }
+  };
+  std::thread a(submitter, 1);
+  std::thread b(submitter, 2);
+  a.join();
+  b.join();
+  REQUIRE(s->flush());
+  for (std::uint64_t stream : {1, 2}) {
+    CAPTURE(stream);
+    REQUIRE(order[stream - 1].size() == k_batches);
+    CHECK(std::is_sorted(order[stream - 1].begin(), order[stream - 1].end()));
+    CHECK(seqs(*s, stream).size() == k_batches);
+  }
+}
+
 TEST_CASE("store::LmdbStore destructor drains the queue") {
   TempDir tmp;
   const std::string dir = (tmp.path() / "store").string();
