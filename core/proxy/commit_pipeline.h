@@ -17,6 +17,7 @@
 // full queue; if it refuses one anyway, or a commit fails (store_full, io), the closures still
 // run with durable=false: the proxy keeps forwarding, degraded, counted in metrics.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -81,6 +82,7 @@ class CommitPipeline {
   std::size_t m_pending_bytes = 0;
   std::size_t m_inflight_bytes = 0;
   std::vector<std::function<void()>> m_waiting;
+  std::atomic<int> m_posted{0};  // completions posted to the loop that have not run yet
 };
 
 }  // namespace ssestitch::proxy
