@@ -38,6 +38,10 @@ void CommitPipeline::after_commit(Done done) {
   m_trigger.fire();
 }
 
+void CommitPipeline::flush_events() {
+  if (m_pending.done.empty() && m_waiting.empty()) flush();
+}
+
 void CommitPipeline::when_accepting(std::function<void()> resume) {
   if (accepting()) {
     resume();

@@ -3,7 +3,8 @@
 //
 // Producers (streams parsing upstream bytes, session changes) add records during a loop
 // iteration; one Trigger submits everything added in that iteration as one store batch, so a
-// burst of events costs one submit and, with the writer's group commit, one transaction. Stream
+// burst of events costs one submit and, with the writer's group commit, one transaction (a
+// chunk after upstream silence is submitted at once instead: flush_events). Stream
 // records are not copied per event: a stream marks itself dirty and is snapshotted (cursor,
 // next seq, pending ids) when the batch is built, so the snapshot always matches the events in
 // the same batch. After the batch commits, on the loop thread and in submission order,
@@ -49,6 +50,14 @@ class CommitPipeline {
   // Whether `stream` has changes not yet handed to the store.
   bool is_dirty(std::uint64_t stream) const { return m_dirty.count(stream) != 0; }
   void after_commit(Done done);
+  // Submits what is pending now rather than at the end of this loop iteration, unless that
+  // would run closures (after_commit, when_accepting) here: those stay with the Trigger. A
+  // stream calls it from libcurl's write callback for a chunk that ends upstream silence, so
+  // that (writer idle: inline commit) a paced event is committed and forwarded before libcurl's
+  // remaining bookkeeping (a poll() for more data, its timers). Measured, peer-bench's
+  // generator and sink at 5,000 events/s, 7 interleaved rounds: p50 46.1 -> 43.0 us (direct
+  // 13.9); per-write throughput unchanged.
+  void flush_events();
 
   bool accepting() const noexcept { return m_pending_bytes + m_inflight_bytes < m_max_pending_bytes; }
   void when_accepting(std::function<void()> resume);

@@ -28,6 +28,12 @@ constexpr std::size_t k_replay_chunk_events = 2000;
 // (also at most half of --retain-events, so retention never evicts what it has yet to read).
 constexpr std::uint64_t k_max_client_lag = 50'000;
 constexpr std::int64_t k_ns_per_ms = 1'000'000;
+// A chunk that arrives after at least this much upstream silence is committed and forwarded
+// from within libcurl's write callback (CommitPipeline::flush_events): paced events skip a
+// loop iteration's worth of libcurl bookkeeping. Chunks of a burst, closer together, are
+// grouped into one commit per loop iteration as before (one commit per chunk halved the
+// per-write throughput).
+constexpr std::int64_t k_burst_gap_ns = 50'000;
 
 std::int64_t mono_ns() { return util::system_clock().mono_ns(); }
 
@@ -159,7 +165,8 @@ net::Transfer::BodyAction Stream::on_body(std::string_view bytes) noexcept {
     return net::Transfer::BodyAction::pause;
   }
   const std::int64_t now = mono_ns();
-  m_max_gap_ns = std::max(m_max_gap_ns, now - m_last_byte_ns);
+  const std::int64_t gap = now - m_last_byte_ns;
+  m_max_gap_ns = std::max(m_max_gap_ns, gap);
   m_last_byte_ns = now;
   auto fed = m_parser.feed(bytes, [this](const sse::Event& ev) {
     if (is_open()) on_block(ev);
@@ -170,7 +177,9 @@ net::Transfer::BodyAction Stream::on_body(std::string_view bytes) noexcept {
     ++m_ctx.metrics->errors[std::string(util::to_string(fed.error().code))];
     drop_transfer();
     end_not_resumable(fed.error().message);
+    return net::Transfer::BodyAction::consume;
   }
+  if (gap >= k_burst_gap_ns) m_ctx.pipeline->flush_events();
   return net::Transfer::BodyAction::consume;
 }
 
