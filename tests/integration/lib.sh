@@ -1,6 +1,7 @@
 # Shared helpers for integration and e2e scripts (sourced). scripts/test sets:
-#   SSESTITCH (binary), TESTKIT (test tools), SCRATCH (an empty directory for this test),
-#   ROOT (the repository), FLAVOUR (release|asan).
+#   SSESTITCH (binary), TESTKIT (test tools), SCRATCH (an empty directory for this test; also
+#   TMPDIR, so what the tools under test put in temporary files stays in it), ROOT (the
+#   repository), FLAVOUR (release|asan).
 # Every process started with `start` runs under `timeout` and is stopped by PID on exit;
 # nothing else is ever killed.
 set -euo pipefail
