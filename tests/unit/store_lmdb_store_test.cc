@@ -444,7 +444,8 @@ TEST_CASE("store::LmdbStore an inline commit never overtakes a queued batch") {
         std::lock_guard lk(m);
         order[stream - 1].push_back(seq);
       });
-      REQUIRE(r);
+      CHECK(r);  // not REQUIRE: its exception would leave the thread and terminate the run
+      if (!r) return;
     }
   };
   std::thread a(submitter, 1);
