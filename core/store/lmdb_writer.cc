@@ -674,15 +674,16 @@ bool Writer::grow_map(bool after_map_full) {
   if (cur >= m_store_max) return false;
   const std::uint64_t next = std::min(cur * 2, m_store_max);
   if (const int rc = m_env.resize(next); rc != 0) {
+    // Env::resize reserves the blocks (posix_fallocate), then sets the map size: rc is either's.
+    const std::string error = message("Env::resize", m_env.dir(), rc);
     if (rc == ENOSPC || rc == EDQUOT || rc == EFBIG) {
       // The disk cannot back a larger map: live within this one (retention evicts against it
       // from now on) instead of retrying, and failing, at every commit.
-      util::log(util::LogLevel::warn, "store_limit_lowered",
-                {{"from_bytes", m_store_max}, {"to_bytes", cur}, {"error", message("posix_fallocate", m_env.dir(), rc)}});
+      util::log(util::LogLevel::warn, "store_limit_lowered", {{"from_bytes", m_store_max}, {"to_bytes", cur}, {"error", error}});
       m_store_max = cur;
       return false;
     }
-    util::log(util::LogLevel::error, "store_map_grow_failed", {{"error", message("mdb_env_set_mapsize", m_env.dir(), rc)}});
+    util::log(util::LogLevel::error, "store_map_grow_failed", {{"error", error}});
     return false;
   }
   util::log(util::LogLevel::info, "store_map_grown",
