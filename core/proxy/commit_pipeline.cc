@@ -71,26 +71,31 @@ void CommitPipeline::flush() {
       util::log(util::LogLevel::error, "store_commit_failed",
                 {{"error", util::to_string(result.error().code)}, {"message", result.error().message}});
     }
-    // LmdbStore calls back on its writer thread, or inline on ours when its writer was idle;
-    // MemoryStore inline. Completions run in submission order: an inline one queues behind
-    // those the writer thread has posted and that have not run yet (the writer calls back
-    // before it lets an inline commit start, so the count is up to date here).
-    if (m_loop.in_loop_thread() && m_posted.load() == 0) {
-      completed(*pending, ok);
-      return;
-    }
-    ++m_posted;
-    m_loop.post([this, pending, ok] {
-      --m_posted;
-      completed(*pending, ok);
-    });
+    complete(pending, ok);
   };
   if (auto r = m_store.submit(std::move(batch), callback); !r) {
     util::log(util::LogLevel::error, "store_submit_failed",
               {{"error", util::to_string(r.error().code)}, {"message", r.error().message}});
     ++m_metrics.errors[std::string(util::to_string(r.error().code))];
-    completed(*pending, false);
+    complete(pending, false);
   }
+}
+
+void CommitPipeline::complete(const std::shared_ptr<Pending>& pending, bool durable) {
+  // LmdbStore calls back on its writer thread, or inline on ours when its writer was idle;
+  // MemoryStore inline; a refused submit completes here. Completions run in submission order:
+  // one on the loop thread queues behind those the writer thread has posted and that have not
+  // run yet (the writer calls back before it lets an inline commit start, so the count is up to
+  // date here).
+  if (m_loop.in_loop_thread() && m_posted.load() == 0) {
+    completed(*pending, durable);
+    return;
+  }
+  ++m_posted;
+  m_loop.post([this, pending, durable] {
+    --m_posted;
+    completed(*pending, durable);
+  });
 }
 
 void CommitPipeline::completed(const Pending& pending, bool durable) {

@@ -21,6 +21,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <unordered_set>
 #include <vector>
@@ -77,6 +78,8 @@ class CommitPipeline {
     std::size_t bytes = 0;
   };
   void flush();
+  // Runs completed() now, or posts it behind completions not yet run (submission order).
+  void complete(const std::shared_ptr<Pending>& pending, bool durable);
   void completed(const Pending& pending, bool durable);
 
   net::EventLoop& m_loop;
