@@ -10,8 +10,8 @@
 #include <thread>
 
 #include "core/bench/child.h"
-#include "core/bench/loopback.h"
 #include "core/bench/generator.h"
+#include "core/bench/loopback.h"
 #include "core/bench/sink.h"
 
 namespace ssestitch::bench {
