@@ -1,7 +1,9 @@
 #pragma once
 // The MCP smoke test of `ssestitch bench --upstream URL`: a checklist against a real MCP
 // Streamable HTTP server, for CI. Each check passes, fails or is skipped with a reason;
-// informational checks (keepalive cadence, buffering, resumability) never fail the run.
+// informational checks (keepalive cadence, drops) never fail the run. Buffering is judged
+// from the first streamed --call answer: one burst after >= 1 s fails, a shorter burst is
+// skipped (a tool that writes at once cannot be told from a buffering middlebox).
 // Requests use libcurl's easy API on the calling thread (plus one thread per session for the
 // concurrency check); extra headers (--header) go on every request and are never printed.
 

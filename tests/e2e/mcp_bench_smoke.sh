@@ -25,6 +25,7 @@ for mode in --event-store "" --stateless; do
     fi
     expect_eq "$rc" 0 "bench exit (server ${mode:-plain} ${via:-direct}): $(cat "$SCRATCH/err")"
     expect_eq "$(jq -r '.checks[] | select(.name == "call notify") | .status' "$SCRATCH/out")" pass "streamed tool call"
+    expect_eq "$(jq -r '.checks[] | select(.name == "buffering") | .status' "$SCRATCH/out")" pass "buffering (${via:-direct})"
   done
   stopped "$SERVER_PID" "server exit"
 done

@@ -11,8 +11,9 @@
 //                here: 31 of 20,000 lost, others reordered, with or without a proxy).
 // --stateless    no sessions (sessionIdGenerator undefined)
 // Tools: echo {text}; notify {count, size}: `count` notifications/message (data {i, pad}) on the
-// request's stream, then the result "sent <count>"; slow {ms}. A resource `test://static` with
-// subscribe support, so subscriptions travel on the GET stream.
+// request's stream as they are made (it yields to the event loop every 100), then the result
+// "sent <count>"; slow {ms}. A resource `test://static` with subscribe support, so
+// subscriptions travel on the GET stream.
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -62,6 +63,9 @@ function buildServer() {
     const pad = 'x'.repeat(size ?? 64);
     for (let i = 1; i <= count; i++) {
       await extra.sendNotification({ method: 'notifications/message', params: { level: 'info', data: { i, pad } } });
+      // Back to the event loop now and then: Node sends what a tight await loop writes only
+      // when the loop ends (one burst), a tool that streams lets it leave as it goes.
+      if (i % 100 === 0) await new Promise((r) => setImmediate(r));
     }
     return { content: [{ type: 'text', text: `sent ${count}` }] };
   });

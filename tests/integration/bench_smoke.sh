@@ -1,8 +1,8 @@
 # bench_smoke: `ssestitch bench --upstream URL` against the test kit's MCP emulation: every
 # required check passes (exit 0) directly and --through-proxy (drops injected), JSON and JUnit
 # outputs; exit 1 with the right check failing for a server that buffers (behind a relay that
-# holds bytes), one without resumability, one that is down, and a failing tool call; 2 for bad
-# options; a --header value never printed.
+# holds bytes), one without resumability, one that is down, and a failing tool call; a brief
+# one-burst answer is not judged (skip, exit 0); 2 for bad options; a --header value never printed.
 . "$(dirname "$0")/lib.sh"
 [ -n "$TESTKIT" ] || skip "TESTKIT not set"
 command -v jq >/dev/null || skip "jq missing"
@@ -47,6 +47,13 @@ start holding "$TESTKIT" relay --listen 127.0.0.1:0 --to "127.0.0.1:$UP_PORT" --
 listening holding
 run_bench --upstream "http://127.0.0.1:$PORT/mcp" --call stream --args '{"count":20,"interval_ms":25}' --timeout 20s
 failed_check buffering "a server behind a buffering middlebox"
+# One burst that short cannot be told from a tool that writes at once: not judged, no failure.
+start brief "$TESTKIT" relay --listen 127.0.0.1:0 --to "127.0.0.1:$UP_PORT" --hold-ms 300 --lifetime 120
+listening brief
+run_bench --upstream "http://127.0.0.1:$PORT/mcp" --call stream --args '{"count":20}' --sessions 1 --requests 3 --json
+expect_eq "$RC" 0 "a brief burst: exit ($(jq -c '.checks[] | select(.status == "fail")' "$SCRATCH/out"))"
+jq -r '.checks[] | select(.name == "buffering") | "\(.status) \(.detail)"' "$SCRATCH/out" | grep -q '^skip not judged' ||
+  fail "a brief burst: $(jq -c '.checks[] | select(.name == "buffering")' "$SCRATCH/out")"
 run_bench --upstream not-a-url
 expect_eq "$RC" 2 "bad URL"
 run_bench --upstream "$U" --header 'no colon'
