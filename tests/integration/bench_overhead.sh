@@ -1,6 +1,7 @@
 # bench_overhead: `ssestitch bench` in overhead mode, small: every scenario against direct and
 # the proxy (store on and --no-store), JSON with 0 lost and 0 duplicated everywhere, an HTML
 # report; a usage error for an unknown scenario. No timing thresholds: figures are bench's job.
+# run alone: it keeps both cores busy (scripts/test runs other tests two at a time).
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || skip "jq missing"
 out=$SCRATCH/bench.json
