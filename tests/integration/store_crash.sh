@@ -23,6 +23,12 @@ for i in $(seq 1 "$runs"); do
     --pause-us "$((batch * 20))" 2>"$log" &
   pid=$!
   _pids+=("$pid")
+  # The random kill point counts from the first write, not from the start of the process: a
+  # slow start (ASan, a busy machine) must not turn a run into a kill before the store exists.
+  for _ in $(seq 1 600); do
+    grep -q 'writing seq' "$log" 2>/dev/null || ! kill -0 "$pid" 2>/dev/null && break
+    sleep 0.05
+  done
   sleep "0.$(printf '%03d' $((RANDOM % 250 + 30)))"
   kill -KILL "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null && rc=0 || rc=$?
