@@ -157,9 +157,10 @@ client --url "$R/mcp" --method POST --header "Mcp-Session-Id: $sid" --body "$cal
 expect_eq "$C_RC/$(field events)/$(field response)/$(field lost)/$(field duplicates)" 0/2000/true/0/0 "drop_every stream"
 [ "$(field reconnects)" -ge 4 ] || fail "expected at least 4 reconnects, got $(field reconnects)"
 info "MCP standalone GET stream: one per session"
-start standalone "$TESTKIT" client --url "$M" --header "Mcp-Session-Id: $sid" --timeout 20
+start standalone "$TESTKIT" client --url "$M" --header "Mcp-Session-Id: $sid" --timeout 20 --verbose
 sa_pid=$LAST_PID
-sleep 0.3
+# Open once events arrive: wait for two (a fixed 0.3 s sleep assumed a quick start).
+for _ in $(seq 1 200); do [ "$(grep -c '^client: event' "$SCRATCH/standalone.log")" -ge 2 ] && break; sleep 0.05; done
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$M" -H "Mcp-Session-Id: $sid")" 409 "second GET stream"
 stopped "$sa_pid" "standalone client stopped"
 [ "$(tail -n 1 "$SCRATCH/standalone.log" | jq -r .events)" -ge 2 ] || fail "standalone: $(cat "$SCRATCH/standalone.log")"
