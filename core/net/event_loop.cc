@@ -163,6 +163,9 @@ SignalWatcher::SignalWatcher(EventLoop& loop, std::vector<int> signals, std::fun
     : m_fn(std::move(fn)) {
   std::signal(SIGPIPE, SIG_IGN);
   for (int s : signals) {
+    // libevent saves the disposition it replaces and puts it back when the event is deleted:
+    // make that SIG_IGN rather than the default action.
+    std::signal(s, SIG_IGN);
     EventPtr ev(evsignal_new(loop.base(), s, &SignalWatcher::on_signal, this));
     if (ev && evsignal_add(ev.get(), nullptr) == 0) m_events.push_back(std::move(ev));
   }

@@ -101,7 +101,10 @@ class Trigger {
 };
 
 // Calls `fn(signo)` on the loop thread when one of `signals` arrives. Also ignores SIGPIPE
-// for the process (libevent writes with writev, without MSG_NOSIGNAL).
+// for the process (libevent writes with writev, without MSG_NOSIGNAL). Once the watcher is
+// gone its signals stay ignored, with no moment at their default action in between: the
+// shutdown that follows must not die of a second SIGTERM (`timeout` sends one to the process
+// and one to its group; a burst of them killed the proxy with 143 in 15 runs out of 20).
 class SignalWatcher {
  public:
   SignalWatcher(EventLoop& loop, std::vector<int> signals, std::function<void(int)> fn);

@@ -159,10 +159,8 @@ int Proxy::run() {
   p.loop->run();
   // Stopped by a signal: everything was told to end; commit and sync what is pending. A second
   // SIGTERM/SIGINT (`timeout`, an impatient supervisor) must not kill us half-way through:
-  // from here on they are ignored, in every thread.
+  // without the watcher they are ignored (SignalWatcher), in every thread.
   p.signals.reset();
-  std::signal(SIGTERM, SIG_IGN);
-  std::signal(SIGINT, SIG_IGN);
   p.pipeline->drain();
   util::log(LogLevel::info, "stopped", {});
   return 0;

@@ -1,7 +1,8 @@
 # proxy_sse: generic SSE through the real proxy, with exact counts: plain forwarding, upstream
 # drops hidden by Last-Event-ID resumes (server-side drops and byte-level cuts in a relay),
 # opaque ids, `retry:` and priming events, a burst to a fast reader next to a client that
-# never reads, and the upstream faults that must end a stream cleanly.
+# never reads, the upstream faults that must end a stream cleanly, and SIGTERM (also a burst of
+# them) ending in exit 0.
 . "$(dirname "$0")/lib.sh"
 [ -n "$TESTKIT" ] || skip "TESTKIT not set"
 LIFE=240
@@ -105,4 +106,13 @@ expect_eq "$(http_code "http://127.0.0.1:$ADMIN_PORT/healthz")" 503 "healthz on 
 
 info "SIGTERM: clean exit 0"
 stopped "$PROXY_PID" "proxy-dead exit"
+# `timeout` sends SIGTERM to the proxy and again to its process group; a burst of them killed
+# the proxy with 143 in about 15 runs of 20 while it tore its signal watcher down.
+info "a burst of SIGTERMs: still a clean exit 0"
+for i in 1 2 3; do
+  start_proxy proxy-term$i --upstream "http://127.0.0.1:$(free_port)/events" --store "$SCRATCH/term-store$i"
+  real=$(real_pid "$PROXY_PID")
+  for _ in $(seq 1 200); do kill -TERM "$real" 2>/dev/null || break; done
+  stopped "$PROXY_PID" "proxy exit after a burst of SIGTERMs (run $i)"
+done
 echo "proxy_sse: ok"
