@@ -41,9 +41,11 @@ expect_eq "$(field events)/$(field lost)/$(field duplicates)" 5000/0/0 "opaque e
 
 info "SIGUSR1 makes the relay cut every open connection at once"
 relay_tool_pid=$(sed -n 's/^relay: listening on .* pid \([0-9][0-9]*\)$/\1/p' "$SCRATCH/relay.log")
-"$TESTKIT" client --url "$R/events?rate=1000&size=10" --reconnect --expect 400 --timeout 10 >"$SCRATCH/usr1.out" &
+"$TESTKIT" client --url "$R/events?rate=1000&size=10" --reconnect --expect 400 --timeout 10 --verbose \
+  >"$SCRATCH/usr1.out" 2>"$SCRATCH/usr1.err" &
 usr1_client=$!
-sleep 0.2
+# Cut once events flow (a fixed 0.2 s sleep cut nothing when the client started late, under ASan).
+for _ in $(seq 1 200); do grep -q '^client: event' "$SCRATCH/usr1.err" && break; sleep 0.05; done
 kill -USR1 "$relay_tool_pid"
 rc=0; wait "$usr1_client" || rc=$?
 C_OUT=$(cat "$SCRATCH/usr1.out")
