@@ -285,7 +285,7 @@ class Checklist {
       // Buffering: a streamed answer whose first byte came with its last was held back somewhere,
       // or its tool wrote it in one burst (a tight loop of notifications in a Node server leaves
       // in one write). Only an answer that took k_buffer_judge_ms can tell the two apart; a
-      // shorter one-burst answer is not judged (m_buffering_inconclusive).
+      // shorter one-burst answer is not judged (its detail is kept while the status stays skip).
       if (r.event_data.size() > 2 && m_buffering_status == Check::Status::skip) {
         const bool burst = r.ttfb_ms > r.total_ms * 0.9;
         char buf[200];
@@ -296,9 +296,9 @@ class Checklist {
         } else if (r.total_ms >= k_buffer_judge_ms) {
           m_buffering_status = Check::Status::fail;
           m_buffering = std::string("buffered: ") + buf;
-        } else if (m_buffering_inconclusive.empty()) {
-          m_buffering_inconclusive = std::string("not judged: ") + buf +
-                                     ", all in one burst and too short to tell a buffering middlebox from a tool that writes at once";
+        } else if (m_buffering.empty()) {
+          m_buffering = std::string("not judged: ") + buf +
+                        ", all in one burst and too short to tell a buffering middlebox from a tool that writes at once";
         }
       }
     }
@@ -333,8 +333,8 @@ class Checklist {
     }
     if (m_buffering_status != Check::Status::skip) {
       add("buffering", m_buffering_status, m_buffering, 0);
-    } else if (!m_buffering_inconclusive.empty()) {
-      add("buffering", Check::Status::skip, m_buffering_inconclusive + "; --call a tool that streams for a second or more", 0, false);
+    } else if (!m_buffering.empty()) {
+      add("buffering", Check::Status::skip, m_buffering + "; --call a tool that streams for a second or more", 0, false);
     } else {
       std::snprintf(buf, sizeof buf, "initialize: first byte after %.1f ms, last after %.1f ms (no streamed tool call to judge; use --call)",
                     m_init_ttfb, m_init_total);
@@ -457,9 +457,10 @@ class Checklist {
   std::string m_session;
   std::string m_caps;
   std::string m_last_id;
-  std::string m_buffering;               // the verdict's detail once judged
-  std::string m_buffering_inconclusive;  // the first streamed answer too short to judge
-  Check::Status m_buffering_status = Check::Status::skip;  // skip: not judged yet
+  // The buffering verdict: skip until a streamed answer is judged; m_buffering is its detail,
+  // or, still skip, that of the first answer too short to judge.
+  Check::Status m_buffering_status = Check::Status::skip;
+  std::string m_buffering;
   double m_init_ttfb = 0, m_init_total = 0;
   int m_next_id = 2;
 };
