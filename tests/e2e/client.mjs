@@ -117,6 +117,8 @@ modes[mode]().then((out) => {
   process.exit(0);
 }, (e) => {
   clearTimeout(hard);
-  process.stdout.write(JSON.stringify({ error: String(e?.message ?? e) }) + '\n');
+  // fetch's "fetch failed" hides the reason (ECONNREFUSED, a reset...) in e.cause
+  const cause = e?.cause ? `: ${e.cause.code ?? e.cause.message ?? e.cause}` : '';
+  process.stdout.write(JSON.stringify({ error: String(e?.message ?? e) + cause }) + '\n');
   process.exit(1);
 });

@@ -6,10 +6,21 @@
 . "$(dirname "$0")/lib.sh"
 EV=$E2E/node_modules/@modelcontextprotocol/server-everything/dist/index.js
 [ -f "$EV" ] || fail "server-everything not installed"
-port=$(free_port)
-PORT=$port start everything node "$EV" streamableHttp
-for _ in $(seq 1 200); do grep -q 'listening on port' "$SCRATCH/everything.log" && break; sleep 0.05; done
-grep -q 'listening on port' "$SCRATCH/everything.log" || fail "server-everything did not start: $(tail -n 5 "$SCRATCH/everything.log")"
+# server-everything listens on $PORT (0 is not reported back), so the port comes from free_port;
+# if another process takes it first, Express 5 still logs "listening" and then "Failed to
+# start": try another port.
+for attempt in 1 2 3 4 5; do
+  port=$(free_port)
+  PORT=$port start everything-$attempt node "$EV" streamableHttp
+  log=$SCRATCH/everything-$attempt.log
+  for _ in $(seq 1 200); do grep -q 'listening on port' "$log" && break; sleep 0.05; done
+  grep -q 'listening on port' "$log" || fail "server-everything did not start: $(tail -n 5 "$log")"
+  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+  kill -0 "$LAST_PID" 2>/dev/null && ! grep -q 'Failed to start' "$log" && break
+  info "server-everything could not listen on $port: $(grep 'Failed to start' "$log" || tail -n 1 "$log")"
+  port=""
+done
+[ -n "$port" ] || fail "server-everything found no port in 5 attempts"
 start_proxy proxy --upstream "http://127.0.0.1:$port/mcp" --store "$SCRATCH/store"
 sdk_client everything "http://127.0.0.1:$port/mcp"
 expect_eq "$C_RC" 0 "direct"

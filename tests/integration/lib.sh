@@ -66,11 +66,17 @@ port_in_log() {
 }
 
 # free_port: a TCP port on 127.0.0.1 nobody listens on right now (racy: prefer port 0 and
-# `listening`; use this only for a port that must stay dead).
+# `listening`; use this only for a port that must stay dead, or a server that cannot listen on
+# port 0). It is chosen below the kernel's ephemeral range (ip_local_port_range), where port-0
+# listeners and outgoing connections of the tests running alongside never land (seen: a
+# server-everything port taken by a parallel test's port-0 listener).
 free_port() {
-  local p
+  local p lo=32768 span
+  read -r lo _ 2>/dev/null </proc/sys/net/ipv4/ip_local_port_range || true
+  span=$((lo - 10000))
+  [ "$span" -ge 1000 ] || span=0
   for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 40000))
+    if [ "$span" -gt 0 ]; then p=$((10000 + RANDOM % span)); else p=$((20000 + RANDOM % 40000)); fi
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
   done
   fail "no free port"
