@@ -165,9 +165,13 @@ SignalWatcher::SignalWatcher(EventLoop& loop, std::vector<int> signals, std::fun
   for (int s : signals) {
     // libevent saves the disposition it replaces and puts it back when the event is deleted:
     // make that SIG_IGN rather than the default action.
-    std::signal(s, SIG_IGN);
+    const auto previous = std::signal(s, SIG_IGN);
     EventPtr ev(evsignal_new(loop.base(), s, &SignalWatcher::on_signal, this));
-    if (ev && evsignal_add(ev.get(), nullptr) == 0) m_events.push_back(std::move(ev));
+    if (ev && evsignal_add(ev.get(), nullptr) == 0) {
+      m_events.push_back(std::move(ev));
+    } else if (previous != SIG_ERR) {
+      std::signal(s, previous);  // not watched: a signal nobody handles must not be ignored
+    }
   }
 }
 
