@@ -15,7 +15,7 @@ for attempt in 1 2 3 4 5; do
   log=$SCRATCH/everything-$attempt.log
   for _ in $(seq 1 200); do grep -q 'listening on port' "$log" && break; sleep 0.05; done
   grep -q 'listening on port' "$log" || fail "server-everything did not start: $(tail -n 5 "$log")"
-  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+  for _ in $(seq 1 100); do port_open "$port" && break; sleep 0.05; done
   kill -0 "$LAST_PID" 2>/dev/null && ! grep -q 'Failed to start' "$log" && break
   info "server-everything could not listen on $port: $(grep 'Failed to start' "$log" || tail -n 1 "$log")"
   port=""

@@ -65,6 +65,9 @@ port_in_log() {
   fail "$1 reported no port: $(tail -n 20 "$SCRATCH/$1.log")"
 }
 
+# port_open PORT: whether something accepts connections on 127.0.0.1:PORT now.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 # free_port: a TCP port on 127.0.0.1 nobody listens on right now (racy: prefer port 0 and
 # `listening`; use this only for a port that must stay dead, or a server that cannot listen on
 # port 0). It is chosen below the kernel's ephemeral range (ip_local_port_range), where port-0
@@ -77,7 +80,7 @@ free_port() {
   [ "$span" -ge 1000 ] || span=0
   for _ in $(seq 1 200); do
     if [ "$span" -gt 0 ]; then p=$((10000 + RANDOM % span)); else p=$((20000 + RANDOM % 40000)); fi
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+    port_open "$p" || { echo "$p"; return 0; }
   done
   fail "no free port"
 }
@@ -86,7 +89,7 @@ free_port() {
 wait_port() {
   local port=$1 secs=${2:-20} i
   for i in $(seq 1 $((secs * 20))); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    port_open "$port" && return 0
     sleep 0.05
   done
   fail "nothing listens on port $port after ${secs}s"

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 [ "${FLAVOUR:-release}" = release ] || skip "the README uses the release build in build/"
 for p in 3000 3001 8080 9090; do
-  (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && skip "port $p is in use"
+  port_open "$p" && skip "port $p is in use"
 done
 cd "$ROOT"
 for f in ssestitch-store proxy.log events.txt; do [ -e "$f" ] && skip "$ROOT/$f exists; the walk-through would reuse it"; done
