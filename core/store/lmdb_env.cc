@@ -131,18 +131,6 @@ util::Result<void> initialise(MDB_env* env, const std::string& dir, std::int64_t
 
 }  // namespace
 
-UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
-  if (this != &o) {
-    if (m_fd >= 0) ::close(m_fd);
-    m_fd = o.release();
-  }
-  return *this;
-}
-
-UniqueFd::~UniqueFd() {
-  if (m_fd >= 0) ::close(m_fd);
-}
-
 Env::~Env() = default;
 
 util::Result<std::unique_ptr<Env>> Env::open(const LmdbOptions& options) {

@@ -14,6 +14,7 @@
 #include "core/store/lmdb_handles.h"
 #include "core/store/lmdb_store.h"
 #include "core/util/result.h"
+#include "core/util/unique_fd.h"
 
 namespace ssestitch::store::lmdb {
 
@@ -41,24 +42,7 @@ class ReadTxn {
   TxnPtr m_txn;
 };
 
-// An owned file descriptor.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) noexcept : m_fd(fd) {}
-  UniqueFd(UniqueFd&& o) noexcept : m_fd(o.release()) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept;
-  ~UniqueFd();
-  int get() const noexcept { return m_fd; }
-  int release() noexcept {
-    const int fd = m_fd;
-    m_fd = -1;
-    return fd;
-  }
-
- private:
-  int m_fd = -1;
-};
+using util::UniqueFd;
 
 class Env {
  public:
