@@ -198,9 +198,14 @@ util::Result<std::unique_ptr<HttpServer>> HttpServer::listen(EventLoop& loop, co
                                                 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
   }
   server->m_address = address;
+  const evutil_socket_t fd = evhttp_bound_socket_get_fd(server->m_socket);
+  // libevent listens with a backlog of 128: a burst of clients (reconnecting together after a
+  // restart, or a benchmark opening 10,000 streams) overflowed it, and every dropped SYN cost
+  // its client a 1 s retransmission. listen() again on a listening socket only resizes its
+  // queue; the kernel caps it at net.core.somaxconn (4096 by default).
+  ::listen(fd, SOMAXCONN);
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
-  const evutil_socket_t fd = evhttp_bound_socket_get_fd(server->m_socket);
   if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
     if (ss.ss_family == AF_INET) {
       server->m_address.port = ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);

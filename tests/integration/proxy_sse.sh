@@ -27,6 +27,11 @@ RELAY_ADMIN=$ADMIN_PORT
 
 ADMIN_PORT=$ADMIN1
 
+info "listen queue: a burst of connecting clients fits (libevent's own backlog is 128)"
+backlog=$(ss -ltnH "sport = :$(sed 's|.*:||' <<<"$P")" | awk '{print $3; exit}')
+somaxconn=$(cat /proc/sys/net/core/somaxconn)
+expect_eq "${backlog:-none}" "$(( somaxconn < 4096 ? somaxconn : 4096 ))" "listen backlog"
+
 info "plain forwarding: 2000 events"
 client --url "$P/events?n=2000&size=100" --timeout 30
 expect_eq "$C_RC/$(field events)/$(field lost)/$(field duplicates)/$(field id_errors)" 0/2000/0/0/0 "plain"
