@@ -1,10 +1,13 @@
 #pragma once
 // Sink: the SSE client side of `ssestitch bench`. Reads a set of streams made by the Generator
-// (directly or through a proxy) on its own event loop thread with libcurl, and checks them: the
-// `k` of each event must follow the previous one (lost / duplicated counts), `t` gives the
-// latency (CLOCK_MONOTONIC, same process as the generator), comments are counted (keepalives).
-// It frames the generator's own format (LF line ends, one data line) instead of running the
-// full SSE parser, so that the direct baseline measures the generator, not the sink.
+// (directly or through a proxy) and checks them: the `k` of each event must follow the previous
+// one (lost / duplicated counts), `t` gives the latency (CLOCK_MONOTONIC, the same clock in
+// every process), comments are counted (keepalives). It reads as peer-bench's sse-sink does, so
+// that both tools measure the same thing: a thread per stream blocked in recv() on a 64 KiB
+// buffer (up to 256 threads; past that, as in idle runs, threads poll() several streams). It
+// frames the generator's own format (LF line ends, one data line) instead of running the full
+// SSE parser, so that the direct baseline measures the generator, not the sink. HTTP/1.1 to
+// 127.0.0.1 only.
 
 #include <cstdint>
 #include <functional>
@@ -34,15 +37,17 @@ struct SinkResult {
   std::int64_t start_ns = 0;         // run() began
   std::int64_t first_event_ns = 0;
   std::int64_t last_event_ns = 0;
-  std::vector<std::int64_t> latency_ns;  // one sample per event when asked for
+  // One sample per event, always taken (the same work per event as sse-sink, which keeps them
+  // for every run); overhead summarises them only for its latency scenarios.
+  std::vector<std::int64_t> latency_ns;
   std::vector<std::string> last_ids;     // per stream: the last event id seen
   std::string first_error;
 };
 
 struct SinkOptions {
-  bool latency = false;
   std::int64_t deadline_ms = 60'000;
-  // Called on the sink's thread once every stream has its response headers (held streams).
+  // Called once, on one of the sink's threads, when every stream has its response head (held
+  // streams).
   std::function<void()> on_all_connected;
   // Held streams (idle): once every stream has its response, on_all_connected runs and the run
   // ends hold_ms later; streams still open then are not failures.
