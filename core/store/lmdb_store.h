@@ -11,7 +11,7 @@
 //                      "magic"          -> "ssestitch-store"
 //                      "format_version" -> u32
 //                      "created_ms"     -> i64
-//                      "last_commit_ms" -> i64 (rewritten by every write transaction)
+//                      "last_commit_ms" -> i64 (rewritten by a write transaction once a second at most)
 //                    (meta values are raw big-endian integers / bytes, without a record version)
 //   sessions         key: session id bytes                       value: SessionRecord
 //   streams          key: u64 stream                             value: StreamRecord

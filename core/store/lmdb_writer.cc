@@ -421,14 +421,19 @@ int Writer::run_txn(std::span<Pending*> batches, Work work, Txn& ts) {
   ts.events = craw;
   m_undo.clear();
 
-  MDB_val k{}, v{};
-  rc = mdb_cursor_get(craw, &k, &v, MDB_LAST);
-  if (rc == 0 && k.mv_size == codec::k_event_key_size) {
-    std::memcpy(ts.tail.data(), k.mv_data, codec::k_event_key_size);
-    ts.has_tail = true;
+  if (!m_tail_read) {
+    MDB_val k{}, v{};
+    rc = mdb_cursor_get(craw, &k, &v, MDB_LAST);
+    if (rc == 0 && k.mv_size == codec::k_event_key_size) {
+      m_tail.emplace();
+      std::memcpy(m_tail->data(), k.mv_data, codec::k_event_key_size);
+    }
+    rc = rc == MDB_NOTFOUND ? 0 : rc;
+    if (rc != 0) ts.failed_call = "mdb_cursor_get";
+    m_tail_read = rc == 0;
   }
-  rc = rc == MDB_NOTFOUND ? 0 : rc;
-  if (rc != 0) ts.failed_call = "mdb_cursor_get";
+  ts.has_tail = m_tail.has_value();
+  if (ts.has_tail) ts.tail = *m_tail;
 
   const bool maintenance_due = m_clock.mono_ns() >= m_next_maintenance_ns;
   bool changed = work == Work::batches || work == Work::advance;
@@ -450,7 +455,10 @@ int Writer::run_txn(std::span<Pending*> batches, Work work, Txn& ts) {
   changed = changed || !ts.dirty.empty() || ts.events_evicted > 0 || !ts.finished_sessions.empty() ||
             !ts.finished_streams.empty();
   if (rc == 0 && changed) rc = write_dirty(ts);
-  if (rc == 0 && changed) {
+  // last_commit_ms is rewritten once a second at most (and by every advance): at thousands of
+  // commits a second, rewriting it each time copied and freed a meta page per commit.
+  const bool stamp = work == Work::advance || ts.now_ms >= m_stamped_ms + 1000 || ts.now_ms < m_stamped_ms;
+  if (rc == 0 && changed && stamp) {
     char ms[8];
     codec::put_u64_be(ms, static_cast<std::uint64_t>(ts.now_ms));
     MDB_val mk = val(std::string_view("last_commit_ms"));
@@ -475,6 +483,8 @@ int Writer::run_txn(std::span<Pending*> batches, Work work, Txn& ts) {
   }
   if (maintenance_due) m_next_maintenance_ns = m_clock.mono_ns() + k_maintenance_interval_ns;
   ts.committed = true;
+  if (ts.has_tail) m_tail = ts.tail;
+  if (stamp) m_stamped_ms = ts.now_ms;
   settle(ts);
   return 0;
 }

@@ -37,6 +37,7 @@
 // transaction hit MDB_MAP_FULL; mdb_env_set_mapsize runs under Env::gate() held exclusively.
 
 #include <atomic>
+#include <climits>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -89,6 +90,11 @@ class Writer {
     StreamRecord rec;
     std::uint64_t last_seq = 0;  // newest event seq ever stored (writes only move forward)
     bool dirty = false;          // the record must be written in the current transaction
+    // Not stored: a lower bound for the arrival of its oldest retained event, read when
+    // trim_stream last looked. While it is within the age limit, trim_stream need not seek
+    // to that event (events leave from the front, so the bound only rises; a wall clock set
+    // back can make it too high, which delays an age trim by at most the step).
+    std::int64_t oldest_arrival_ms = LLONG_MIN;
   };
   // Scratch of one write transaction.
   struct Txn {
@@ -187,6 +193,13 @@ class Writer {
   std::string m_rotation_session;
   std::int64_t m_next_maintenance_ns = 0;
   std::int64_t m_next_evict_log_ns = 0;
+  // The largest event key ever committed, so that a transaction need not look up the last key
+  // (MDB_LAST) to decide on MDB_APPEND. Deletions and aborted transactions can leave it above
+  // the real last key, never below (the writer is the only writer): a key between the two is
+  // then put without MDB_APPEND, which is only slower.
+  std::optional<codec::EventKey> m_tail;
+  bool m_tail_read = false;  // m_tail was read from the store once
+  std::int64_t m_stamped_ms = LLONG_MIN / 2;  // last_commit_ms last written (committed)
   std::string m_scratch;  // reused encode buffer
 
   std::thread m_thread;  // last: started after everything above is initialised

@@ -50,7 +50,7 @@ struct StoreStats {
   std::uint64_t events = 0;
   std::int64_t oldest_event_ms = 0;    // 0 when there are no events
   std::int64_t newest_event_ms = 0;
-  std::int64_t last_commit_ms = 0;     // 0 when nothing was ever committed
+  std::int64_t last_commit_ms = 0;     // 0 when nothing was ever committed; to 1 s (LMDB)
 };
 
 // Counters for /metrics; read with relaxed atomics, monotonic except `degraded`.
