@@ -62,7 +62,7 @@ Plan plan_for(const std::string& scenario, const OverheadOptions& o) {
     p.per_stream = o.events != 0 ? o.events : 200'000;
     p.query = "mode=bulk" + size;
   } else if (scenario == "per-write") {
-    p.per_stream = o.events != 0 ? o.events : 50'000;
+    p.per_stream = o.events != 0 ? o.events : 200'000;
     p.query = "mode=write" + size;
   } else if (scenario == "paced") {
     p.per_stream = o.events != 0 ? o.events : static_cast<std::uint64_t>(5000 * secs);
