@@ -16,8 +16,9 @@
 //   paced  R events/s, each sent on its own when it falls due (a late one does not wait for the
 //          next).
 // drop=K cuts the connection (no chunked terminator) after K events on it; idle=1 sends the
-// headers and then nothing (held-connection runs; those connections stay on the epoll thread). `t` is CLOCK_MONOTONIC at formatting, so the sink measures latency
-// without clock skew. Other methods get 405.
+// headers and then nothing (held-connection runs; those connections stay on the epoll
+// thread). `t` is CLOCK_MONOTONIC at formatting, so the sink measures latency without clock
+// skew. Other methods get 405.
 
 #include <sys/types.h>
 
