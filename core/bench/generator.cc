@@ -165,11 +165,7 @@ class EventStream {
 bool discard_body(int fd, std::string& in, std::uint64_t length) {
   if (length > k_max_body) return false;
   while (in.size() < length) {
-    char buf[4096];
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    in.append(buf, static_cast<std::size_t>(n));
+    if (!recv_into(fd, in)) return false;
   }
   in.erase(0, length);
   return true;
@@ -298,13 +294,11 @@ class Front {
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
     if (n <= 0) return drop(fd);
     c.in.append(buf, static_cast<std::size_t>(n));
-    const std::size_t end = c.in.find("\r\n\r\n");
-    if (end == std::string::npos) {
-      if (c.in.size() > k_max_head) drop(fd);
+    std::string head_bytes;
+    if (const HeadCut cut = cut_head(c.in, head_bytes); cut != HeadCut::done) {
+      if (cut == HeadCut::too_large) drop(fd);
       return;
     }
-    std::string head_bytes = c.in.substr(0, end + 2);
-    c.in.erase(0, end + 4);
     Head head;
     if (parse_head(head_bytes, head) && head.part1 == "GET" && query_u64(head.part2, "idle", 0) != 0 &&
         !head.headers.has("Content-Length") && !head.headers.has("Transfer-Encoding")) {

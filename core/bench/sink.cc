@@ -250,13 +250,13 @@ class Reader {
     std::string_view bytes(buf, static_cast<std::size_t>(n));
     if (!m_have_head) {
       m_in.append(bytes);
-      const std::size_t end = m_in.find("\r\n\r\n");
-      if (end == std::string::npos) {
-        if (m_in.size() > k_max_head) fail("response head over 16 KiB");
+      std::string head;
+      if (const HeadCut cut = cut_head(m_in, head); cut != HeadCut::done) {
+        if (cut == HeadCut::too_large) fail("response head over 16 KiB");
         return;
       }
-      if (!response_head(std::string_view(m_in).substr(0, end + 2))) return;
-      bytes = std::string_view(m_in).substr(end + 4);
+      if (!response_head(head)) return;
+      bytes = m_in;
     }
     const bool ok = m_body.feed(bytes, [this](std::string_view body) { events(body); });
     m_in.clear();

@@ -6,20 +6,30 @@
 
 namespace ssestitch::bench {
 
-bool read_head(int fd, std::string& in, std::string& head) {
+HeadCut cut_head(std::string& in, std::string& head) {
+  const std::size_t end = in.find("\r\n\r\n");
+  if (end == std::string::npos) return in.size() > k_max_head ? HeadCut::too_large : HeadCut::incomplete;
+  head.assign(in, 0, end + 2);
+  in.erase(0, end + 4);
+  return HeadCut::done;
+}
+
+bool recv_into(int fd, std::string& in) {
+  char buf[4096];
   for (;;) {
-    const std::size_t end = in.find("\r\n\r\n");
-    if (end != std::string::npos) {
-      head = in.substr(0, end + 2);
-      in.erase(0, end + 4);
-      return true;
-    }
-    if (in.size() > k_max_head) return false;
-    char buf[4096];
     const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     in.append(buf, static_cast<std::size_t>(n));
+    return true;
+  }
+}
+
+bool read_head(int fd, std::string& in, std::string& head) {
+  for (;;) {
+    const HeadCut cut = cut_head(in, head);
+    if (cut != HeadCut::incomplete) return cut == HeadCut::done;
+    if (!recv_into(fd, in)) return false;
   }
 }
 

@@ -20,8 +20,14 @@ struct Head {
 
 inline constexpr std::size_t k_max_head = 16u << 10;
 
-// Receives until a head is complete (`in` keeps the bytes after it); false on EOF, an error, a
-// receive timeout (SO_RCVTIMEO) or a head over k_max_head. `head` ends with its last CRLF.
+// Whether `in`, the bytes received so far, starts with a complete head. When it does, the
+// head moves into `head` (ending with its last CRLF) and `in` keeps the bytes after it.
+enum class HeadCut { incomplete, done, too_large };
+HeadCut cut_head(std::string& in, std::string& head);
+// One recv() appended to `in` (EINTR retried); false on EOF, an error or a receive timeout.
+bool recv_into(int fd, std::string& in);
+// Receives until a head is complete (cut_head); false on EOF, an error, a receive timeout
+// (SO_RCVTIMEO) or a head over k_max_head.
 bool read_head(int fd, std::string& in, std::string& head);
 // Splits a head read by read_head; false when its start line lacks one of its first two parts
 // (the third may be empty: a response without a reason phrase). The views point into `head`.
