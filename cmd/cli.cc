@@ -123,7 +123,9 @@ void add_proxy(CLI::App& app, Options& o, std::string& config_path) {
   opts.push_back(size_option(sub, "--max-header-size", p.max_header_size, "Largest request header block accepted"));
   opts.push_back(size_option(sub, "--max-body-size", p.max_body_size, "Largest request body accepted (413 beyond)"));
   opts.push_back(size_option(sub, "--max-event-size", p.max_event_size, "Largest upstream SSE event or line"));
-  opts.push_back(sub->add_option("--dedup-window", p.dedup_window, "Upstream event ids remembered per stream for dedup")->capture_default_str());
+  opts.push_back(sub->add_option("--dedup-window", p.dedup_window, "Upstream event ids remembered per stream for dedup")
+                      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{10'000'000}))
+                      ->capture_default_str());
   opts.push_back(sub->add_option("--retain-events", p.retain_events, "Events kept per stream (0: no limit)")->capture_default_str());
   opts.push_back(size_option(sub, "--retain-bytes", p.retain_bytes, "Event bytes kept per stream (0: no limit)"));
   opts.push_back(duration_option(sub, "--retain-age", p.retain_age_ms, "Events older than this are removed (0: no limit)"));

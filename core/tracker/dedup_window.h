@@ -1,17 +1,24 @@
 #pragma once
 // DedupWindow: the last N upstream event ids of one stream, for exact duplicate detection.
 //
-// A ring (std::deque of strings, so elements never move) plus a hash set of views into it:
-// O(1) test-and-insert, O(1) eviction of the oldest id. Memory grows with the ids actually seen,
-// up to the capacity, so idle streams cost almost nothing. When the window is full, inserting a
-// new id forgets the oldest one: with capacity 1,000, the 1,001st-oldest id is no longer a
-// duplicate.
+// A ring of the ids (oldest first once full) plus an open-addressing index of (hash, ring slot)
+// with linear probing, kept at most half full; removing the oldest id shifts later entries of
+// its probe run back (no tombstones). Test-and-insert and eviction are O(1) and allocate nothing
+// once the window is full (an evicted id's string keeps its buffer for the next id). Every
+// event of every stream passes here, on the proxy's latency path: the node-based
+// std::unordered_set this replaces allocated and freed a node per event and chased pointers
+// through memory that the other processes on the machine had evicted from the cache between
+// two events. Matches are exact: equal hashes are confirmed by comparing the ids.
+//
+// Memory grows with the ids actually seen, up to the capacity, so idle streams cost almost
+// nothing. When the window is full, inserting a new id forgets the oldest one: with capacity
+// 1,000, the 1,001st-oldest id is no longer a duplicate.
 
 #include <cstddef>
-#include <deque>
+#include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_set>
+#include <vector>
 
 namespace ssestitch::tracker {
 
@@ -27,13 +34,27 @@ class DedupWindow {
   // full); returns false, changing nothing, if it was.
   bool insert(std::string_view id);
   bool contains(std::string_view id) const;
-  std::size_t size() const noexcept { return m_ring.size(); }
+  std::size_t size() const noexcept { return m_ids.size(); }
   std::size_t capacity() const noexcept { return m_capacity; }
 
  private:
+  struct Entry {
+    std::uint64_t hash = 0;
+    std::uint32_t slot = k_empty;  // index into m_ids, or k_empty
+  };
+  static constexpr std::uint32_t k_empty = UINT32_MAX;
+
+  // The index position holding `id`, or the empty position that ends its probe run.
+  std::size_t find(std::string_view id, std::uint64_t hash) const;
+  void place(std::uint64_t hash, std::uint32_t slot);
+  void remove_at(std::size_t pos);
+  void grow_index();
+
   std::size_t m_capacity;
-  std::deque<std::string> m_ring;                 // oldest at front
-  std::unordered_set<std::string_view> m_index;   // views into m_ring's strings
+  std::vector<std::string> m_ids;      // ring once full; m_oldest is its front
+  std::vector<std::uint64_t> m_hashes;  // hash of m_ids[i]
+  std::size_t m_oldest = 0;
+  std::vector<Entry> m_index;  // size: a power of two, at least twice m_ids.size()
 };
 
 }  // namespace ssestitch::tracker

@@ -16,6 +16,15 @@ std::optional<std::uint64_t> decimal(std::string_view s) {
   return v;
 }
 
+// In place: the string keeps its buffer from one event to the next (no allocation per event).
+void remember_id(Cursor& cursor, std::string_view id) {
+  if (cursor.last_upstream_id) {
+    cursor.last_upstream_id->assign(id);
+  } else {
+    cursor.last_upstream_id.emplace(id);
+  }
+}
+
 }  // namespace
 
 EventTracker::EventTracker(std::size_t dedup_window) : m_window(dedup_window) {}
@@ -88,7 +97,7 @@ Observation EventTracker::observe(StreamNo stream, std::optional<std::string_vie
       return obs;
     }
     track_numeric(s, *upstream_id, &obs);
-    s.cursor.last_upstream_id = std::string(*upstream_id);
+    remember_id(s.cursor, *upstream_id);
   } else if (upstream_id) {
     s.cursor.last_upstream_id.reset();  // an empty id resets the cursor (WHATWG)
   }
@@ -106,7 +115,7 @@ Verdict EventTracker::observe_id_only(StreamNo stream, std::string_view upstream
   if (!s.window.insert(upstream_id)) return Verdict::duplicate;
   Observation ignored;
   track_numeric(s, upstream_id, s.reconnected ? &ignored : nullptr);
-  s.cursor.last_upstream_id = std::string(upstream_id);
+  remember_id(s.cursor, upstream_id);
   return Verdict::fresh;
 }
 

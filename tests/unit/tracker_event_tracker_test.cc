@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <deque>
+#include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -191,6 +194,37 @@ TEST_CASE("tracker::DedupWindow") {
   CHECK(big.insert(l3));
   CHECK_FALSE(big.contains(l1));
   CHECK(big.contains(l3));
+}
+
+TEST_CASE("tracker::DedupWindow agrees with a plain model of the last N ids") {
+  // Few distinct ids, so that duplicates, evictions and long probe runs (the backward-shift
+  // deletion) all happen often; long ids exercise strings outside small-string storage.
+  for (std::size_t capacity : {1u, 2u, 7u, 64u, 1000u}) {
+    CAPTURE(capacity);
+    tracker::DedupWindow w(capacity);
+    std::deque<std::string> ring;
+    std::multiset<std::string> model;
+    std::mt19937 rng(static_cast<unsigned>(capacity));
+    std::uniform_int_distribution<int> pick(0, static_cast<int>(capacity) * 3);
+    for (int i = 0; i < 20000; ++i) {
+      std::string id = std::to_string(pick(rng));
+      if (i % 5 == 0) id += std::string(40, 'L');
+      const bool fresh = model.count(id) == 0;
+      REQUIRE(w.insert(id) == fresh);
+      if (fresh) {
+        if (ring.size() == capacity) {
+          model.erase(model.find(ring.front()));
+          ring.pop_front();
+        }
+        ring.push_back(id);
+        model.insert(id);
+      }
+      REQUIRE(w.size() == ring.size());
+      const std::string probe = std::to_string(pick(rng));
+      REQUIRE(w.contains(probe) == (model.count(probe) != 0));
+    }
+    for (const std::string& id : ring) CHECK(w.contains(id));
+  }
 }
 
 TEST_SUITE_END();
