@@ -335,14 +335,17 @@ util::Result<CommitInfo> Writer::commit_batches(std::span<Pending*> batches) {
   int resized = 0;
   // Grow before a large group rather than after it failed half-way: a transaction that meets
   // MDB_MAP_FULL is aborted and redone in full. Twice the payload allows for keys, headers and
-  // partly filled branch pages.
+  // partly filled branch pages. The map also grows ahead of need, once it is 75% used, so a
+  // large group rarely meets MDB_MAP_FULL half-way. Checked here, before the transaction, and
+  // not after a commit: there it would delay the callbacks, which forward events to clients.
   std::uint64_t need = 0;
   for (const Pending* p : batches) need += p->bytes;
   for (;;) {
     MDB_envinfo info{};
     mdb_env_info(m_env.get(), &info);
     const std::uint64_t used = (static_cast<std::uint64_t>(info.me_last_pgno) + 1) * m_env.page_size();
-    if (used + 2 * need <= info.me_mapsize || !grow_map(false)) break;
+    const bool roomy = used + 2 * need <= info.me_mapsize && used * 4 <= info.me_mapsize * 3;
+    if (roomy || !grow_map(false)) break;
   }
   for (;;) {
     Txn ts;
@@ -356,11 +359,6 @@ util::Result<CommitInfo> Writer::commit_batches(std::span<Pending*> batches) {
         record_latency(m_metrics, ns);
         m_metrics.degraded = false;
       }
-      // Grow ahead of need, so a large group rarely meets MDB_MAP_FULL half-way.
-      MDB_envinfo info{};
-      mdb_env_info(m_env.get(), &info);
-      const std::uint64_t used = (static_cast<std::uint64_t>(info.me_last_pgno) + 1) * m_env.page_size();
-      if (used * 4 > info.me_mapsize * 3) grow_map(false);
       return CommitInfo{ns};
     }
     if (rc == MDB_MAP_FULL) {
@@ -563,7 +561,17 @@ int Writer::put_stream(Txn& ts, const StreamRecord& rec) {
     return 0;
   }
   const bool existed = cur != nullptr;
-  const std::string old_session = existed ? cur->rec.session : std::string();
+  const bool moved = existed && cur->rec.session != rec.session;
+  const MDB_dbi index = m_env.dbi().session_streams;
+  if (moved && !cur->rec.session.empty()) {
+    codec::session_stream_key(cur->rec.session, rec.stream, m_scratch);
+    MDB_val k = val(m_scratch);
+    const int rc = mdb_del(ts.txn, index, &k, nullptr);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+      ts.failed_call = "mdb_del";
+      return rc;
+    }
+  }
   StreamEntry& e = touch_or_create(ts, rec.stream);
   const Retained kept = e.rec.retained;
   const std::int64_t last_active = existed ? std::max(e.rec.last_active_ms, rec.last_active_ms) : rec.last_active_ms;
@@ -572,17 +580,7 @@ int Writer::put_stream(Txn& ts, const StreamRecord& rec) {
   e.rec.last_active_ms = last_active;
   mark_dirty(ts, e);
 
-  const MDB_dbi index = m_env.dbi().session_streams;
-  if (existed && old_session != rec.session && !old_session.empty()) {
-    codec::session_stream_key(old_session, rec.stream, m_scratch);
-    MDB_val k = val(m_scratch);
-    const int rc = mdb_del(ts.txn, index, &k, nullptr);
-    if (rc != 0 && rc != MDB_NOTFOUND) {
-      ts.failed_call = "mdb_del";
-      return rc;
-    }
-  }
-  if (!rec.session.empty() && (!existed || old_session != rec.session)) {
+  if (!rec.session.empty() && (!existed || moved)) {
     codec::session_stream_key(rec.session, rec.stream, m_scratch);
     MDB_val k = val(m_scratch);
     MDB_val v{0, nullptr};
