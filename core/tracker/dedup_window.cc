@@ -57,15 +57,13 @@ bool DedupWindow::insert(std::string_view id) {
   if (m_ids.size() < m_capacity) {
     if ((m_ids.size() + 1) * 2 > m_index.size()) grow_index();
     m_ids.emplace_back(id);
-    m_hashes.push_back(hash);
     place(hash, static_cast<std::uint32_t>(m_ids.size() - 1));
     return true;
   }
   // Full: the new id takes the oldest one's ring slot.
   const std::uint32_t slot = static_cast<std::uint32_t>(m_oldest);
-  remove_at(find(m_ids[slot], m_hashes[slot]));
+  remove_at(find(m_ids[slot], hash_of(m_ids[slot])));
   m_ids[slot].assign(id);
-  m_hashes[slot] = hash;
   place(hash, slot);
   m_oldest = (m_oldest + 1) % m_capacity;
   return true;

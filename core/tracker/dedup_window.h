@@ -51,8 +51,7 @@ class DedupWindow {
   void grow_index();
 
   std::size_t m_capacity;
-  std::vector<std::string> m_ids;      // ring once full; m_oldest is its front
-  std::vector<std::uint64_t> m_hashes;  // hash of m_ids[i]
+  std::vector<std::string> m_ids;  // ring once full; m_oldest is its front
   std::size_t m_oldest = 0;
   std::vector<Entry> m_index;  // size: a power of two, at least twice m_ids.size()
 };
