@@ -4,14 +4,20 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
 #include <arpa/inet.h>
-#include <cstring>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
 
 #include "core/util/log.h"
 
@@ -112,10 +118,57 @@ void ServerRequest::start(int status, const Headers& headers) {
 
 void ServerRequest::write(std::string_view bytes) {
   if (m_req == nullptr || m_conn == nullptr || !m_started || bytes.empty()) return;
+  if (m_direct && write_direct(bytes)) return;
   evbuffer_add(m_chunk, bytes.data(), bytes.size());
   // Always the _with_cb variant: the plain one clears the connection's drain callback.
   evhttp_send_reply_chunk_with_cb(m_req, m_chunk, &HttpServer::on_drained, m_conn);
+  // From now on the drain callback is in place and evhttp's framing is known: HTTP/1.1 chunks
+  // (HTTP/1.0 clients and HEAD requests keep going through evhttp).
+  m_direct = m_req->chunked != 0;
   write_now();
+}
+
+bool ServerRequest::write_direct(std::string_view bytes) {
+  // What evhttp_send_reply_chunk_with_cb() + write_now() do, without their cost per event (a
+  // printf for the chunk size, three evbuffer appends, arming and disarming the write event
+  // with its timeout; measured at 0.5 us of the 4 us the proxy spends per paced event): frame
+  // the chunk and writev() it while nothing is queued. What the socket does not take joins the
+  // connection's output buffer, already framed, for libevent to write; its write callback
+  // (evhttp's, which calls on_drained) and the write timeout run as for any queued write.
+  bufferevent* bev = evhttp_connection_get_bufferevent(m_conn->conn);
+  const int fd = bev ? bufferevent_getfd(bev) : -1;
+  if (fd < 0) return false;
+  evbuffer* out = bufferevent_get_output(bev);
+  if (evbuffer_get_length(out) != 0) return false;
+  char head[20];
+  const auto [end, ec] = std::to_chars(head, head + sizeof head - 2, bytes.size(), 16);
+  if (ec != std::errc{}) return false;
+  char* const tail = end;
+  tail[0] = '\r';
+  tail[1] = '\n';
+  static constexpr char k_crlf[] = "\r\n";
+  iovec iov[3] = {{head, static_cast<std::size_t>(tail + 2 - head)},
+                  {const_cast<char*>(bytes.data()), bytes.size()},
+                  {const_cast<char*>(k_crlf), 2}};
+  const std::size_t total = iov[0].iov_len + iov[1].iov_len + iov[2].iov_len;
+  ssize_t n;
+  do {
+    n = ::writev(fd, iov, 3);
+  } while (n < 0 && errno == EINTR);
+  if (n >= 0 && static_cast<std::size_t>(n) == total) {
+    m_drained->fire();
+    return true;
+  }
+  // EAGAIN, a partial write, or an error (libevent meets it again on its own write and reports
+  // it through the close callback).
+  std::size_t skip = n > 0 ? static_cast<std::size_t>(n) : 0;
+  for (const iovec& part : iov) {
+    const std::size_t from = std::min(skip, part.iov_len);
+    skip -= from;
+    if (from < part.iov_len) evbuffer_add(out, static_cast<const char*>(part.iov_base) + from, part.iov_len - from);
+  }
+  bufferevent_enable(bev, EV_WRITE);
+  return true;
 }
 
 void ServerRequest::write_now() {

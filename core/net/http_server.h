@@ -92,6 +92,8 @@ class ServerRequest {
   ~ServerRequest();
   void apply_headers(const Headers& headers);
   void write_now();
+  // Writes one chunk straight to the socket; false: not possible now, use evhttp's path.
+  bool write_direct(std::string_view bytes);
 
   HttpServer& m_server;
   evhttp_request* m_req;
@@ -101,6 +103,7 @@ class ServerRequest {
   std::unique_ptr<Trigger> m_drained;  // on_drained() after a write that went out at once
   std::uint64_t m_id;
   bool m_started = false;
+  bool m_direct = false;  // write_direct() may be used (after the first chunk, chunked framing)
   std::string m_method, m_target, m_path, m_body, m_peer;
   Headers m_headers;
 };
