@@ -5,11 +5,13 @@
 // iteration; one Trigger submits everything added in that iteration as one store batch, so a
 // burst of events costs one submit and, with the writer's group commit, one transaction (a
 // chunk after upstream silence is submitted at once instead: flush_events). Stream
-// records are not copied per event: a stream marks itself dirty and is snapshotted (cursor,
-// next seq, pending ids) when the batch is built, so the snapshot always matches the events in
-// the same batch. After the batch commits, on the loop thread and in submission order,
-// `committed(stream, upto_seq, durable)` runs for every stream in it (that is where streams
-// forward events to their clients), then the closures registered with after_commit().
+// records are not copied per event: the store advances a stream's record from its events
+// (next seq, cursor, last activity), and a stream marks itself dirty only for what events do
+// not carry (a cursor reset, pending ids, retry, state); a dirty stream is snapshotted when the
+// batch is built, so the snapshot always matches the events in the same batch. After the batch
+// commits, on the loop thread and in submission order, `committed(stream, upto_seq, durable)`
+// runs once for every stream with events or a snapshot in it (that is where streams forward
+// events to their clients), then the closures registered with after_commit().
 //
 // Bounded: while more than `max_pending_bytes` are pending or in flight (the writer is slower
 // than the upstreams), accepting() is false and producers pause their upstream transfers; they
@@ -20,6 +22,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -73,14 +76,15 @@ class CommitPipeline {
   };
   struct Pending {
     store::Batch batch;
-    std::vector<Progress> progress;
+    std::vector<Progress> progress;  // one per stream once the batch is submitted
     std::vector<Done> done;
     std::size_t bytes = 0;
   };
+  void note_progress(std::uint64_t stream, std::uint64_t upto_seq);
   void flush();
   // Runs completed() now, or posts it behind completions not yet run (submission order).
-  void complete(const std::shared_ptr<Pending>& pending, bool durable);
-  void completed(const Pending& pending, bool durable);
+  void complete(Pending* pending, bool durable);
+  void completed(Pending* pending, bool durable);
 
   net::EventLoop& m_loop;
   store::SessionStore& m_store;
@@ -90,6 +94,10 @@ class CommitPipeline {
   std::size_t m_max_pending_bytes;
   net::Trigger m_trigger;
   Pending m_pending;
+  // Submitted batches, oldest first (they complete in that order), and emptied ones kept for
+  // reuse, so that a batch costs no allocation for its bookkeeping.
+  std::deque<std::unique_ptr<Pending>> m_inflight;
+  std::vector<std::unique_ptr<Pending>> m_spare;
   std::unordered_set<std::uint64_t> m_dirty;
   std::size_t m_pending_bytes = 0;
   std::size_t m_inflight_bytes = 0;

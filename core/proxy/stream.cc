@@ -259,10 +259,14 @@ void Stream::on_block(const sse::Event& ev) {
   sse::append_event(m_outbox.back().second,
                     sse::OutEvent{tracker::format_downstream_id({no, obs.seq}), ev.type, ev.data, std::nullopt});
   m_ctx.pipeline->add_event(std::move(rec));
-  m_ctx.pipeline->mark_dirty(no);
+  // The store advances the stream's record (next seq, cursor) with the event itself; what the
+  // event does not carry makes the stream dirty: a reset cursor, a change of pending ids.
+  if (id && id->empty()) m_ctx.pipeline->mark_dirty(no);
 
   if (m_record.kind == store::StreamKind::post && !m_pending.empty()) {
-    for (const std::string& rid : mcp::response_ids(ev.data)) m_pending.erase(rid);
+    bool answered = false;
+    for (const std::string& rid : mcp::response_ids(ev.data)) answered |= m_pending.erase(rid) != 0;
+    if (answered) m_ctx.pipeline->mark_dirty(no);
     if (m_pending.empty()) {
       // Every request of the POST has its response: the stream is complete (the SDK server
       // may keep a resumed stream open forever, so we do not wait for its EOF).
@@ -287,7 +291,7 @@ std::uint64_t Stream::append_event(std::optional<std::string_view> upstream_id, 
   sse::append_event(m_outbox.back().second,
                     sse::OutEvent{tracker::format_downstream_id({no, obs.seq}), type, data, std::nullopt});
   m_ctx.pipeline->add_event(std::move(rec));
-  m_ctx.pipeline->mark_dirty(no);
+  if (upstream_id && upstream_id->empty()) m_ctx.pipeline->mark_dirty(no);  // as in on_block()
   return obs.seq;
 }
 

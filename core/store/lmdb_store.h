@@ -53,8 +53,10 @@
 //   - within a batch, sessions are applied first, then events, then stream records, so a batch
 //     holding events 10..12 and its record with next_seq 13 is accepted as one unit;
 //   - the writer keeps next_seq beyond every stored event and last_active_ms at the latest of
-//     the record's value and the events' arrival; events for a stream that has no record
-//     create a minimal one (kind generic, created_ms = first arrival);
+//     the record's value and the events' arrival, and an event with an upstream id moves the
+//     record's cursor to that id (so a producer sends a record only for what events do not
+//     carry); events for a stream that has no record create a minimal one (kind generic,
+//     created_ms = first arrival);
 //   - the queue counts a batch's bytes (Batch::bytes) until its transaction has committed; an
 //     empty queue accepts any batch, however large;
 //   - a group that hits MDB_MAP_FULL at store_max_bytes is retried batch by batch, so only the

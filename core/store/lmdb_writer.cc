@@ -546,6 +546,10 @@ int Writer::put_event(Txn& ts, const EventRecord& ev) {
   e.last_seq = ev.seq;
   e.rec.next_seq = std::max(e.rec.next_seq, ev.seq + 1);
   e.rec.last_active_ms = std::max(e.rec.last_active_ms, ev.arrival_ms);
+  if (!ev.upstream_id.empty()) {
+    e.rec.upstream_last_id = ev.upstream_id;
+    e.rec.has_upstream_id = true;
+  }
   mark_dirty(ts, e);
   ++ts.events_written;
   return 0;

@@ -118,6 +118,10 @@ struct MemoryStore::Impl {
     s.last_seq = ev.seq;
     s.rec.next_seq = std::max(s.rec.next_seq, ev.seq + 1);
     s.rec.last_active_ms = std::max(s.rec.last_active_ms, ev.arrival_ms);
+    if (!ev.upstream_id.empty()) {
+      s.rec.upstream_last_id = ev.upstream_id;
+      s.rec.has_upstream_id = true;
+    }
     s.events.push_back(ev);
     ++metrics.events_written;
   }

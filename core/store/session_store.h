@@ -85,6 +85,8 @@ class SessionStore {
   // transaction; callbacks still run in submission order. Errors returned here mean the batch
   // was not queued and `done` will not be called: store_queue_full (retry after the next
   // commit), store_closed, invalid_argument (event seq not increasing within the batch).
+  // A stored event advances its stream's record: next_seq beyond it, last_active_ms to its
+  // arrival, and, when it has an upstream id, the cursor (upstream_last_id) to that id.
   virtual util::Result<void> submit(Batch batch, CommitCallback done) = 0;
   // Blocks until every batch submitted before the call has committed and, for SyncMode always or
   // batch, been synced to disk. Not for the loop thread except at shutdown.

@@ -310,6 +310,50 @@ TEST_CASE("store::SessionStore events without a stream record") {
   });
 }
 
+TEST_CASE("store::SessionStore events advance their stream's record") {
+  for_each_store([](StoreFixture& f) {
+    auto s = f.open(keep_all(), nullptr);
+    Batch b;
+    b.streams = {stream_record(6, 1, "sess")};
+    REQUIRE(commit(*s, std::move(b)));
+    // Events alone, no record: the record's next_seq, cursor and activity follow them.
+    Batch e;
+    e.events = {event(6, 1, "a", 2000), event(6, 2, "b", 2001)};
+    REQUIRE(commit(*s, std::move(e)));
+    auto rec = s->stream(6);
+    REQUIRE(rec);
+    REQUIRE(rec->has_value());
+    CHECK((*rec)->next_seq == 3);
+    CHECK((*rec)->has_upstream_id);
+    CHECK((*rec)->upstream_last_id == "u2");
+    CHECK((*rec)->last_active_ms == 2001);
+    CHECK((*rec)->session == "sess");
+    // An event without an upstream id leaves the cursor where it was.
+    Batch n;
+    n.events = {event(6, 3, "c", 2002)};
+    n.events.back().upstream_id.clear();
+    REQUIRE(commit(*s, std::move(n)));
+    rec = s->stream(6);
+    REQUIRE(rec);
+    REQUIRE(rec->has_value());
+    CHECK((*rec)->next_seq == 4);
+    CHECK((*rec)->upstream_last_id == "u2");
+    // A record in the same batch is applied after the events: it can reset the cursor.
+    Batch r;
+    r.events = {event(6, 4, "d", 2003)};
+    r.streams = {stream_record(6, 5, "sess", 2003)};
+    r.streams.back().has_upstream_id = false;
+    r.streams.back().upstream_last_id.clear();
+    REQUIRE(commit(*s, std::move(r)));
+    rec = s->stream(6);
+    REQUIRE(rec);
+    REQUIRE(rec->has_value());
+    CHECK((*rec)->next_seq == 5);
+    CHECK_FALSE((*rec)->has_upstream_id);
+    CHECK((*rec)->upstream_last_id.empty());
+  });
+}
+
 TEST_CASE("store::SessionStore retention by count") {
   for_each_store([](StoreFixture& f) {
     Retention r = keep_all();
