@@ -138,7 +138,8 @@ bool Writer::try_commit_inline(Batch& batch, CommitCallback& done) {
     if (m_stopping || !m_queue.empty()) return false;
     ticket = m_next_ticket++;
   }
-  std::vector<Pending> group;
+  std::vector<Pending>& group = m_inline_group;
+  group.clear();
   group.push_back(Pending{std::move(batch), std::move(done), 0, ticket});
   bool committed = false;
   try {
@@ -150,8 +151,10 @@ bool Writer::try_commit_inline(Batch& batch, CommitCallback& done) {
     fail_metrics(err);
     if (group.front().done) group.front().done(err);
   }
+  group.clear();
   txn.unlock();
   bool wake = false;
+  bool waiters = false;
   {
     std::lock_guard lk(m_mutex);
     m_done_ticket = std::max(m_done_ticket, ticket);
@@ -161,9 +164,10 @@ bool Writer::try_commit_inline(Batch& batch, CommitCallback& done) {
       ++m_commit_gen;
     }
     if (m_commit_gen == m_synced_gen) m_synced_ticket = m_done_ticket;
+    waiters = m_progress_waiters > 0;
   }
   if (wake) m_wake.notify_one();
-  m_progress.notify_all();
+  if (waiters) m_progress.notify_all();
   return true;
 }
 
@@ -175,7 +179,9 @@ util::Result<void> Writer::flush() {
     m_sync_requested = true;
     m_wake.notify_one();
   }
+  ++m_progress_waiters;
   m_progress.wait(lk, [&] { return m_done_ticket >= target && (!need_sync || m_synced_ticket >= target); });
+  --m_progress_waiters;
   if (m_sync_failed) return m_sync_error;
   return util::ok();
 }
@@ -302,8 +308,8 @@ void Writer::run() noexcept {
 }
 
 bool Writer::process_group(std::vector<Pending>& group) {
-  std::vector<Pending*> all;
-  all.reserve(group.size());
+  std::vector<Pending*>& all = m_group_ptrs;
+  all.clear();
   for (Pending& p : group) all.push_back(&p);
   bool committed = false;
   auto deliver = [](Pending& p, const util::Result<CommitInfo>& r) {
@@ -661,11 +667,19 @@ void Writer::rollback() noexcept {
 
 void Writer::settle(Txn& ts) {
   for (auto& [stream, original] : m_undo) {
-    if (original && original->rec.retained.events > 0) m_lru.erase({original->rec.last_active_ms, stream});
+    // The stream's LRU entry is re-keyed in its node (extract, insert): no allocation.
+    decltype(m_lru)::node_type node;
+    if (original && original->rec.retained.events > 0) node = m_lru.extract({original->rec.last_active_ms, stream});
     auto it = m_streams.find(stream);
     if (it == m_streams.end()) continue;
     it->second.dirty = false;
-    if (it->second.rec.retained.events > 0) m_lru.emplace(it->second.rec.last_active_ms, stream);
+    if (it->second.rec.retained.events == 0) continue;
+    if (node) {
+      node.value() = {it->second.rec.last_active_ms, stream};
+      m_lru.insert(std::move(node));
+    } else {
+      m_lru.emplace(it->second.rec.last_active_ms, stream);
+    }
   }
   m_undo.clear();
   for (const std::uint64_t s : ts.finished_streams) m_doomed_streams.erase(s);

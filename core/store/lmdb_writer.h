@@ -162,6 +162,9 @@ class Writer {
   // Held by whoever runs a write transaction or touches the stream cache: the writer thread,
   // or a caller committing inline. Never held during an fsync.
   std::mutex m_txn_mutex;
+  // Reused by every transaction (m_txn_mutex), so that an inline commit allocates nothing here.
+  std::vector<Pending> m_inline_group;
+  std::vector<Pending*> m_group_ptrs;
 
   // Queue (m_mutex).
   mutable std::mutex m_mutex;
@@ -174,6 +177,7 @@ class Writer {
   std::uint64_t m_synced_ticket = 0;  // ... and was synced (batch / always)
   bool m_sync_requested = false;
   bool m_stopping = false;
+  int m_progress_waiters = 0;  // threads in flush(), waiting on m_progress
   std::uint64_t m_commit_gen = 0;  // commits so far (writer and inline)
   std::uint64_t m_synced_gen = 0;  // m_commit_gen covered by the last sync
   util::Error m_sync_error;
