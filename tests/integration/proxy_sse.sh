@@ -1,7 +1,7 @@
 # proxy_sse: generic SSE through the real proxy, with exact counts: plain forwarding, upstream
 # drops hidden by Last-Event-ID resumes (server-side drops and byte-level cuts in a relay),
 # opaque ids, `retry:` and priming events, a burst to a fast reader next to a client that
-# never reads, the upstream faults that must end a stream cleanly, and SIGTERM (also a burst of
+# never reads, a reader slower than the stream, the upstream faults that must end a stream cleanly, and SIGTERM (also a burst of
 # them) ending in exit 0.
 . "$(dirname "$0")/lib.sh"
 [ -n "$TESTKIT" ] || skip "TESTKIT not set"
@@ -88,6 +88,15 @@ behind=$(metric ssestitch_clients_fell_behind_total)
 info "proxy RSS with a stalled client: ${rss_kb} kB (LMDB pages included); clients fell behind: $behind"
 [ "$behind" -ge 1 ] || fail "the stalled client never fell behind"
 stop "$never_pid"
+
+info "a reader slower than the stream: chunks the socket takes only in part stay whole and in order"
+# 8 MB produced at 8 MB/s, read at 2 MB/s: the proxy's direct writes meet a full socket (EAGAIN or
+# a partial writev) and queue the rest, already framed; curl decodes the chunked body.
+curl -s --limit-rate 2M --max-time 60 -o "$SCRATCH/slow.sse" "$P/events?n=4000&size=2000&rate=4000" ||
+  fail "slow reader: curl exit $?"
+expect_eq "$(grep -c '^id: ' "$SCRATCH/slow.sse")" 4000 "slow reader: events"
+expect_eq "$(grep '^id: ' "$SCRATCH/slow.sse" | awk -F- '$2 != NR { bad++ } END { print bad + 0 }')" 0 \
+  "slow reader: events out of order"
 
 info "upstream faults end the stream with a clear status, never a hang"
 expect_eq "$(http_code "$P/status/503")" 503 "5xx forwarded"
