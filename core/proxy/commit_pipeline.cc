@@ -137,7 +137,7 @@ void CommitPipeline::completed(Pending* pending, bool durable) {
   if (!durable) ++m_metrics.store_errors;
   for (const Progress& p : pending->progress) m_committed(p.stream, p.upto_seq, durable);
   for (const Done& d : pending->done) d(durable);
-  // Completions come in submission order, so this is the oldest batch in flight.
+  // Completions come in submission order: this is normally the oldest batch in flight.
   auto it = std::find_if(m_inflight.begin(), m_inflight.end(), [&](const auto& p) { return p.get() == pending; });
   if (it != m_inflight.end()) {
     std::unique_ptr<Pending> spare = std::move(*it);
