@@ -298,14 +298,12 @@ TEST_CASE("store::SessionStore events without a stream record") {
     Batch b;
     b.events = {event(4, 1, "x", 777), event(4, 2, "y", 778)};
     REQUIRE(commit(*s, std::move(b)));
-    auto rec = s->stream(4);
-    REQUIRE(rec);
-    REQUIRE(rec->has_value());
-    CHECK((*rec)->kind == StreamKind::generic);
-    CHECK((*rec)->next_seq == 3);
-    CHECK((*rec)->created_ms == 777);
-    CHECK((*rec)->last_active_ms == 778);
-    CHECK((*rec)->retained.events == 2);
+    const StreamRecord rec = stored_stream(*s, 4);
+    CHECK(rec.kind == StreamKind::generic);
+    CHECK(rec.next_seq == 3);
+    CHECK(rec.created_ms == 777);
+    CHECK(rec.last_active_ms == 778);
+    CHECK(rec.retained.events == 2);
     CHECK(s->allocate_stream_number() >= 5);
   });
 }
@@ -320,24 +318,20 @@ TEST_CASE("store::SessionStore events advance their stream's record") {
     Batch e;
     e.events = {event(6, 1, "a", 2000), event(6, 2, "b", 2001)};
     REQUIRE(commit(*s, std::move(e)));
-    auto rec = s->stream(6);
-    REQUIRE(rec);
-    REQUIRE(rec->has_value());
-    CHECK((*rec)->next_seq == 3);
-    CHECK((*rec)->has_upstream_id);
-    CHECK((*rec)->upstream_last_id == "u2");
-    CHECK((*rec)->last_active_ms == 2001);
-    CHECK((*rec)->session == "sess");
+    StreamRecord rec = stored_stream(*s, 6);
+    CHECK(rec.next_seq == 3);
+    CHECK(rec.has_upstream_id);
+    CHECK(rec.upstream_last_id == "u2");
+    CHECK(rec.last_active_ms == 2001);
+    CHECK(rec.session == "sess");
     // An event without an upstream id leaves the cursor where it was.
     Batch n;
     n.events = {event(6, 3, "c", 2002)};
     n.events.back().upstream_id.clear();
     REQUIRE(commit(*s, std::move(n)));
-    rec = s->stream(6);
-    REQUIRE(rec);
-    REQUIRE(rec->has_value());
-    CHECK((*rec)->next_seq == 4);
-    CHECK((*rec)->upstream_last_id == "u2");
+    rec = stored_stream(*s, 6);
+    CHECK(rec.next_seq == 4);
+    CHECK(rec.upstream_last_id == "u2");
     // A record in the same batch is applied after the events: it can reset the cursor.
     Batch r;
     r.events = {event(6, 4, "d", 2003)};
@@ -345,12 +339,10 @@ TEST_CASE("store::SessionStore events advance their stream's record") {
     r.streams.back().has_upstream_id = false;
     r.streams.back().upstream_last_id.clear();
     REQUIRE(commit(*s, std::move(r)));
-    rec = s->stream(6);
-    REQUIRE(rec);
-    REQUIRE(rec->has_value());
-    CHECK((*rec)->next_seq == 5);
-    CHECK_FALSE((*rec)->has_upstream_id);
-    CHECK((*rec)->upstream_last_id.empty());
+    rec = stored_stream(*s, 6);
+    CHECK(rec.next_seq == 5);
+    CHECK_FALSE(rec.has_upstream_id);
+    CHECK(rec.upstream_last_id.empty());
   });
 }
 

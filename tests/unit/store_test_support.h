@@ -133,6 +133,14 @@ inline store::Batch events_batch(std::uint64_t stream, std::uint64_t first, std:
   return b;
 }
 
+// The stored record of `stream`, which must exist.
+inline store::StreamRecord stored_stream(const store::SessionStore& s, std::uint64_t stream) {
+  auto rec = s.stream(stream);
+  REQUIRE(rec);
+  REQUIRE(rec->has_value());
+  return **rec;
+}
+
 inline std::vector<std::uint64_t> seqs(const store::SessionStore& s, std::uint64_t stream) {
   auto evs = s.events(stream, 0, 1'000'000);
   REQUIRE(evs);
