@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <utility>
 
 #include "core/util/log.h"
 
@@ -84,14 +85,22 @@ void ServerRequest::reply(int status, const Headers& headers, std::string_view b
   if (m_req != nullptr && m_conn != nullptr && !m_started) {
     apply_headers(headers);
     m_server.restore_timeouts(m_conn->conn);
-    m_conn->current = nullptr;
+    evhttp_request* req = detach();
     evbuffer* buf = evbuffer_new();
     evbuffer_add(buf, body.data(), body.size());
-    evhttp_send_reply(m_req, status, nullptr, buf);
+    evhttp_send_reply(req, status, nullptr, buf);
     evbuffer_free(buf);
-    m_req = nullptr;
   }
   m_server.destroy(this);
+}
+
+evhttp_request* ServerRequest::detach() noexcept {
+  // Before the final send: for a connection that does not persist (an HTTP/1.0 client,
+  // Connection: close) evhttp may free it, and its ConnState, inside the send call, running
+  // on_conn_closed(), which must then find no request to report or delete.
+  m_conn->current = nullptr;
+  m_conn = nullptr;
+  return std::exchange(m_req, nullptr);
 }
 
 void ServerRequest::start(int status, const Headers& headers) {
@@ -204,15 +213,13 @@ std::size_t ServerRequest::backlog() const noexcept {
 void ServerRequest::finish() {
   if (m_req != nullptr && m_conn != nullptr) {
     if (!m_started) {
-      evhttp_send_reply(m_req, 200, nullptr, nullptr);
+      evhttp_send_reply(detach(), 200, nullptr, nullptr);
     } else {
       bufferevent* bev = evhttp_connection_get_bufferevent(m_conn->conn);
       bufferevent_setwatermark(bev, EV_READ, 0, 0);
       m_server.restore_timeouts(m_conn->conn);
-      evhttp_send_reply_end(m_req);
+      evhttp_send_reply_end(detach());
     }
-    m_conn->current = nullptr;
-    m_req = nullptr;
   }
   m_server.destroy(this);
 }

@@ -2,8 +2,10 @@
 // HttpServer: the downstream HTTP/1.1 server (libevent evhttp) with the lifetime rules of
 // evhttp wrapped once (deps notes §3): the connection close callback is per connection, a
 // streamed request whose client goes away is detached and must be freed by us, evhttp frees
-// it itself during evhttp_free(), and plain evhttp_send_reply_chunk() would silently drop the
-// drain callback.
+// it itself during evhttp_free(), plain evhttp_send_reply_chunk() would silently drop the
+// drain callback, and the final send of a response on a connection that does not persist
+// (HTTP/1.0, Connection: close) may free the connection inside the call, so the request is
+// unlinked from it first.
 //
 // Each incoming request becomes a ServerRequest owned by the server. The handler either
 // replies at once (reply()), or keeps the reference and answers later (reply(), or start() +
@@ -91,6 +93,8 @@ class ServerRequest {
   ServerRequest(HttpServer& server, evhttp_request* req, ConnState* conn, std::uint64_t id);
   ~ServerRequest();
   void apply_headers(const Headers& headers);
+  // Unlinks this request from its connection and returns the evhttp request to send on.
+  evhttp_request* detach() noexcept;
   void write_now();
   // Writes one chunk straight to the socket; false: not possible now, use evhttp's path.
   bool write_direct(std::string_view bytes);

@@ -1,8 +1,8 @@
 # proxy_sse: generic SSE through the real proxy, with exact counts: plain forwarding, upstream
 # drops hidden by Last-Event-ID resumes (server-side drops and byte-level cuts in a relay),
 # opaque ids, `retry:` and priming events, a burst to a fast reader next to a client that
-# never reads, a reader slower than the stream, the upstream faults that must end a stream cleanly, and SIGTERM (also a burst of
-# them) ending in exit 0.
+# never reads, a reader slower than the stream, HTTP/1.0 clients, the upstream faults that must
+# end a stream cleanly, and SIGTERM (also a burst of them) ending in exit 0.
 . "$(dirname "$0")/lib.sh"
 [ -n "$TESTKIT" ] || skip "TESTKIT not set"
 LIFE=240
@@ -112,6 +112,18 @@ client --url "$P/drip?n=50" --timeout 30
 expect_eq "$C_RC/$(field events)" 0/50 "one byte at a time"
 client --url "$P/framing?n=30" --timeout 10
 expect_eq "$C_RC/$(field events)/$(field lost)" 0/30/0 "BOM, CR, CRLF, split writes"
+
+info "HTTP/1.0 clients: a stream (not chunked: the connection closes at its end) and a 4xx reply"
+# evhttp closes such a connection inside the call that ends the response; the proxy used to
+# free the request twice there (segfault at the stream's end, or later at SIGTERM).
+start_proxy proxy-h10 --upstream "http://127.0.0.1:$UP/events" --store "$SCRATCH/store-h10"
+PH="http://127.0.0.1:$PROXY_PORT"
+expect_eq "$(curl -s --http1.0 --max-time 30 "$PH/events?n=300&size=100" | grep -c '^id: ')" 300 "HTTP/1.0 stream"
+expect_eq "$(curl -s --http1.0 --max-time 10 -o /dev/null -w '%{http_code}' -H 'Last-Event-ID: 99999-1' "$PH/events")" \
+  404 "HTTP/1.0 client, unknown Last-Event-ID"
+client --url "$PH/events?n=50" --timeout 30
+expect_eq "$C_RC/$(field events)" 0/50 "a client after the HTTP/1.0 ones"
+stopped "$PROXY_PID" "proxy exit after HTTP/1.0 clients"
 
 info "upstream unreachable: 502 and /healthz says so"
 start_proxy proxy-dead --upstream "http://127.0.0.1:$(free_port)/events" --no-store --connect-timeout 2s
