@@ -73,8 +73,7 @@ alive "MCP input"
 
 info "secrets stay out of logs, metrics and the store"
 kill -TERM "$(real_pid "$PROXY_PID")"
-stop "$PROXY_PID"
-expect_eq "$STOP_RC" 0 "proxy exit"
+ends "$PROXY_PID" "proxy exit"
 ! grep -rqa 's3cret-token' "$SCRATCH/store" "$SCRATCH/proxy.log" || fail "the token leaked into the store or the log"
 expect_eq "$(stat -c %a "$SCRATCH/store")" 700 "store directory mode"
 for f in "$SCRATCH"/store/*.mdb; do expect_eq "$(stat -c %a "$f")" 600 "mode of $(basename "$f")"; done

@@ -139,6 +139,6 @@ for i in 1 2 3; do
   start_proxy proxy-term$i --upstream "http://127.0.0.1:$(free_port)/events" --store "$SCRATCH/term-store$i"
   real=$(real_pid "$PROXY_PID")
   for _ in $(seq 1 200); do kill -TERM "$real" 2>/dev/null || break; done
-  stopped "$PROXY_PID" "proxy exit after a burst of SIGTERMs (run $i)"
+  ends "$PROXY_PID" "proxy exit after a burst of SIGTERMs (run $i)"
 done
 echo "proxy_sse: ok"
