@@ -2,7 +2,7 @@
 // for the end-to-end tier. Listens on 127.0.0.1:PORT (0: any free port; the line
 // "server: listening on 127.0.0.1:P" on stderr names it). Path /mcp.
 //
-//   node server.mjs --port 0 [--event-store] [--stateless]
+//   node server.mjs --port 0 [--event-store] [--stateless] [--json]
 //
 // --event-store  resumable: OrderedEventStore below (ids on every event, GET resumes). Not the
 //                SDK's example InMemoryEventStore: it orders a stream's events by sorting their
@@ -10,6 +10,8 @@
 //                millisecond replay in random order and some are skipped after a resume (seen
 //                here: 31 of 20,000 lost, others reordered, with or without a proxy).
 // --stateless    no sessions (sessionIdGenerator undefined)
+// --json         answers POSTs with application/json instead of an SSE stream
+//                (enableJsonResponse); notifications made during a request are not sent
 // Tools: echo {text}; notify {count, size}: `count` notifications/message (data {i, pad}) on the
 // request's stream as they are made (it yields to the event loop every 100), then the result
 // "sent <count>"; slow {ms}. A resource `test://static` with subscribe support, so
@@ -27,6 +29,7 @@ const flag = (name) => args.includes(name);
 const port = Number(opt('--port', '0'));
 const resumable = flag('--event-store');
 const stateless = flag('--stateless');
+const enableJsonResponse = flag('--json');
 const lifetimeS = Number(opt('--lifetime', '600'));
 
 // The SDK's EventStore interface, kept in arrival order per stream. Ids: <stream>_<index>.
@@ -102,7 +105,7 @@ const httpServer = http.createServer(async (req, res) => {
     if (url.pathname !== '/mcp') return jsonError(res, 404, -32000, 'not found');
     const body = req.method === 'POST' ? await readBody(req) : undefined;
     if (stateless) {
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse });
       const server = buildServer();
       res.on('close', () => { transport.close(); server.close(); });
       await server.connect(transport);
@@ -115,6 +118,7 @@ const httpServer = http.createServer(async (req, res) => {
       if (req.method !== 'POST' || !isInitializeRequest(body)) return jsonError(res, 400, -32000, 'Bad Request: No valid session ID provided');
       transport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
+        enableJsonResponse,
         eventStore: resumable ? new OrderedEventStore() : undefined,
         onsessioninitialized: (id) => transports.set(id, transport),
       });
