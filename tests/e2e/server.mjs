@@ -2,7 +2,7 @@
 // for the end-to-end tier. Listens on 127.0.0.1:PORT (0: any free port; the line
 // "server: listening on 127.0.0.1:P" on stderr names it). Path /mcp.
 //
-//   node server.mjs --port 0 [--event-store] [--stateless] [--json]
+//   node server.mjs --port 0 [--event-store] [--stateless] [--json] [--tls DIR [--h2]]
 //
 // --event-store  resumable: OrderedEventStore below (ids on every event, GET resumes). Not the
 //                SDK's example InMemoryEventStore: it orders a stream's events by sorting their
@@ -12,11 +12,16 @@
 // --stateless    no sessions (sessionIdGenerator undefined)
 // --json         answers POSTs with application/json instead of an SSE stream
 //                (enableJsonResponse); notifications made during a request are not sent
+// --tls DIR      https with DIR/cert.pem and DIR/key.pem; with --h2, HTTP/2 (ALPN h2, HTTP/1.1
+//                still accepted)
 // Tools: echo {text}; notify {count, size}: `count` notifications/message (data {i, pad}) on the
 // request's stream as they are made (it yields to the event loop every 100), then the result
 // "sent <count>"; slow {ms}. A resource `test://static` with subscribe support, so
 // subscriptions travel on the GET stream.
+import fs from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
+import https from 'node:https';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -30,6 +35,7 @@ const port = Number(opt('--port', '0'));
 const resumable = flag('--event-store');
 const stateless = flag('--stateless');
 const enableJsonResponse = flag('--json');
+const tlsDir = opt('--tls', '');
 const lifetimeS = Number(opt('--lifetime', '600'));
 
 // The SDK's EventStore interface, kept in arrival order per stream. Ids: <stream>_<index>.
@@ -99,7 +105,12 @@ function jsonError(res, status, code, message) {
   res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
 }
 
-const httpServer = http.createServer(async (req, res) => {
+const versions = new Set();  // each HTTP version seen is logged once: tests check the protocol
+const handler = async (req, res) => {
+  if (!versions.has(req.httpVersion)) {
+    versions.add(req.httpVersion);
+    process.stderr.write(`server: HTTP/${req.httpVersion} request\n`);
+  }
   try {
     const url = new URL(req.url, 'http://127.0.0.1');
     if (url.pathname !== '/mcp') return jsonError(res, 404, -32000, 'not found');
@@ -129,7 +140,11 @@ const httpServer = http.createServer(async (req, res) => {
   } catch (e) {
     if (!res.headersSent) jsonError(res, 500, -32603, String(e?.message ?? e));
   }
-});
+};
+const tls = tlsDir ? { cert: fs.readFileSync(`${tlsDir}/cert.pem`), key: fs.readFileSync(`${tlsDir}/key.pem`) } : null;
+const httpServer = !tls ? http.createServer(handler)
+  : flag('--h2') ? http2.createSecureServer({ ...tls, allowHTTP1: true }, handler)
+  : https.createServer(tls, handler);
 
 httpServer.listen(port, '127.0.0.1', () => {
   process.stderr.write(`server: listening on 127.0.0.1:${httpServer.address().port}\n`);
