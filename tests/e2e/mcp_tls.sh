@@ -7,7 +7,7 @@
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib.sh"
 
-command -v openssl >/dev/null || fail "openssl missing (Debian: a dependency of ca-certificates)"
+command -v openssl >/dev/null || fail "openssl missing (scripts/bootstrap test installs it)"
 TLS=$SCRATCH/tls
 mkdir -p "$TLS"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
