@@ -544,18 +544,8 @@ int Writer::put_event(Txn& ts, const EventRecord& ev) {
   }
 
   StreamEntry& e = touch_or_create(ts, ev.stream);
-  if (e.rec.created_ms == 0) e.rec.created_ms = ev.arrival_ms;
-  Retained& r = e.rec.retained;
-  if (r.events == 0) r.first_seq = ev.seq;
-  ++r.events;
-  r.bytes += codec::event_payload_bytes(ev.upstream_id, ev.type, ev.data);
+  advance(e.rec, ev);
   e.last_seq = ev.seq;
-  e.rec.next_seq = std::max(e.rec.next_seq, ev.seq + 1);
-  e.rec.last_active_ms = std::max(e.rec.last_active_ms, ev.arrival_ms);
-  if (!ev.upstream_id.empty()) {
-    e.rec.upstream_last_id = ev.upstream_id;
-    e.rec.has_upstream_id = true;
-  }
   mark_dirty(ts, e);
   ++ts.events_written;
   return 0;

@@ -16,8 +16,6 @@ namespace {
 
 constexpr std::int64_t k_maintenance_interval_ns = 1'000'000'000;
 
-std::uint64_t payload(const EventRecord& e) { return e.upstream_id.size() + e.type.size() + e.data.size(); }
-
 bool finished(StreamState s) { return s == StreamState::completed || s == StreamState::abandoned; }
 
 bool idle_past(std::int64_t last_active_ms, std::int64_t ttl_ms, std::int64_t now_ms) {
@@ -71,7 +69,7 @@ struct MemoryStore::Impl {
 
   void evict_front(Stream& s) {
     const EventRecord& e = s.events.front();
-    const std::uint64_t p = payload(e);
+    const std::uint64_t p = payload_bytes(e);
     s.rec.retained.bytes -= std::min(s.rec.retained.bytes, p);
     total_bytes -= std::min(total_bytes, p);
     --s.rec.retained.events;
@@ -109,19 +107,9 @@ struct MemoryStore::Impl {
       return;
     }
     Stream& s = stream_or_create(ev.stream);
-    if (s.rec.created_ms == 0) s.rec.created_ms = ev.arrival_ms;
-    Retained& r = s.rec.retained;
-    if (r.events == 0) r.first_seq = ev.seq;
-    ++r.events;
-    r.bytes += payload(ev);
-    total_bytes += payload(ev);
+    advance(s.rec, ev);
+    total_bytes += payload_bytes(ev);
     s.last_seq = ev.seq;
-    s.rec.next_seq = std::max(s.rec.next_seq, ev.seq + 1);
-    s.rec.last_active_ms = std::max(s.rec.last_active_ms, ev.arrival_ms);
-    if (!ev.upstream_id.empty()) {
-      s.rec.upstream_last_id = ev.upstream_id;
-      s.rec.has_upstream_id = true;
-    }
     s.events.push_back(ev);
     ++metrics.events_written;
   }

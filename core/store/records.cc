@@ -1,6 +1,26 @@
 #include "core/store/records.h"
 
+#include <algorithm>
+
 namespace ssestitch::store {
+
+std::uint64_t payload_bytes(const EventRecord& ev) noexcept {
+  return ev.upstream_id.size() + ev.type.size() + ev.data.size();
+}
+
+void advance(StreamRecord& rec, const EventRecord& ev) {
+  if (rec.created_ms == 0) rec.created_ms = ev.arrival_ms;
+  Retained& r = rec.retained;
+  if (r.events == 0) r.first_seq = ev.seq;
+  ++r.events;
+  r.bytes += payload_bytes(ev);
+  rec.next_seq = std::max(rec.next_seq, ev.seq + 1);
+  rec.last_active_ms = std::max(rec.last_active_ms, ev.arrival_ms);
+  if (!ev.upstream_id.empty()) {
+    rec.upstream_last_id = ev.upstream_id;
+    rec.has_upstream_id = true;
+  }
+}
 
 std::string_view to_string(SessionState s) noexcept {
   switch (s) {

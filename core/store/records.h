@@ -68,6 +68,14 @@ struct EventRecord {
   std::int64_t arrival_ms = 0;       // wall clock when the proxy received it
 };
 
+// The bytes of `ev` that Retained::bytes counts: upstream id, type and data.
+std::uint64_t payload_bytes(const EventRecord& ev) noexcept;
+
+// What storing `ev` does to its stream's record, in every SessionStore: created_ms at the first
+// arrival, the retained counters (first_seq, events, bytes), next_seq beyond the event,
+// last_active_ms to the latest arrival and, when the event has an upstream id, the cursor.
+void advance(StreamRecord& rec, const EventRecord& ev);
+
 // A borrowed view of an event, valid only during the scan callback that receives it.
 struct EventView {
   std::uint64_t stream = 0;
