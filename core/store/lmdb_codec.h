@@ -55,10 +55,5 @@ std::size_t event_value_size(const EventRecord& ev) noexcept;
 void write_event_value(const EventRecord& ev, char* out) noexcept;
 // Fills upstream_id, type, data and arrival_ms of `view`, pointing into `in`.
 bool decode_event_value(std::string_view in, EventView& view) noexcept;
-// Payload bytes an event counts for in Retained::bytes (upstream id + type + data).
-inline std::uint64_t event_payload_bytes(std::string_view upstream_id, std::string_view type,
-                                         std::string_view data) noexcept {
-  return upstream_id.size() + type.size() + data.size();
-}
 
 }  // namespace ssestitch::store::codec

@@ -120,7 +120,7 @@ int Writer::trim_stream(Txn& ts, std::uint64_t stream, std::uint64_t free_bytes,
       cur->oldest_arrival_ms = ev.arrival_ms;  // a rollback restores the entry, bound included
       break;
     }
-    const std::uint64_t payload = codec::event_payload_bytes(ev.upstream_id, ev.type, ev.data);
+    const std::uint64_t payload = payload_bytes(ev.upstream_id, ev.type, ev.data);
     rc = mdb_cursor_del(ts.events, 0);
     if (rc != 0) {
       ts.failed_call = "mdb_cursor_del";
@@ -264,7 +264,7 @@ int Writer::delete_doomed(Txn& ts) {
         // Keep the counters true in case the transaction commits before the stream is gone.
         Retained& r = e->rec.retained;
         r.events -= std::min<std::uint64_t>(r.events, 1);
-        if (decoded) r.bytes -= std::min(r.bytes, codec::event_payload_bytes(ev.upstream_id, ev.type, ev.data));
+        if (decoded) r.bytes -= std::min(r.bytes, payload_bytes(ev.upstream_id, ev.type, ev.data));
         ++r.evicted;
       }
       rc = mdb_cursor_get(ts.events, &k, &v, MDB_NEXT);

@@ -4,10 +4,6 @@
 
 namespace ssestitch::store {
 
-std::uint64_t payload_bytes(const EventRecord& ev) noexcept {
-  return ev.upstream_id.size() + ev.type.size() + ev.data.size();
-}
-
 void advance(StreamRecord& rec, const EventRecord& ev) {
   if (rec.created_ms == 0) rec.created_ms = ev.arrival_ms;
   Retained& r = rec.retained;

@@ -68,8 +68,14 @@ struct EventRecord {
   std::int64_t arrival_ms = 0;       // wall clock when the proxy received it
 };
 
-// The bytes of `ev` that Retained::bytes counts: upstream id, type and data.
-std::uint64_t payload_bytes(const EventRecord& ev) noexcept;
+// The bytes of an event that Retained::bytes counts: upstream id, type and data.
+inline std::uint64_t payload_bytes(std::string_view upstream_id, std::string_view type,
+                                   std::string_view data) noexcept {
+  return upstream_id.size() + type.size() + data.size();
+}
+inline std::uint64_t payload_bytes(const EventRecord& ev) noexcept {
+  return payload_bytes(ev.upstream_id, ev.type, ev.data);
+}
 
 // What storing `ev` does to its stream's record, in every SessionStore: created_ms at the first
 // arrival, the retained counters (first_seq, events, bytes), next_seq beyond the event,

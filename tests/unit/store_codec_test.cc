@@ -194,7 +194,7 @@ TEST_CASE("store::codec event value") {
   CHECK(view.type == "message");
   CHECK(view.data == ev.data);
   CHECK(view.arrival_ms == ev.arrival_ms);
-  CHECK(codec::event_payload_bytes(view.upstream_id, view.type, view.data) == 2 + 7 + 15);
+  CHECK(payload_bytes(view.upstream_id, view.type, view.data) == 2 + 7 + 15);
 
   SUBCASE("empty strings") {
     EventRecord e;
