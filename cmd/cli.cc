@@ -110,7 +110,7 @@ void add_proxy(CLI::App& app, Options& o, std::string& config_path) {
   opts.push_back(sub->add_option("--admin", p.admin, "Admin listener for /healthz and /metrics (HOST:PORT); off when empty"));
   opts.push_back(sub->add_option("--sync", p.sync, "When the store fsyncs: always, batch or none")
                      ->check(CLI::IsMember({"always", "batch", "none"}))->capture_default_str());
-  opts.push_back(duration_option(sub, "--sync-interval", p.sync_interval_ms, "Longest time between fsyncs with --sync batch"));
+  opts.push_back(duration_option(sub, "--sync-interval", p.sync_interval_ms, "Pause from the end of one fsync to the next with --sync batch"));
   opts.push_back(duration_option(sub, "--linger", p.linger_ms, "Keep reading an upstream stream this long after its client left"));
   opts.push_back(duration_option(sub, "--keepalive", p.keepalive_ms, "Send a keepalive comment on idle client streams this often"));
   opts.push_back(duration_option(sub, "--upstream-idle-timeout", p.upstream_idle_timeout_ms, "Treat a silent upstream stream as dropped after this long"));

@@ -68,7 +68,8 @@
 // set or grown, so a full disk fails the open or the growth (store_open_failed, store_full)
 // instead of ending the process with SIGBUS on a store into an unbacked page.
 // Sync modes: always = LMDB default (fsync at each commit); batch = MDB_NOSYNC plus
-// mdb_env_sync at least every sync_interval_ms; none = MDB_NOSYNC, synced only at close.
+// mdb_env_sync sync_interval_ms after the previous one ended (never back to back: see
+// lmdb_writer.cc); none = MDB_NOSYNC, synced only at close.
 // Committed data survives a crash of the process in every mode (it is in the OS page cache).
 //
 // Retention (incremental, in the writer, a bounded amount of work per transaction): per stream
