@@ -1,7 +1,7 @@
 # mcp_cuts: the acceptance runs of the proxy with the official SDK on both sides.
-#  1. Resumable server (InMemoryEventStore), the proxy's upstream connection cut every ~200 KB:
-#     the client (SDK reconnection off) gets all 20,000 notifications once, in order, and the
-#     result, without a single reconnect of its own.
+#  1. Resumable server (OrderedEventStore in server.mjs, on the SDK's EventStore interface), the
+#     proxy's upstream connection cut every ~200 KB: the client (SDK reconnection off) gets all
+#     20,000 notifications once, in order, and the result, without a single reconnect of its own.
 #  2. Server without an event store, the client's own connection to the proxy cut twice
 #     mid-stream: the SDK client resumes from the proxy's log (GET + Last-Event-ID) and gets
 #     everything exactly once; directly against that server the same resume is impossible.
