@@ -248,6 +248,11 @@ util::Result<std::unique_ptr<HttpServer>> HttpServer::listen(EventLoop& loop, co
   evhttp* http = server->m_http;
   evhttp_set_max_headers_size(http, static_cast<ev_ssize_t>(limits.max_header_bytes));
   evhttp_set_max_body_size(http, static_cast<ev_ssize_t>(limits.max_body_bytes));
+  // A body over the limit is read and discarded before the 413 goes out. Without this evhttp
+  // answers as soon as it knows and closes with the rest of the body unread, the kernel answers
+  // the unread bytes with a reset, and a client still sending (or one whose Expect: 100-continue
+  // wait ran out) sees "connection reset" instead of the 413.
+  evhttp_set_flags(http, EVHTTP_SERVER_LINGERING_CLOSE);
   evhttp_set_timeout(http, limits.header_timeout_s);
   evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
                                        EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);

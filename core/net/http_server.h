@@ -19,6 +19,11 @@
 //
 // Limits: header block > max_header_bytes -> 400 (evhttp's status), body > max_body_bytes ->
 // 413, a new connection beyond max_connections -> 503 and close, absolute-form targets -> 400.
+// An oversize body with a Content-Length is read and discarded before the 413 (evhttp's
+// lingering close), so the client always reads the 413 rather than a reset: discarding is bounded
+// by the header timeout between reads, not by size (nothing is kept), and a client waiting for
+// 100-continue sends its body after its own wait (curl: 1 s). A chunked body that grows past the
+// limit is still refused at once (evhttp has no lingering path for chunked bodies).
 // Loop thread only.
 
 #include <cstddef>

@@ -1,19 +1,10 @@
 # Shared helpers of the end-to-end tier (sourced after tests/integration/lib.sh): installs the
-# pinned npm packages (package-lock.json) once, and runs the SDK server and client.
+# pinned npm packages (package-lock.json) once, puts the pinned Node first on PATH (setup-node:
+# Debian 12's own Node is too old for them), and runs the SDK server and client.
 E2E=$ROOT/tests/e2e
-command -v node >/dev/null || fail "node missing (scripts/bootstrap test installs nodejs)"
-
-# npm ci when node_modules is missing or older than the lockfile; a lock (flock) keeps two
-# flavours of scripts/test from installing at once.
-npm_setup() {
-  (
-    flock -w 300 9 || exit 1
-    if [ ! -d "$E2E/node_modules/@modelcontextprotocol/sdk" ] || [ "$E2E/package-lock.json" -nt "$E2E/node_modules/.package-lock.json" ]; then
-      cd "$E2E" && timeout 600 npm ci --no-audit --no-fund --loglevel=error >"$SCRATCH/npm.log" 2>&1
-    fi
-  ) 9>"$E2E/.npm-setup.lock" || fail "npm ci failed: $(tail -n 20 "$SCRATCH/npm.log" 2>/dev/null)"
-}
-npm_setup
+node_bin=$("$E2E/setup-node" 2>"$SCRATCH/setup-node.err") || fail "$(cat "$SCRATCH/setup-node.err")"
+PATH=$node_bin:$PATH
+info "$(tail -n 1 "$SCRATCH/setup-node.err")"
 
 # start_server NAME ARGS...: the SDK server on 127.0.0.1:0; sets SERVER_PORT.
 start_server() {

@@ -38,8 +38,25 @@ is_refusal "$code" || fail "invalid chunk size: $code"
 code=$(raw 'POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 9\r\n\r\nabc')
 is_refusal "$code" || fail "conflicting Content-Length: $code"
 alive "framing errors"
+# An oversize body is always answered with a readable 413, never a reset: the proxy reads and
+# discards the rest of the body before it answers and closes. Stressed three ways, each several
+# times: a client that blasts a body far larger than the socket buffers without waiting
+# (Expect: off), one that waits for 100-continue, and a slow sender (rate-limited).
 head -c 100000 /dev/zero | tr '\0' x >"$SCRATCH/big.json"
+head -c 4000000 /dev/zero | tr '\0' x >"$SCRATCH/huge.json"
 expect_eq "$(http_code "$M" "${AUTH[@]}" -H 'Content-Type: application/json' --data-binary @"$SCRATCH/big.json")" 413 "oversize body"
+for i in 1 2 3 4 5; do
+  expect_eq "$(http_code "$M" "${AUTH[@]}" -H 'Expect:' -H 'Content-Type: application/json' --data-binary @"$SCRATCH/huge.json")" 413 "oversize body, no Expect ($i)"
+done
+for i in 1 2; do
+  expect_eq "$(http_code "$M" "${AUTH[@]}" -H 'Content-Type: application/json' --data-binary @"$SCRATCH/huge.json")" 413 "oversize body, Expect: 100-continue ($i)"
+  expect_eq "$(http_code "$M" "${AUTH[@]}" -H 'Expect:' --limit-rate 2M -H 'Content-Type: application/json' --data-binary @"$SCRATCH/huge.json")" 413 "oversize body, slow sender ($i)"
+done
+# A client that writes its whole body before it reads anything.
+blast=$(timeout 20 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"
+  printf "POST /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret-token\r\nContent-Length: 4000000\r\n\r\n" >&3
+  cat "$2" >&3 2>/dev/null; head -c 100 <&3' _ "$P" "$SCRATCH/huge.json" 2>/dev/null | head -n 1 || true)
+[[ $blast =~ ^HTTP/1\.1\ 413 ]] || fail "oversize body written before reading: got '${blast%$'\r'}'"
 expect_eq "$(http_code -X BREW "$M" "${AUTH[@]}")" 501 "unknown method"
 
 info "security: token, Origin"
