@@ -12,6 +12,9 @@ class SessionStore;
 namespace ssestitch::tracker {
 class EventTracker;
 }
+namespace ssestitch::util {
+class Clock;
+}
 
 namespace ssestitch::proxy {
 
@@ -23,6 +26,9 @@ class Registry;
 
 struct Context {
   const Config* config = nullptr;
+  // All time the proxy reads (backoff, idle detection, linger, keepalive, record timestamps):
+  // the system clock in the proxy, a ManualClock in unit tests.
+  const util::Clock* clock = nullptr;
   net::EventLoop* loop = nullptr;
   net::UpstreamClient* upstream = nullptr;
   store::SessionStore* store = nullptr;

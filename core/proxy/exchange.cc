@@ -7,7 +7,6 @@
 #include "core/proxy/registry.h"
 #include "core/proxy/session_table.h"
 #include "core/proxy/stream.h"
-#include "core/sse/writer.h"
 #include "core/store/session_store.h"
 #include "core/tracker/downstream_id.h"
 #include "core/tracker/event_tracker.h"
@@ -19,14 +18,14 @@ namespace {
 
 using util::LogLevel;
 
-std::int64_t wall_ms() { return util::system_clock().wall_ms(); }
-std::int64_t mono_ns() { return util::system_clock().mono_ns(); }
 
 }  // namespace
 
 Exchange::Exchange(Context& ctx, net::ServerRequest& client, ForwardPlan plan)
     : m_ctx(ctx), m_client(&client), m_plan(std::move(plan)),
-      m_keepalive(*ctx.loop, [this] { keepalive_tick(); }) {
+      m_keepalive(ctx, [this](std::string_view bytes) {
+        if (m_client != nullptr) m_client->write(bytes);
+      }) {
   client.set_observer(this);
 }
 
@@ -50,7 +49,7 @@ void Exchange::start() {
 void Exchange::release() {
   if (m_released) return;
   m_released = true;
-  m_keepalive.cancel();
+  m_keepalive.stop();
   if (m_transfer) m_transfer->cancel();
   m_ctx.registry->release(this);
 }
@@ -78,7 +77,7 @@ void Exchange::apply_session_effects(int status, const net::Headers& headers) {
     if (upstream_sid && tracker::validate_session_id(*upstream_sid)) {
       Session& s = m_ctx.sessions->create(std::string(*upstream_sid),
                                           std::string(m_plan.request.headers.get("MCP-Protocol-Version").value_or("")),
-                                          m_plan.principal, wall_ms());
+                                          m_plan.principal, m_ctx.clock->wall_ms());
       m_plan.session = s.record.id;
       m_ctx.pipeline->add_session(s.record);
       util::log(LogLevel::info, "session_created", {{"session_prefix", s.record.id.substr(0, 8)}});
@@ -92,7 +91,7 @@ void Exchange::apply_session_effects(int status, const net::Headers& headers) {
   const bool is_delete = m_plan.request.method == "DELETE";
   if ((is_delete && (ok || status == 404)) || (status == 404 && !m_plan.initialize)) {
     s->record.state = is_delete ? store::SessionState::closed : store::SessionState::expired;
-    s->record.last_active_ms = wall_ms();
+    s->record.last_active_ms = m_ctx.clock->wall_ms();
     m_ctx.pipeline->add_session(s->record);
     for (Stream* stream : m_ctx.registry->streams()) {
       if (stream->record().session == s->record.id) stream->end_session();
@@ -104,7 +103,7 @@ void Exchange::apply_session_effects(int status, const net::Headers& headers) {
 
 void Exchange::on_response(int status, const net::Headers& headers) noexcept {
   m_status = status;
-  m_ctx.metrics->note_upstream_ok(wall_ms());
+  m_ctx.metrics->note_upstream_ok(m_ctx.clock->wall_ms());
   apply_session_effects(status, headers);
   const bool sse = net::media_type_is(headers.get("Content-Type").value_or(""), "text/event-stream");
   m_client_headers = client_response_headers(headers, sse);
@@ -125,8 +124,7 @@ void Exchange::on_response(int status, const net::Headers& headers) noexcept {
       m_passthrough_sse = true;
       m_sse.emplace(m_ctx.config->sse_limits);
       m_client->start(status, m_client_headers);
-      m_last_write_ns = mono_ns();
-      m_keepalive.arm_ms(m_ctx.config->keepalive_ms);
+      m_keepalive.start();
       return;
     }
     become_stream(m_client_headers);
@@ -155,7 +153,7 @@ void Exchange::become_stream(const net::Headers& client_headers) {
   rec.target = m_plan.target;
   rec.next_seq = 1;
   rec.state = store::StreamState::open;
-  rec.created_ms = wall_ms();
+  rec.created_ms = m_ctx.clock->wall_ms();
   rec.last_active_ms = rec.created_ms;
   rec.pending_request_ids = m_plan.request_ids;
   m_ctx.tracker->add_stream(rec.stream, rec.session);
@@ -192,7 +190,7 @@ net::Transfer::BodyAction Exchange::on_body(std::string_view bytes) noexcept {
     auto fed = m_sse->feed(bytes, [this](const sse::Event& ev) { m_out.append(ev.raw); });
     if (!m_out.empty()) {
       m_client->write(m_out);
-      m_last_write_ns = mono_ns();
+      m_keepalive.wrote();
     }
     if (!fed) {
       m_transfer->cancel();
@@ -211,7 +209,7 @@ net::Transfer::BodyAction Exchange::on_body(std::string_view bytes) noexcept {
 void Exchange::on_done(const util::Result<void>& result) noexcept {
   if (!result) {
     const bool unreachable = result.error().code == util::Errc::upstream_unreachable;
-    if (unreachable) m_ctx.metrics->note_upstream_error(wall_ms(), result.error().message);
+    if (unreachable) m_ctx.metrics->note_upstream_error(m_ctx.clock->wall_ms(), result.error().message);
     ++m_ctx.metrics->errors[std::string(util::to_string(result.error().code))];
     util::log(LogLevel::warn, "upstream_error", {{"target", m_plan.target}, {"message", result.error().message}});
     reply_error(m_status == 0 ? (result.error().code == util::Errc::timeout ? 504 : 502) : 502,
@@ -258,19 +256,6 @@ void Exchange::on_client_closed() noexcept {
 
 void Exchange::on_drained() noexcept {
   if (m_transfer && m_transfer->paused()) m_transfer->resume();
-}
-
-void Exchange::keepalive_tick() {
-  if (m_client == nullptr || !m_passthrough_sse) return;
-  const std::int64_t interval_ns = m_ctx.config->keepalive_ms * 1'000'000;
-  if (mono_ns() - m_last_write_ns >= interval_ns - interval_ns / 10) {
-    std::string ka;
-    sse::append_keepalive(ka);
-    m_client->write(ka);
-    m_last_write_ns = mono_ns();
-    ++m_ctx.metrics->keepalives_sent;
-  }
-  m_keepalive.arm_ms(m_ctx.config->keepalive_ms);
 }
 
 void Exchange::shutdown() {

@@ -26,6 +26,7 @@
 #include "core/net/http_server.h"
 #include "core/net/upstream_client.h"
 #include "core/proxy/context.h"
+#include "core/proxy/keepalive.h"
 #include "core/sse/parser.h"
 
 namespace ssestitch::proxy {
@@ -65,7 +66,6 @@ class Exchange final : private net::Transfer::Observer, private net::ServerReque
   void become_stream(const net::Headers& client_headers);
   void reply_error(int status, std::string_view message);
   void release();
-  void keepalive_tick();
 
   Context& m_ctx;
   net::ServerRequest* m_client;
@@ -80,8 +80,7 @@ class Exchange final : private net::Transfer::Observer, private net::ServerReque
   std::string m_held_body;
   std::optional<sse::Parser> m_sse;
   std::string m_out;
-  net::Timer m_keepalive;
-  std::int64_t m_last_write_ns = 0;
+  Keepalive m_keepalive;  // stateless-era SSE only
 };
 
 }  // namespace ssestitch::proxy

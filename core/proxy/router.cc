@@ -97,7 +97,7 @@ void Router::handle(net::ServerRequest& request) {
       return;
     }
     if (session != nullptr) {
-      session->record.last_active_ms = util::system_clock().wall_ms();
+      session->record.last_active_ms = m_ctx.clock->wall_ms();
       if (!version.empty() && version != session->record.protocol_version) {
         session->record.protocol_version = std::string(version);
         m_ctx.pipeline->add_session(session->record);

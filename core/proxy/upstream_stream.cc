@@ -1,0 +1,310 @@
+#include "core/proxy/upstream_stream.h"
+
+#include <algorithm>
+#include <string>
+
+#include "core/proxy/commit_pipeline.h"
+#include "core/proxy/config.h"
+#include "core/proxy/metrics.h"
+#include "core/proxy/registry.h"
+#include "core/proxy/session_table.h"
+#include "core/tracker/event_tracker.h"
+#include "core/util/clock.h"
+#include "core/util/log.h"
+#include "core/util/random.h"
+
+namespace ssestitch::proxy {
+namespace {
+
+using util::LogLevel;
+
+constexpr std::int64_t k_ns_per_ms = 1'000'000;
+// A chunk that arrives after at least this much upstream silence is committed and forwarded
+// from within libcurl's write callback (CommitPipeline::flush_events): paced events skip a
+// loop iteration's worth of libcurl bookkeeping. Chunks of a burst, closer together, are
+// grouped into one commit per loop iteration as before (one commit per chunk halved the
+// per-write throughput).
+constexpr std::int64_t k_burst_gap_ns = 50'000;
+
+}  // namespace
+
+UpstreamStream::UpstreamStream(Context& ctx, const store::StreamRecord& record, net::Headers headers, Owner& owner)
+    : m_ctx(ctx), m_record(record), m_headers(std::move(headers)), m_owner(owner),
+      m_parser(ctx.config->sse_limits),
+      m_backoff(ctx.config->reconnect_base_ms, ctx.config->reconnect_cap_ms, ctx.config->reconnect_budget_ms,
+                util::random_seed()),
+      m_reconnect_timer(*ctx.loop, [this] { start_reconnect(); }),
+      m_idle_timer(*ctx.loop, [this] { check_idle(); }),
+      m_cleanup(*ctx.loop, [this] {
+        if (m_transfer && (m_transfer->finished() || m_transfer->cancelled())) m_transfer.reset();
+        m_ctx.registry->collect_soon();
+      }),
+      m_alive(std::make_shared<UpstreamStream*>(this)) {}
+
+UpstreamStream::~UpstreamStream() = default;
+
+std::int64_t UpstreamStream::now_ms() const { return m_ctx.clock->wall_ms(); }
+
+void UpstreamStream::adopt(std::unique_ptr<net::Transfer> transfer) {
+  m_transfer = std::move(transfer);
+  m_transfer->set_observer(this);
+  m_parser.reset();
+  healthy();
+}
+
+void UpstreamStream::healthy() {
+  m_transfer_ok = true;
+  m_progress = false;
+  m_saw_retry = false;
+  m_last_byte_ns = m_ctx.clock->mono_ns();
+  m_idle_timer.arm_ms(m_ctx.config->upstream_idle_timeout_ms);
+}
+
+void UpstreamStream::recover() { schedule_reconnect("proxy restart", std::nullopt); }
+
+void UpstreamStream::on_response(int status, const net::Headers& headers) noexcept {
+  const bool sse = net::media_type_is(headers.get("Content-Type").value_or(""), "text/event-stream");
+  if (status == 200 && sse) {
+    if (m_sent_last_event_id) {
+      ++m_ctx.metrics->reconnects_resumed;
+    } else {
+      ++m_ctx.metrics->reconnects_reopened;
+    }
+    m_ctx.tracker->note_reconnect(m_record.stream);
+    healthy();
+    util::log(LogLevel::info, "upstream_reconnected",
+              {{"stream", m_record.stream}, {"resumed", m_sent_last_event_id}, {"attempts", m_backoff.failures()}});
+    return;
+  }
+  reconnect_failed(status, headers);
+}
+
+net::Transfer::BodyAction UpstreamStream::on_body(std::string_view bytes) noexcept {
+  if (!m_transfer_ok) return net::Transfer::BodyAction::consume;
+  if (m_owner.client_holds_upstream()) {
+    // Held before retention could evict events the client has not read; client_released()
+    // resumes it.
+    m_paused_for_client = true;
+    return net::Transfer::BodyAction::pause;
+  }
+  if (!m_ctx.pipeline->accepting()) {
+    // The writer is behind: libcurl keeps these bytes and offers them again after resume().
+    if (!m_paused) {
+      m_paused = true;
+      m_ctx.pipeline->when_accepting([alive = std::weak_ptr<UpstreamStream*>(m_alive)] {
+        if (auto self = alive.lock()) (*self)->pipeline_accepting();
+      });
+    }
+    return net::Transfer::BodyAction::pause;
+  }
+  const std::int64_t now = m_ctx.clock->mono_ns();
+  const std::int64_t gap = now - m_last_byte_ns;
+  m_max_gap_ns = std::max(m_max_gap_ns, gap);
+  m_last_byte_ns = now;
+  auto fed = m_parser.feed(bytes, [this](const sse::Event& ev) {
+    if (!is_open()) return;
+    if (ev.retry) m_saw_retry = true;
+    if (m_owner.on_upstream_block(ev) && !m_progress) {
+      m_progress = true;
+      m_backoff.succeeded();
+    }
+  });
+  if (!fed) {
+    util::log(LogLevel::warn, "upstream_malformed_sse",
+              {{"stream", m_record.stream}, {"error", util::to_string(fed.error().code)}, {"message", fed.error().message}});
+    ++m_ctx.metrics->errors[std::string(util::to_string(fed.error().code))];
+    end(End::not_resumable, fed.error().message);
+    return net::Transfer::BodyAction::consume;
+  }
+  if (gap >= k_burst_gap_ns) m_ctx.pipeline->flush_events();
+  return net::Transfer::BodyAction::consume;
+}
+
+void UpstreamStream::on_done(const util::Result<void>& result) noexcept {
+  const bool was_ok = m_transfer_ok;
+  m_transfer_ok = false;
+  m_cleanup.fire();  // the finished transfer is destroyed outside this callback
+  if (!is_open()) return;
+  if (!was_ok) {
+    // Failed before any answer (connect, DNS, TLS, reset during headers).
+    ++m_ctx.metrics->reconnects_failed;
+    m_backoff.failed(now_ms());
+    schedule_reconnect(result ? "upstream closed before answering" : result.error().message, std::nullopt);
+    return;
+  }
+  if (result && m_record.kind == store::StreamKind::generic && !m_saw_retry) {
+    // A generic SSE response that ended cleanly (complete chunked body) without a retry: hint is
+    // the server ending the stream on purpose: pass the end on instead of re-opening it for
+    // ever. Resets, truncated bodies and idle timeouts are drops, hidden by a resume.
+    end(End::completed, "upstream ended the response");
+    return;
+  }
+  // A connection that brought nothing new and no retry: hint counts as a failed attempt, so a
+  // server that accepts and closes at once is backed off (and eventually given up), not
+  // hammered. A close after retry: is the 2025-11-25 polling pattern: wait retry, no growth.
+  if (!m_progress && !m_saw_retry) m_backoff.failed(now_ms());
+  lost(result ? "upstream closed the stream" : result.error().message);
+}
+
+void UpstreamStream::client_released() {
+  if (!m_paused_for_client) return;
+  m_paused_for_client = false;
+  if (!m_paused) resume_transfer();
+}
+
+void UpstreamStream::pipeline_accepting() {
+  m_paused = false;
+  if (m_paused_for_client && m_owner.client_holds_upstream()) return;  // still held for the client
+  m_paused_for_client = false;
+  resume_transfer();
+}
+
+void UpstreamStream::resume_transfer() {
+  if (m_transfer && !m_transfer->finished() && !m_transfer->cancelled()) m_transfer->resume();
+}
+
+void UpstreamStream::lost(std::string_view reason) {
+  if (!is_open()) return;
+  if (m_record.kind == store::StreamKind::post && !m_owner.awaiting_responses()) {
+    end(End::completed, reason);
+    return;
+  }
+  const tracker::Cursor* cursor = m_ctx.tracker->cursor(m_record.stream);
+  const bool has_cursor = cursor != nullptr && cursor->last_upstream_id.has_value();
+  if (m_record.kind == store::StreamKind::post && !has_cursor) {
+    end(End::not_resumable, std::string(reason) + "; the server sent no event ids, so the stream cannot be resumed");
+    return;
+  }
+  schedule_reconnect(reason, std::nullopt);
+}
+
+void UpstreamStream::reconnect_failed(int status, const net::Headers& headers) {
+  ++m_ctx.metrics->reconnects_failed;
+  drop_transfer();
+  const std::string reason = "upstream answered " + std::to_string(status) +
+                             (status == 200 ? " without text/event-stream" : "") + " to the reconnect";
+  if (!is_open()) return;
+  if (status == 204) {  // EventSource semantics: the server asks the client to stop.
+    end(End::completed, reason);
+    return;
+  }
+  if (status == 404 && !m_record.session.empty()) {
+    // MCP: the session expired or was terminated upstream; the client must re-initialise.
+    if (Session* s = m_ctx.sessions->find_any(m_record.session); s != nullptr) {
+      s->record.state = store::SessionState::expired;
+      m_ctx.pipeline->add_session(s->record);
+    }
+    end(End::not_resumable, "the upstream session expired (404)");
+    return;
+  }
+  const bool transient = status == 408 || status == 409 || status == 425 || status == 429 || status >= 500;
+  m_backoff.failed(now_ms());
+  if (transient) {
+    // 409: the server has not yet noticed that the previous connection died (TS SDK): retry.
+    schedule_reconnect(reason, parse_retry_after_ms(headers.get("Retry-After").value_or("")));
+    return;
+  }
+  if (m_sent_last_event_id && m_record.kind != store::StreamKind::post) {
+    // The server refuses our Last-Event-ID: re-open the GET stream from now on (counted).
+    m_resume_with_id = false;
+    schedule_reconnect(reason + "; re-opening without Last-Event-ID", std::nullopt);
+    return;
+  }
+  end(End::not_resumable, reason);
+}
+
+void UpstreamStream::schedule_reconnect(std::string_view reason, std::optional<std::int64_t> retry_after_ms) {
+  drop_transfer();
+  if (m_backoff.exhausted(now_ms())) {
+    ++m_ctx.metrics->reconnects_gave_up;
+    util::log(LogLevel::warn, "upstream_gave_up",
+              {{"stream", m_record.stream}, {"reason", reason}, {"attempts", m_backoff.failures()}});
+    end(End::not_resumable, "reconnect budget (--reconnect-budget) spent: " + std::string(reason));
+    return;
+  }
+  const tracker::Cursor* cursor = m_ctx.tracker->cursor(m_record.stream);
+  std::optional<std::uint32_t> retry;
+  if (cursor != nullptr && cursor->retry_ms) retry = cursor->retry_ms;
+  const std::int64_t delay = m_backoff.next_delay_ms(retry, retry_after_ms);
+  util::log(LogLevel::info, "upstream_reconnect",
+            {{"stream", m_record.stream}, {"reason", reason}, {"delay_ms", delay}, {"attempt", m_backoff.failures() + 1}});
+  m_reconnect_timer.arm_ms(delay);
+}
+
+void UpstreamStream::start_reconnect() {
+  if (!is_open()) return;
+  m_transfer.reset();  // a cancelled transfer not yet destroyed: we are outside its callbacks here
+  net::UpstreamRequest req;
+  req.method = "GET";
+  req.url = m_ctx.config->upstream.origin() + m_record.target;
+  req.headers = m_headers;
+  req.headers.set("Accept", "text/event-stream");
+  req.connect_timeout_ms = m_ctx.config->connect_timeout_ms;
+  if (!m_record.session.empty()) {
+    Session* s = m_ctx.sessions->find_any(m_record.session);
+    if (s == nullptr || s->record.state != store::SessionState::open) {
+      end(End::not_resumable, "the session is gone");
+      return;
+    }
+    req.headers.set("Mcp-Session-Id", s->record.upstream_id);
+    if (!s->record.protocol_version.empty()) req.headers.set("MCP-Protocol-Version", s->record.protocol_version);
+  }
+  const tracker::Cursor* cursor = m_ctx.tracker->cursor(m_record.stream);
+  m_sent_last_event_id = false;
+  if (m_resume_with_id && cursor != nullptr && cursor->last_upstream_id) {
+    req.headers.set("Last-Event-ID", *cursor->last_upstream_id);
+    m_sent_last_event_id = true;
+  }
+  m_transfer_ok = false;
+  m_parser.reset();
+  auto t = net::Transfer::start(*m_ctx.upstream, std::move(req), this);
+  if (!t) {
+    ++m_ctx.metrics->reconnects_failed;
+    m_backoff.failed(now_ms());
+    schedule_reconnect(t.error().message, std::nullopt);
+    return;
+  }
+  m_transfer = std::move(*t);
+}
+
+void UpstreamStream::end(End how, std::string_view reason) {
+  stop();
+  m_owner.on_upstream_end(how, reason);
+}
+
+void UpstreamStream::stop() {
+  m_reconnect_timer.cancel();
+  drop_transfer();
+}
+
+void UpstreamStream::drop_transfer() {
+  m_idle_timer.cancel();
+  m_transfer_ok = false;
+  if (m_transfer) {
+    m_transfer->cancel();  // safe inside its own callbacks; destroyed by m_cleanup
+    m_cleanup.fire();
+  }
+}
+
+void UpstreamStream::check_idle() {
+  if (!m_transfer_ok) return;
+  if (m_paused || m_paused_for_client) {
+    // We are not reading: silence is ours, not the upstream's.
+    m_last_byte_ns = m_ctx.clock->mono_ns();
+    m_idle_timer.arm_ms(m_ctx.config->upstream_idle_timeout_ms);
+    return;
+  }
+  // Never shorter than the upstream's own keepalive cadence once seen (with 50% slack).
+  const std::int64_t timeout_ns =
+      std::max(m_ctx.config->upstream_idle_timeout_ms * k_ns_per_ms, m_max_gap_ns + m_max_gap_ns / 2);
+  const std::int64_t idle = m_ctx.clock->mono_ns() - m_last_byte_ns;
+  if (idle < timeout_ns) {
+    m_idle_timer.arm_ms((timeout_ns - idle) / k_ns_per_ms + 1);
+    return;
+  }
+  util::log(LogLevel::warn, "upstream_idle", {{"stream", m_record.stream}, {"idle_ms", idle / k_ns_per_ms}});
+  drop_transfer();
+  lost("upstream silent for " + std::to_string(idle / k_ns_per_ms) + " ms");
+}
+
+}  // namespace ssestitch::proxy
