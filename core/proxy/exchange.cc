@@ -156,15 +156,8 @@ void Exchange::become_stream(const net::Headers& client_headers) {
   rec.created_ms = m_ctx.clock->wall_ms();
   rec.last_active_ms = rec.created_ms;
   rec.pending_request_ids = m_plan.request_ids;
-  m_ctx.tracker->add_stream(rec.stream, rec.session);
-  auto stream = std::make_unique<Stream>(m_ctx, rec, m_plan.upstream_headers);
-  Stream& s = m_ctx.registry->add(std::move(stream));
-  if (rec.kind == store::StreamKind::get) {
-    if (Session* session = m_ctx.sessions->find_any(rec.session); session != nullptr) session->get_stream = rec.stream;
-  }
-  m_ctx.pipeline->mark_dirty(rec.stream);
-  util::log(LogLevel::debug, "stream_opened",
-            {{"stream", rec.stream}, {"kind", store::to_string(rec.kind)}, {"target", rec.target}});
+  auto opened = m_ctx.registry->open_stream(m_ctx, Opening::fresh, std::move(rec), m_plan.upstream_headers);
+  Stream& s = **opened;  // a fresh stream reads nothing from the store
   net::ServerRequest* client = m_client;
   m_client = nullptr;
   client->set_observer(nullptr);

@@ -5,6 +5,7 @@
 #include "core/net/event_loop.h"
 #include "core/net/http_server.h"
 #include "core/net/upstream_client.h"
+#include "core/proxy/admin.h"
 #include "core/proxy/commit_pipeline.h"
 #include "core/proxy/context.h"
 #include "core/proxy/exchange.h"
@@ -36,6 +37,7 @@ struct Proxy::Impl {
   Context ctx;
   std::unique_ptr<Router> router;
   std::unique_ptr<net::HttpServer> server;
+  std::unique_ptr<Admin> admin_endpoints;
   std::unique_ptr<net::HttpServer> admin;
   std::unique_ptr<net::SignalWatcher> signals;
   bool stopping = false;
@@ -53,7 +55,6 @@ struct Proxy::Impl {
   }
 
   util::Result<void> recover();
-  void handle_admin(net::ServerRequest& request);
   void stop(int signo);
 };
 
@@ -104,9 +105,10 @@ util::Result<std::unique_ptr<Proxy>> Proxy::create(const Config& config, std::un
     net::HttpServer::Limits admin_limits;
     admin_limits.max_connections = 64;
     admin_limits.max_body_bytes = 4096;
-    Impl* raw = &p;
+    p.admin_endpoints = std::make_unique<Admin>(p.ctx, *p.server, p.stopping);
+    Admin* endpoints = p.admin_endpoints.get();
     auto admin = net::HttpServer::listen(*p.loop, *config.admin, admin_limits,
-                                         [raw](net::ServerRequest& r) { raw->handle_admin(r); });
+                                         [endpoints](net::ServerRequest& r) { endpoints->handle(r); });
     if (!admin) return std::move(admin).error();
     p.admin = std::move(*admin);
   }
@@ -125,24 +127,7 @@ util::Result<void> Proxy::Impl::recover() {
   std::size_t recovered = 0;
   for (const store::StreamRecord& rec : *streams_stored) {
     if (rec.state != store::StreamState::open) continue;
-    // Refill the dedup window with the upstream ids of the newest events.
-    std::vector<std::string> recent;
-    const std::uint64_t from = rec.next_seq > config.dedup_window + 1 ? rec.next_seq - 1 - config.dedup_window : 0;
-    auto scanned = store->scan_events(rec.stream, from, config.dedup_window, SIZE_MAX,
-                                      [&](const store::EventView& ev) {
-                                        if (!ev.upstream_id.empty()) recent.emplace_back(ev.upstream_id);
-                                        return true;
-                                      });
-    if (!scanned) return std::move(scanned).error();
-    tracker::Cursor cursor;
-    if (rec.has_upstream_id) cursor.last_upstream_id = rec.upstream_last_id;
-    if (rec.retry_ms > 0) cursor.retry_ms = rec.retry_ms;
-    tracker.restore_stream(rec.stream, rec.session, rec.next_seq, cursor, recent);
-    Stream& s = registry->add(std::make_unique<Stream>(ctx, rec, net::Headers{}));
-    if (rec.kind == store::StreamKind::get) {
-      if (Session* session = sessions.find_any(rec.session); session != nullptr) session->get_stream = rec.stream;
-    }
-    s.recover(rec.next_seq - 1);
+    if (auto opened = registry->open_stream(ctx, Opening::recovered, rec); !opened) return std::move(opened).error();
     ++recovered;
   }
   util::log(LogLevel::info, "store_recovered",
@@ -174,53 +159,6 @@ void Proxy::Impl::stop(int signo) {
   for (Exchange* e : registry->exchanges()) e->shutdown();
   for (Stream* s : registry->streams()) s->shutdown();
   loop->stop();
-}
-
-void Proxy::Impl::handle_admin(net::ServerRequest& request) {
-  net::Headers h;
-  h.add("Content-Type", "text/plain; charset=utf-8");
-  const std::string_view path = request.path();
-  if (request.method() != "GET" && request.method() != "HEAD") {
-    request.reply(405, h, "method not allowed\n");
-    return;
-  }
-  store::StoreMetrics sm = store->metrics();
-  if (path == "/healthz") {
-    if (sm.degraded) {
-      request.reply(503, h, "unhealthy: store: " + sm.last_error + "\n");
-    } else if (metrics.upstream_down()) {
-      request.reply(503, h, "unhealthy: upstream unreachable: " + metrics.upstream_error + "\n");
-    } else {
-      request.reply(200, h, "ok\n");
-    }
-    return;
-  }
-  if (path == "/readyz") {
-    request.reply(stopping ? 503 : 200, h, stopping ? "stopping\n" : "ready\n");
-    return;
-  }
-  if (path == "/metrics") {
-    Gauges g;
-    g.sessions_open = sessions.open_count();
-    for (Stream* s : registry->streams()) {
-      if (!s->is_open()) continue;
-      switch (s->record().kind) {
-        case store::StreamKind::post: ++g.streams_post; break;
-        case store::StreamKind::get: ++g.streams_get; break;
-        case store::StreamKind::generic: ++g.streams_generic; break;
-      }
-      g.clients_attached += s->has_client() ? 1 : 0;
-    }
-    g.connections = server->connection_count();
-    g.upstream_transfers = upstream->active();
-    if (auto st = store->stats()) g.store_bytes = st->file_bytes;
-    g.store_degraded = sm.degraded;
-    net::Headers mh;
-    mh.add("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    request.reply(200, mh, render_prometheus(metrics, g, sm));
-    return;
-  }
-  request.reply(404, h, "not found (try /healthz, /readyz, /metrics)\n");
 }
 
 }  // namespace ssestitch::proxy

@@ -1,6 +1,7 @@
 #pragma once
 // Registry: owns the live Streams and Exchanges of the proxy, finds streams by number, and
 // frees finished objects later in the loop iteration (never inside their own callbacks).
+// open_stream() is the one place a Stream comes to life, whichever way it does.
 
 #include <cstdint>
 #include <memory>
@@ -8,11 +9,23 @@
 #include <vector>
 
 #include "core/net/event_loop.h"
+#include "core/net/headers.h"
+#include "core/proxy/context.h"
+#include "core/store/records.h"
+#include "core/util/result.h"
 
 namespace ssestitch::proxy {
 
 class Stream;
 class Exchange;
+
+// How a stream comes to life.
+enum class Opening {
+  fresh,      // a new upstream SSE response: tracked from seq 1, written with the next batch
+  recovered,  // open in the store after a restart: dedup window refilled from its newest
+              // events, upstream resumed from the stored cursor
+  replay,     // finished, opened only to replay its log to a resuming client
+};
 
 class Registry {
  public:
@@ -22,7 +35,11 @@ class Registry {
   Registry& operator=(const Registry&) = delete;
 
   Stream* find(std::uint64_t stream) const;
-  Stream& add(std::unique_ptr<Stream> stream);
+  // Creates and registers a stream from `record` (see Opening); a session's GET stream becomes
+  // that session's. `upstream_headers`: the request headers reused for reconnects (empty for
+  // recovered and replayed streams). Errors: store errors reading the log (recovered only).
+  util::Result<Stream*> open_stream(Context& ctx, Opening how, store::StreamRecord record,
+                                    net::Headers upstream_headers = {});
   Exchange& add(std::unique_ptr<Exchange> exchange);
   // The exchange is done; it is destroyed later in this loop iteration.
   void release(Exchange* exchange);

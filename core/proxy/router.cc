@@ -56,77 +56,92 @@ void Router::refuse(net::ServerRequest& request, int status, std::string_view me
 }
 
 void Router::handle(net::ServerRequest& request) {
-  const Config& cfg = *m_ctx.config;
-  Metrics& metrics = *m_ctx.metrics;
-  ++metrics.requests;
-  const net::Headers& headers = request.headers();
+  ++m_ctx.metrics->requests;
   const bool mcp_path = is_mcp_path(request.path());
+  if (!admit(request, mcp_path)) return;
+  const std::string principal = principal_of(request.headers());
+  const mcp::Era era = mcp::era_of(request.headers().get("MCP-Protocol-Version").value_or(""));
+  Session* session = nullptr;
+  if (era == mcp::Era::sessions && !map_session(request, mcp_path, principal, session)) return;
+  const std::string session_id = session != nullptr ? session->record.id : std::string();
+  if (request.method() == "GET" && era == mcp::Era::sessions) {
+    if (auto last = request.headers().get("Last-Event-ID"); last && !last->empty()) {
+      resume(request, *last, session_id, principal);
+      return;
+    }
+    if (mcp_path && take_over_get_stream(request, session)) return;
+  }
+  auto exchange = std::make_unique<Exchange>(m_ctx, request, plan_forward(request, mcp_path, era, session, principal));
+  m_ctx.registry->add(std::move(exchange)).start();
+}
 
+bool Router::admit(net::ServerRequest& request, bool mcp_path) {
+  const Config& cfg = *m_ctx.config;
+  const net::Headers& headers = request.headers();
   if (auto origin = headers.get("Origin")) {
     const bool allowed = std::any_of(cfg.allow_origins.begin(), cfg.allow_origins.end(),
                                      [&](const std::string& o) { return o == "*" || o == *origin; });
     if (!allowed) {
-      ++metrics.rejected_origin;
+      ++m_ctx.metrics->rejected_origin;
       refuse(request, 403, "Origin not allowed (see --allow-origin)", mcp_path);
-      return;
+      return false;
     }
   }
   if (!cfg.require_token.empty()) {
     auto auth = headers.get("Authorization");
     if (!auth || !constant_time_equal(*auth, "Bearer " + cfg.require_token)) {
-      ++metrics.rejected_auth;
+      ++m_ctx.metrics->rejected_auth;
       refuse(request, 401, "missing or wrong bearer token", false);
-      return;
+      return false;
     }
   }
-  const std::string principal = principal_of(headers);
-  const std::string_view version = headers.get("MCP-Protocol-Version").value_or("");
-  const mcp::Era era = mcp::era_of(version);
+  return true;
+}
 
-  Session* session = nullptr;
+bool Router::map_session(net::ServerRequest& request, bool mcp_path, const std::string& principal, Session*& session) {
+  session = nullptr;
+  auto sid = request.headers().get("Mcp-Session-Id");
+  if (!sid) return true;
+  if (!tracker::validate_session_id(*sid)) {
+    refuse(request, 400, "malformed Mcp-Session-Id", mcp_path);
+    return false;
+  }
+  session = m_ctx.sessions->find(*sid, principal);
+  if (session == nullptr) {
+    if (!mcp_path) return true;  // not our endpoint: the header is passed on as it is
+    ++m_ctx.metrics->unknown_session;
+    refuse(request, 404, "Session not found", true);
+    return false;
+  }
+  session->record.last_active_ms = m_ctx.clock->wall_ms();
+  const std::string_view version = request.headers().get("MCP-Protocol-Version").value_or("");
+  if (!version.empty() && version != session->record.protocol_version) {
+    session->record.protocol_version = std::string(version);
+    m_ctx.pipeline->add_session(session->record);
+  }
+  return true;
+}
+
+bool Router::take_over_get_stream(net::ServerRequest& request, Session* session) {
+  if (session == nullptr || !session->get_stream || !accepts_sse(request.headers())) return false;
+  Stream* s = m_ctx.registry->find(*session->get_stream);
+  if (s == nullptr || !s->is_open() || s->has_client()) return false;
+  ++m_ctx.metrics->resumes_served;
+  util::log(LogLevel::info, "get_stream_taken_over", {{"stream", s->number()}});
+  // Live from now on: this client did not ask for a replay (no Last-Event-ID).
+  s->attach_client(request, m_ctx.tracker->next_seq(s->number()) - 1);
+  return true;
+}
+
+ForwardPlan Router::plan_forward(const net::ServerRequest& request, bool mcp_path, mcp::Era era,
+                                 const Session* session, const std::string& principal) const {
+  const Config& cfg = *m_ctx.config;
+  const net::Headers& headers = request.headers();
   auto sid = headers.get("Mcp-Session-Id");
-  if (sid && era == mcp::Era::sessions) {
-    if (!tracker::validate_session_id(*sid)) {
-      refuse(request, 400, "malformed Mcp-Session-Id", mcp_path);
-      return;
-    }
-    session = m_ctx.sessions->find(*sid, principal);
-    if (session == nullptr && mcp_path) {
-      ++metrics.unknown_session;
-      refuse(request, 404, "Session not found", true);
-      return;
-    }
-    if (session != nullptr) {
-      session->record.last_active_ms = m_ctx.clock->wall_ms();
-      if (!version.empty() && version != session->record.protocol_version) {
-        session->record.protocol_version = std::string(version);
-        m_ctx.pipeline->add_session(session->record);
-      }
-    }
-  }
-  const std::string session_id = session != nullptr ? session->record.id : std::string();
-
-  if (request.method() == "GET" && era == mcp::Era::sessions) {
-    if (auto last = headers.get("Last-Event-ID"); last && !last->empty()) {
-      resume(request, *last, session_id, principal);
-      return;
-    }
-    if (mcp_path && session != nullptr && session->get_stream && accepts_sse(headers)) {
-      Stream* s = m_ctx.registry->find(*session->get_stream);
-      if (s != nullptr && s->is_open() && !s->has_client()) {
-        ++metrics.resumes_served;
-        util::log(LogLevel::info, "get_stream_taken_over", {{"stream", s->number()}});
-        // Live from now on: this client did not ask for a replay (no Last-Event-ID).
-        s->attach_client(request, m_ctx.tracker->next_seq(s->number()) - 1);
-        return;
-      }
-    }
-  }
-
   ForwardPlan plan;
   plan.mcp = mcp_path;
   plan.era = era;
-  plan.session = session_id;
+  plan.session = session != nullptr ? session->record.id : std::string();
   plan.principal = principal;
   plan.target = std::string(request.target());
   plan.upstream_headers = upstream_request_headers(headers, !cfg.require_token.empty());
@@ -136,9 +151,10 @@ void Router::handle(net::ServerRequest& request) {
   plan.request.body = std::string(request.body());
   if (session != nullptr) {
     plan.request.headers.set("Mcp-Session-Id", session->record.upstream_id);
-  } else if (sid && (!mcp_path || era == mcp::Era::stateless) && net::is_safe_header_value(*sid)) {
-    // Not an MCP endpoint, or an era without sessions: the header is not ours to map.
-    if (era == mcp::Era::sessions) plan.request.headers.set("Mcp-Session-Id", *sid);
+  } else if (sid && !mcp_path && era == mcp::Era::sessions && net::is_safe_header_value(*sid)) {
+    // Not an MCP endpoint: the header is not ours to map. (In the 2026-07-28 era there are no
+    // sessions: it is dropped.)
+    plan.request.headers.set("Mcp-Session-Id", *sid);
   }
   if (request.method() == "POST" && mcp_path && era == mcp::Era::sessions) {
     if (auto body = mcp::classify_post(request.body())) {
@@ -147,8 +163,7 @@ void Router::handle(net::ServerRequest& request) {
     }
     // Bodies that are not JSON-RPC are forwarded untouched: the proxy is not a validator.
   }
-  auto exchange = std::make_unique<Exchange>(m_ctx, request, std::move(plan));
-  m_ctx.registry->add(std::move(exchange)).start();
+  return plan;
 }
 
 void Router::resume(net::ServerRequest& request, std::string_view last_event_id, const std::string& session,
@@ -193,10 +208,7 @@ void Router::resume(net::ServerRequest& request, std::string_view last_event_id,
     }
     after = oldest_available - 1;
   }
-  if (live == nullptr) {
-    auto stream = std::make_unique<Stream>(m_ctx, *record, net::Headers{});
-    live = &m_ctx.registry->add(std::move(stream));
-  }
+  if (live == nullptr) live = *m_ctx.registry->open_stream(m_ctx, Opening::replay, *record);
   ++metrics.resumes_served;
   util::log(LogLevel::info, "resume_served", {{"stream", id->stream}, {"after", after}});
   live->attach_client(request, after);

@@ -20,10 +20,14 @@
 #include <string>
 #include <string_view>
 
+#include "core/mcp/message.h"
 #include "core/net/http_server.h"
 #include "core/proxy/context.h"
+#include "core/proxy/exchange.h"
 
 namespace ssestitch::proxy {
+
+struct Session;
 
 class Router {
  public:
@@ -32,6 +36,17 @@ class Router {
 
  private:
   bool is_mcp_path(std::string_view path) const;
+  // Origin and bearer token; false: refused (answered).
+  bool admit(net::ServerRequest& request, bool mcp_path);
+  // The session named by Mcp-Session-Id (nullptr without one, or off the MCP endpoint when
+  // unknown); false: refused (answered).
+  bool map_session(net::ServerRequest& request, bool mcp_path, const std::string& principal, Session*& session);
+  // A GET on the MCP endpoint while the session's GET stream lingers without a client: the
+  // client takes it over live. False: not the case.
+  bool take_over_get_stream(net::ServerRequest& request, Session* session);
+  // The upstream request and what the Exchange needs to know of it.
+  ForwardPlan plan_forward(const net::ServerRequest& request, bool mcp_path, mcp::Era era, const Session* session,
+                           const std::string& principal) const;
   void resume(net::ServerRequest& request, std::string_view last_event_id, const std::string& session,
               const std::string& principal);
   void refuse(net::ServerRequest& request, int status, std::string_view message, bool json_rpc);
