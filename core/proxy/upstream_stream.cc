@@ -30,7 +30,7 @@ constexpr std::int64_t k_burst_gap_ns = 50'000;
 
 UpstreamStream::UpstreamStream(Context& ctx, const store::StreamRecord& record, net::Headers headers, Owner& owner)
     : m_ctx(ctx), m_record(record), m_headers(std::move(headers)), m_owner(owner),
-      m_parser(ctx.config->sse_limits),
+      m_parser(ctx.config->sse_limits), m_idle(ctx.config->upstream_idle_timeout_ms),
       m_backoff(ctx.config->reconnect_base_ms, ctx.config->reconnect_cap_ms, ctx.config->reconnect_budget_ms,
                 util::random_seed()),
       m_reconnect_timer(*ctx.loop, [this] { start_reconnect(); }),
@@ -56,7 +56,7 @@ void UpstreamStream::healthy() {
   m_transfer_ok = true;
   m_progress = false;
   m_saw_retry = false;
-  m_last_byte_ns = m_ctx.clock->mono_ns();
+  m_idle.reset(m_ctx.clock->mono_ns());
   m_idle_timer.arm_ms(m_ctx.config->upstream_idle_timeout_ms);
 }
 
@@ -97,10 +97,7 @@ net::Transfer::BodyAction UpstreamStream::on_body(std::string_view bytes) noexce
     }
     return net::Transfer::BodyAction::pause;
   }
-  const std::int64_t now = m_ctx.clock->mono_ns();
-  const std::int64_t gap = now - m_last_byte_ns;
-  m_max_gap_ns = std::max(m_max_gap_ns, gap);
-  m_last_byte_ns = now;
+  const std::int64_t gap = m_idle.bytes_at(m_ctx.clock->mono_ns());
   auto fed = m_parser.feed(bytes, [this](const sse::Event& ev) {
     if (!is_open()) return;
     if (ev.retry) m_saw_retry = true;
@@ -288,23 +285,21 @@ void UpstreamStream::drop_transfer() {
 
 void UpstreamStream::check_idle() {
   if (!m_transfer_ok) return;
+  const std::int64_t now = m_ctx.clock->mono_ns();
   if (m_paused || m_paused_for_client) {
     // We are not reading: silence is ours, not the upstream's.
-    m_last_byte_ns = m_ctx.clock->mono_ns();
+    m_idle.reset(now);
     m_idle_timer.arm_ms(m_ctx.config->upstream_idle_timeout_ms);
     return;
   }
-  // Never shorter than the upstream's own keepalive cadence once seen (with 50% slack).
-  const std::int64_t timeout_ns =
-      std::max(m_ctx.config->upstream_idle_timeout_ms * k_ns_per_ms, m_max_gap_ns + m_max_gap_ns / 2);
-  const std::int64_t idle = m_ctx.clock->mono_ns() - m_last_byte_ns;
-  if (idle < timeout_ns) {
-    m_idle_timer.arm_ms((timeout_ns - idle) / k_ns_per_ms + 1);
+  if (const std::int64_t left = m_idle.remaining_ms(now); left > 0) {
+    m_idle_timer.arm_ms(left);
     return;
   }
-  util::log(LogLevel::warn, "upstream_idle", {{"stream", m_record.stream}, {"idle_ms", idle / k_ns_per_ms}});
+  const std::int64_t idle_ms = m_idle.silent_ns(now) / k_ns_per_ms;
+  util::log(LogLevel::warn, "upstream_idle", {{"stream", m_record.stream}, {"idle_ms", idle_ms}});
   drop_transfer();
-  lost("upstream silent for " + std::to_string(idle / k_ns_per_ms) + " ms");
+  lost("upstream silent for " + std::to_string(idle_ms) + " ms");
 }
 
 }  // namespace ssestitch::proxy

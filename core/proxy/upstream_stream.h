@@ -37,6 +37,7 @@
 #include "core/net/upstream_client.h"
 #include "core/proxy/backoff.h"
 #include "core/proxy/context.h"
+#include "core/proxy/idle_watch.h"
 #include "core/sse/parser.h"
 #include "core/store/records.h"
 
@@ -116,8 +117,7 @@ class UpstreamStream final : private net::Transfer::Observer {
   bool m_progress = false;           // the current connection brought a fresh event or id
   bool m_saw_retry = false;          // the current connection sent retry:
   sse::Parser m_parser;
-  std::int64_t m_last_byte_ns = 0;
-  std::int64_t m_max_gap_ns = 0;     // longest silence seen on a healthy upstream
+  IdleWatch m_idle;
   Backoff m_backoff;
   net::Timer m_reconnect_timer;
   net::Timer m_idle_timer;

@@ -1,0 +1,54 @@
+#pragma once
+// Helpers shared by the proxy unit tests: a real event loop (one per test), the proxy's
+// Config and Metrics, and a Context wired to them with a ManualClock.
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+
+#include "core/net/event_loop.h"
+#include "core/proxy/config.h"
+#include "core/proxy/context.h"
+#include "core/proxy/metrics.h"
+#include "core/util/clock.h"
+
+namespace ssestitch::test {
+
+struct ProxyFixture {
+  ProxyFixture() {
+    auto created = net::EventLoop::create();
+    REQUIRE(created);
+    loop = std::move(*created);
+    ctx.config = &config;
+    ctx.clock = &clock;
+    ctx.loop = loop.get();
+    ctx.metrics = &metrics;
+  }
+
+  // Runs the loop until `done()` holds (checked every millisecond) or, so that a broken test
+  // never hangs, 10 s have passed; returns done().
+  bool run_until(const std::function<bool()>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    std::unique_ptr<net::Timer> poll;
+    poll = std::make_unique<net::Timer>(*loop, [&] {
+      if (done() || std::chrono::steady_clock::now() > deadline) {
+        loop->stop();
+      } else {
+        poll->arm_ms(1);
+      }
+    });
+    poll->arm_ms(0);
+    loop->run();
+    return done();
+  }
+
+  proxy::Config config;
+  proxy::Metrics metrics;
+  util::ManualClock clock;
+  std::unique_ptr<net::EventLoop> loop;
+  proxy::Context ctx;
+};
+
+}  // namespace ssestitch::test
