@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/util/log.h"
+#include "core/util/text.h"
 
 namespace ssestitch::mcp {
 namespace {

@@ -67,8 +67,12 @@ std::optional<std::size_t> json_array_size(std::string_view json, std::string_vi
 // {"jsonrpc":"2.0","id":7,"error":{"code":-32000,"message":"..."}}.
 std::string error_response(std::string_view id, int code, std::string_view message);
 
-// The error the proxy sends for each pending request of a POST stream whose upstream was lost
-// and cannot be resumed (documented in ssestitch-proxy(1)).
+// JSON-RPC error codes the proxy answers with itself (documented in ssestitch-proxy(1)):
+// for each pending request of a POST stream whose upstream was lost and cannot be resumed;
 inline constexpr int k_error_upstream_lost = -32000;
+// for a request naming a session the proxy does not know (404, as the MCP SDK servers answer);
+inline constexpr int k_error_session_not_found = -32001;
+// for a request refused before it was forwarded (403 Origin, 400 malformed session id).
+inline constexpr int k_error_invalid_request = -32600;
 
 }  // namespace ssestitch::mcp

@@ -46,7 +46,8 @@ void Router::refuse(net::ServerRequest& request, int status, std::string_view me
   std::string body;
   if (json_rpc) {
     h.add("Content-Type", "application/json");
-    body = mcp::error_response("null", status == 404 ? -32001 : -32600, message);
+    body = mcp::error_response(
+        "null", status == 404 ? mcp::k_error_session_not_found : mcp::k_error_invalid_request, message);
   } else {
     h.add("Content-Type", "text/plain; charset=utf-8");
     body = "ssestitch: " + std::string(message) + "\n";

@@ -7,12 +7,8 @@
 namespace ssestitch::store {
 namespace {
 
-// LMDB keys are at most 511 bytes and the index key adds 9 to the id; proxy-minted ids are 32
-// characters, so 255 leaves room without ever refusing a real one.
-constexpr std::size_t k_max_session_id = 255;
-
 bool bad_session_id(std::string_view id) {
-  return id.size() > k_max_session_id || id.find('\0') != std::string_view::npos;
+  return id.size() > k_max_session_id_bytes || id.find('\0') != std::string_view::npos;
 }
 
 }  // namespace
@@ -21,14 +17,16 @@ util::Result<void> check_batch(const Batch& batch) {
   using util::Errc;
   for (const SessionRecord& s : batch.sessions) {
     if (s.id.empty() || bad_session_id(s.id)) {
-      return util::fail(Errc::invalid_argument, "session record with an empty id, an id longer than 255 bytes or one containing NUL");
+      return util::fail(Errc::invalid_argument, "session record with an empty id, an id longer than " +
+                                                    std::to_string(k_max_session_id_bytes) + " bytes or one containing NUL");
     }
   }
   for (const StreamRecord& s : batch.streams) {
     if (s.stream == 0) return util::fail(Errc::invalid_argument, "stream record with stream number 0");
     if (bad_session_id(s.session)) {
       return util::fail(Errc::invalid_argument,
-                        "stream " + std::to_string(s.stream) + ": session id longer than 255 bytes or containing NUL");
+                        "stream " + std::to_string(s.stream) + ": session id longer than " +
+                            std::to_string(k_max_session_id_bytes) + " bytes or containing NUL");
     }
   }
   // Batches usually carry one or two streams, so a linear list beats a map here.

@@ -89,7 +89,7 @@ std::uint64_t LmdbStore::allocate_stream_number() { return m_impl->next_stream.f
 
 util::Result<std::optional<SessionRecord>> LmdbStore::session(std::string_view id) const {
   // LMDB refuses empty and over-long keys; no stored session can have one (check_batch).
-  if (id.empty() || id.size() > 255) return std::optional<SessionRecord>();
+  if (id.empty() || id.size() > k_max_session_id_bytes) return std::optional<SessionRecord>();
   auto rt = m_impl->env->begin_read();
   if (!rt) return std::move(rt).error();
   MDB_val k = lmdb::val(id);
@@ -153,7 +153,7 @@ util::Result<std::vector<StreamRecord>> LmdbStore::streams(std::optional<std::st
     if (rc != MDB_NOTFOUND) return m_impl->failure("mdb_cursor_get", rc);
     return out;
   }
-  if (session->empty() || session->size() > 255) return out;
+  if (session->empty() || session->size() > k_max_session_id_bytes) return out;
   // The index keys of one session are contiguous and ordered by stream number.
   auto c = m_impl->cursor(*rt, dbi.session_streams);
   if (!c) return std::move(c).error();

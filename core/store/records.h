@@ -4,6 +4,7 @@
 // one-way digest of the client's bearer token (or empty), used only to refuse a session id or
 // Last-Event-ID presented by another principal.
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,6 +22,12 @@ enum class StreamState : std::uint8_t { open = 1, completed = 2, abandoned = 3 }
 std::string_view to_string(SessionState s) noexcept;
 std::string_view to_string(StreamKind k) noexcept;
 std::string_view to_string(StreamState s) noexcept;
+
+// The longest session id (ours or an upstream's) the proxy accepts and the store keeps: LMDB
+// keys are at most 511 bytes and the session index key adds 9 to the id; proxy-minted ids are
+// 32 characters, so 255 never refuses a real one. The one bound: tracker::validate_session_id
+// refuses longer ids at the edge, the store's batch check refuses them at the writer.
+inline constexpr std::size_t k_max_session_id_bytes = 255;
 
 struct SessionRecord {
   std::string id;                // proxy-minted session id (what clients see)

@@ -67,9 +67,9 @@ util::Result<void> validate_event_id(std::string_view id) {
 
 util::Result<void> validate_session_id(std::string_view id) {
   if (id.empty()) return util::fail(util::Errc::bad_session_id, "session id is empty");
-  if (id.size() > k_max_session_id_bytes) {
+  if (id.size() > store::k_max_session_id_bytes) {
     return util::fail(util::Errc::bad_session_id, "session id of " + std::to_string(id.size()) +
-                                                      " bytes exceeds " + std::to_string(k_max_session_id_bytes));
+                                                      " bytes exceeds " + std::to_string(store::k_max_session_id_bytes));
   }
   for (std::size_t i = 0; i < id.size(); ++i) {
     const auto c = static_cast<unsigned char>(id[i]);

@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/store/records.h"
 #include "core/util/result.h"
 
 namespace ssestitch::tracker {
@@ -38,13 +39,12 @@ std::string format_downstream_id(DownstreamId id);
 util::Result<DownstreamId> parse_downstream_id(std::string_view text);
 
 inline constexpr std::size_t k_max_event_id_bytes = 1024;
-inline constexpr std::size_t k_max_session_id_bytes = 256;
 
 // An upstream event id is usable when it is at most k_max_event_id_bytes long and has no
 // control bytes (< 0x20 or 0x7F), so that it can be stored and sent back as Last-Event-ID.
 // Errors: bad_event_id.
 util::Result<void> validate_event_id(std::string_view id);
-// A session id (ours or the upstream's) is 1..k_max_session_id_bytes bytes of visible ASCII
+// A session id (ours or the upstream's) is 1..store::k_max_session_id_bytes bytes of visible ASCII
 // 0x21..0x7E (MCP "Session Management"). Errors: bad_session_id.
 util::Result<void> validate_session_id(std::string_view id);
 

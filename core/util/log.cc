@@ -7,6 +7,8 @@
 #include <mutex>
 #include <sys/time.h>
 
+#include "core/util/text.h"
+
 namespace ssestitch::util {
 namespace {
 
@@ -131,28 +133,6 @@ Result<LogFormat> parse_log_format(std::string_view s) {
   if (s == "text") return LogFormat::text;
   if (s == "json") return LogFormat::json;
   return fail(Errc::invalid_argument, "invalid log format \"" + std::string(s) + "\" (expected text or json)");
-}
-
-void json_escape_append(std::string& out, std::string_view s) {
-  static constexpr char k_hex[] = "0123456789abcdef";
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (u < 0x20 || u == 0x7f) {
-          out += "\\u00";
-          out += k_hex[u >> 4];
-          out += k_hex[u & 0xf];
-        } else {
-          out += c;  // UTF-8 passes through; invalid bytes are the caller's data, kept as they are
-        }
-    }
-  }
 }
 
 }  // namespace ssestitch::util

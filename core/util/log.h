@@ -60,8 +60,4 @@ Result<LogLevel> parse_log_level(std::string_view s);
 // Parses "text|json" (invalid_argument otherwise).
 Result<LogFormat> parse_log_format(std::string_view s);
 
-// Appends `s` to `out` as the inside of a JSON string (quotes not included). Shared by the
-// logger and every `--json` writer so that escaping is done one way.
-void json_escape_append(std::string& out, std::string_view s);
-
 }  // namespace ssestitch::util

@@ -1,8 +1,28 @@
 #include "core/util/text.h"
 
-#include "core/util/log.h"
-
 namespace ssestitch::util {
+
+void json_escape_append(std::string& out, std::string_view s) {
+  static constexpr char k_hex[] = "0123456789abcdef";
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (u < 0x20 || u == 0x7f) {
+          out += "\\u00";
+          out += k_hex[u >> 4];
+          out += k_hex[u & 0xf];
+        } else {
+          out += c;  // UTF-8 passes through; invalid bytes are the caller's data, kept as they are
+        }
+    }
+  }
+}
 
 std::string json_quote(std::string_view s) {
   std::string out = "\"";

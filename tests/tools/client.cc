@@ -31,6 +31,7 @@
 #include "core/net/headers.h"
 #include "core/net/upstream_client.h"
 #include "core/util/log.h"
+#include "core/util/text.h"
 #include "tests/tools/mini_sse.h"
 #include "tests/tools/testkit.h"
 #include "tests/tools/tool_util.h"

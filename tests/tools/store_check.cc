@@ -19,6 +19,7 @@
 
 #include "core/store/lmdb_store.h"
 #include "core/util/log.h"
+#include "core/util/text.h"
 #include "tests/tools/store_payload.h"
 #include "tests/tools/testkit.h"
 

@@ -7,6 +7,7 @@
 #include "core/util/function_ref.h"
 #include "core/util/log.h"
 #include "core/util/result.h"
+#include "core/util/text.h"
 
 using namespace ssestitch;
 
