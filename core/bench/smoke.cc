@@ -1,17 +1,16 @@
 #include "core/bench/smoke.h"
 
-#include <curl/curl.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
 
 #include "core/mcp/message.h"
+#include "core/net/fetch.h"
 #include "core/sse/parser.h"
 
 namespace ssestitch::bench {
@@ -25,17 +24,14 @@ constexpr double k_buffer_judge_ms = 1000;
 
 struct Response {
   int status = 0;                 // 0: no HTTP answer (connection failed)
-  std::string error;              // libcurl's message when status is 0
-  std::map<std::string, std::string> headers;  // lower-case names
+  std::string error;              // why, when status is 0
+  net::Headers headers;
   std::string body;
   std::vector<std::string> event_data;  // for text/event-stream: each event's data
   std::vector<std::string> event_ids;
   std::uint64_t comments = 0;
   double ttfb_ms = 0, total_ms = 0;
-  std::string header(const std::string& name) const {
-    auto it = headers.find(name);
-    return it == headers.end() ? std::string() : it->second;
-  }
+  std::string header(std::string_view name) const { return std::string(headers.get(name).value_or("")); }
   bool sse() const { return header("content-type").starts_with("text/event-stream"); }
   // The JSON-RPC message answering request `id` (JSON body or an SSE event), or "".
   std::string answer(std::string_view id) const {
@@ -47,13 +43,6 @@ struct Response {
   }
 };
 
-struct CurlDeleter {
-  void operator()(CURL* c) const noexcept { curl_easy_cleanup(c); }
-};
-struct SlistDeleter {
-  void operator()(curl_slist* l) const noexcept { curl_slist_free_all(l); }
-};
-
 struct Request {
   std::string method = "POST";
   std::string body;
@@ -63,47 +52,36 @@ struct Request {
   bool stream = false;  // a GET stream read until timeout_ms (a timeout is not an error)
 };
 
-struct Sink {
-  Response* r;
-  sse::Parser parser;
-  Clock::time_point t0;
-  bool first = true;
-};
-
-extern "C" size_t on_header(char* data, size_t size, size_t n, void* arg) noexcept {
-  auto* r = static_cast<Response*>(arg);
-  std::string_view line(data, size * n);
-  if (line.starts_with("HTTP/")) r->headers.clear();
-  const auto colon = line.find(':');
-  if (colon != std::string_view::npos) {
-    std::string name(line.substr(0, colon));
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    std::string_view v = line.substr(colon + 1);
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-    while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ')) v.remove_suffix(1);
-    r->headers[name] = std::string(v);
+// Collects a response: the body (up to 4 MiB) and, for SSE, each event's data and id.
+class Sink {
+ public:
+  explicit Sink(Response& r) : m_r(r), m_t0(Clock::now()) {}
+  void headers(int status, const net::Headers& headers) {
+    m_r.status = status;
+    m_r.headers = headers;
   }
-  return size * n;
-}
-
-extern "C" size_t on_body(char* data, size_t size, size_t n, void* arg) noexcept {
-  auto* s = static_cast<Sink*>(arg);
-  std::string_view bytes(data, size * n);
-  if (s->first) {
-    s->first = false;
-    s->r->ttfb_ms = std::chrono::duration<double, std::milli>(Clock::now() - s->t0).count();
-  }
-  if (s->r->body.size() < (4u << 20)) s->r->body.append(bytes);
-  if (s->r->sse()) {
-    const std::uint64_t c0 = s->parser.comment_count();
-    (void)s->parser.feed(bytes, [&](const sse::Event& ev) {
-      if (ev.id) s->r->event_ids.push_back(*ev.id);
-      if (ev.dispatch && s->r->event_data.size() < 100'000) s->r->event_data.push_back(ev.data);
+  void body(std::string_view bytes) {
+    if (m_first) {
+      m_first = false;
+      m_r.ttfb_ms = std::chrono::duration<double, std::milli>(Clock::now() - m_t0).count();
+    }
+    if (m_r.body.size() < (4u << 20)) m_r.body.append(bytes);
+    if (!m_r.sse()) return;
+    const std::uint64_t c0 = m_parser.comment_count();
+    (void)m_parser.feed(bytes, [&](const sse::Event& ev) {
+      if (ev.id) m_r.event_ids.push_back(*ev.id);
+      if (ev.dispatch && m_r.event_data.size() < 100'000) m_r.event_data.push_back(ev.data);
     });
-    s->r->comments += s->parser.comment_count() - c0;
+    m_r.comments += m_parser.comment_count() - c0;
   }
-  return size * n;
-}
+  Clock::time_point started() const { return m_t0; }
+
+ private:
+  Response& m_r;
+  Clock::time_point m_t0;
+  sse::Parser m_parser;
+  bool m_first = true;
+};
 
 class Http {
  public:
@@ -111,43 +89,33 @@ class Http {
 
   Response send(const Request& q) const {
     Response r;
-    std::unique_ptr<CURL, CurlDeleter> c(curl_easy_init());
-    if (!c) {
-      r.error = "curl_easy_init failed";
-      return r;
+    net::UpstreamRequest req;
+    req.method = q.method;
+    req.url = m_o.url;
+    req.body = q.body;
+    req.connect_timeout_ms = std::min<std::int64_t>(q.timeout_ms, 5000);
+    req.total_timeout_ms = q.timeout_ms;
+    for (const std::string& h : m_o.headers) {
+      const auto colon = h.find(':');
+      if (colon == std::string::npos) continue;
+      std::string_view value = std::string_view(h).substr(colon + 1);
+      while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+      req.headers.add(std::string_view(h).substr(0, colon), value);
     }
-    curl_slist* raw = nullptr;
-    for (const std::string& h : m_o.headers) raw = curl_slist_append(raw, h.c_str());
-    raw = curl_slist_append(raw, q.method == "POST" ? "Accept: application/json, text/event-stream" : "Accept: text/event-stream");
-    if (q.method == "POST") raw = curl_slist_append(raw, "Content-Type: application/json");
-    if (!q.session.empty()) raw = curl_slist_append(raw, ("Mcp-Session-Id: " + q.session).c_str());
-    if (!m_protocol.empty()) raw = curl_slist_append(raw, ("MCP-Protocol-Version: " + m_protocol).c_str());
-    if (!q.last_event_id.empty()) raw = curl_slist_append(raw, ("Last-Event-ID: " + q.last_event_id).c_str());
-    std::unique_ptr<curl_slist, SlistDeleter> headers(raw);
-    Sink sink{&r, sse::Parser(), Clock::now(), true};
-    CURL* e = c.get();
-    curl_easy_setopt(e, CURLOPT_URL, m_o.url.c_str());
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<std::int64_t>(q.timeout_ms, 5000)));
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(q.timeout_ms));
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, &r);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &sink);
-    if (q.method == "POST") {
-      curl_easy_setopt(e, CURLOPT_POSTFIELDS, q.body.c_str());
-      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, static_cast<long>(q.body.size()));
-    } else if (q.method != "GET") {
-      curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, q.method.c_str());
-    }
-    const CURLcode rc = curl_easy_perform(e);
-    long status = 0;
-    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-    r.status = static_cast<int>(status);
-    r.total_ms = std::chrono::duration<double, std::milli>(Clock::now() - sink.t0).count();
-    if (rc != CURLE_OK && !(q.stream && rc == CURLE_OPERATION_TIMEDOUT && r.status != 0)) {
-      if (r.status == 0) r.error = curl_easy_strerror(rc);
+    req.headers.set("Accept", q.method == "POST" ? "application/json, text/event-stream" : "text/event-stream");
+    if (q.method == "POST") req.headers.set("Content-Type", "application/json");
+    if (!q.session.empty()) req.headers.set("Mcp-Session-Id", q.session);
+    if (!m_protocol.empty()) req.headers.set("MCP-Protocol-Version", m_protocol);
+    if (!q.last_event_id.empty()) req.headers.set("Last-Event-ID", q.last_event_id);
+    Sink sink(r);
+    const net::FetchResult fetched = net::fetch(
+        req, [&](int status, const net::Headers& headers) { sink.headers(status, headers); },
+        [&](std::string_view bytes) { sink.body(bytes); });
+    r.status = fetched.status;
+    r.total_ms = std::chrono::duration<double, std::milli>(Clock::now() - sink.started()).count();
+    // A GET stream is read until its timeout: that is not an error once it was answered.
+    if (!fetched.error.empty() && !(q.stream && fetched.timed_out && r.status != 0) && r.status == 0) {
+      r.error = fetched.error;
     }
     return r;
   }

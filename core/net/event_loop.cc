@@ -47,12 +47,12 @@ util::Result<std::unique_ptr<EventLoop>> EventLoop::create() {
   event_config_set_max_dispatch_interval(cfg.get(), nullptr, 64, 0);
   loop->m_base.reset(event_base_new_with_config(cfg.get()));
   if (!loop->m_base) return util::fail(util::Errc::internal, "event_base_new_with_config failed");
-  loop->m_wakeup_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (loop->m_wakeup_fd < 0) {
+  loop->m_wakeup_fd.reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!loop->m_wakeup_fd) {
     return util::fail(util::Errc::io_error, std::string("eventfd: ") + std::strerror(errno));
   }
   loop->m_wakeup_event.reset(
-      event_new(loop->base(), loop->m_wakeup_fd, EV_READ | EV_PERSIST, &EventLoop::on_wakeup, loop.get()));
+      event_new(loop->base(), loop->m_wakeup_fd.get(), EV_READ | EV_PERSIST, &EventLoop::on_wakeup, loop.get()));
   if (!loop->m_wakeup_event || event_add(loop->m_wakeup_event.get(), nullptr) != 0) {
     return util::fail(util::Errc::internal, "event_add(eventfd) failed");
   }
@@ -61,7 +61,7 @@ util::Result<std::unique_ptr<EventLoop>> EventLoop::create() {
 
 EventLoop::~EventLoop() {
   m_wakeup_event.reset();
-  if (m_wakeup_fd >= 0) close(m_wakeup_fd);
+  m_wakeup_fd.reset();
   m_base.reset();
 }
 
@@ -82,7 +82,7 @@ void EventLoop::post(std::function<void()> fn) {
   if (wake) {
     const std::uint64_t one = 1;
     // EAGAIN means the counter is already non-zero: the loop will wake anyway.
-    [[maybe_unused]] ssize_t n = write(m_wakeup_fd, &one, sizeof one);
+    [[maybe_unused]] ssize_t n = write(m_wakeup_fd.get(), &one, sizeof one);
   }
 }
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/util/result.h"
+#include "core/util/unique_fd.h"
 
 struct event_base;
 struct event;
@@ -56,8 +57,8 @@ class EventLoop {
   static void on_wakeup(int fd, short what, void* arg) noexcept;
 
   EventBasePtr m_base;
+  util::UniqueFd m_wakeup_fd;  // eventfd: post() wakes the loop through it
   EventPtr m_wakeup_event;
-  int m_wakeup_fd = -1;
   std::mutex m_mutex;
   std::vector<std::function<void()>> m_posted;  // guarded by m_mutex
   std::thread::id m_thread = std::this_thread::get_id();

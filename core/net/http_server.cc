@@ -237,15 +237,17 @@ void ServerRequest::abort() {
 
 // ----------------------------------------------------------------------------- HttpServer
 
+void EvhttpFree::operator()(evhttp* http) const noexcept { evhttp_free(http); }
+
 HttpServer::HttpServer(EventLoop& loop, Limits limits, Handler handler)
     : m_loop(loop), m_limits(limits), m_handler(std::move(handler)) {}
 
 util::Result<std::unique_ptr<HttpServer>> HttpServer::listen(EventLoop& loop, const ListenAddress& address,
                                                              Limits limits, Handler handler) {
   std::unique_ptr<HttpServer> server(new HttpServer(loop, limits, std::move(handler)));
-  server->m_http = evhttp_new(loop.base());
-  if (server->m_http == nullptr) return util::fail(util::Errc::internal, "evhttp_new failed");
-  evhttp* http = server->m_http;
+  server->m_http.reset(evhttp_new(loop.base()));
+  if (!server->m_http) return util::fail(util::Errc::internal, "evhttp_new failed");
+  evhttp* http = server->m_http.get();
   evhttp_set_max_headers_size(http, static_cast<ev_ssize_t>(limits.max_header_bytes));
   evhttp_set_max_body_size(http, static_cast<ev_ssize_t>(limits.max_body_bytes));
   // A body over the limit is read and discarded before the 413 goes out. Without this evhttp
@@ -284,13 +286,13 @@ util::Result<std::unique_ptr<HttpServer>> HttpServer::listen(EventLoop& loop, co
 HttpServer::~HttpServer() {
   // evhttp_free() runs every connection's close callback (requests still attached: libevent
   // frees them); on_conn_closed() notifies observers and erases the states.
-  if (m_http != nullptr) evhttp_free(m_http);
+  m_http.reset();
   m_conns.clear();
 }
 
 void HttpServer::stop_accepting() {
   if (m_socket != nullptr) {
-    evhttp_del_accept_socket(m_http, m_socket);
+    evhttp_del_accept_socket(m_http.get(), m_socket);
     m_socket = nullptr;
   }
 }

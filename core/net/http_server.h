@@ -50,6 +50,10 @@ namespace ssestitch::net {
 class HttpServer;
 struct ConnState;
 
+struct EvhttpFree {
+  void operator()(evhttp* http) const noexcept;  // evhttp_free
+};
+
 class ServerRequest {
  public:
   class Observer {
@@ -157,7 +161,7 @@ class HttpServer {
   EventLoop& m_loop;
   Limits m_limits;
   Handler m_handler;
-  evhttp* m_http = nullptr;
+  std::unique_ptr<evhttp, EvhttpFree> m_http;
   evhttp_bound_socket* m_socket = nullptr;
   ListenAddress m_address;
   std::uint64_t m_next_id = 1;

@@ -52,6 +52,21 @@ util::Errc errc_for(CURLcode code) {
 // removed (see UpstreamClient::remove): refuse everything, which ends the transfer.
 size_t refuse(char*, size_t, size_t, void*) noexcept { return 0; }
 
+// Runs an observer callback; an exception it throws is logged and reported as false, so that
+// the trampoline can end the transfer instead of letting it reach libcurl.
+template <class F>
+bool guarded(const char* where, F&& f) noexcept {
+  try {
+    f();
+    return true;
+  } catch (const std::exception& e) {
+    util::log(util::LogLevel::error, "internal_error", {{"where", where}, {"what", e.what()}});
+  } catch (...) {
+    util::log(util::LogLevel::error, "internal_error", {{"where", where}});
+  }
+  return false;
+}
+
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
@@ -68,9 +83,9 @@ Transfer::Transfer(UpstreamClient& client, UpstreamRequest request, Observer* ob
 util::Result<std::unique_ptr<Transfer>> Transfer::start(UpstreamClient& client, UpstreamRequest request,
                                                         Observer* observer) {
   std::unique_ptr<Transfer> t(new Transfer(client, std::move(request), observer));
-  CURL* easy = curl_easy_init();
-  if (easy == nullptr) return util::fail(util::Errc::internal, "curl_easy_init failed");
-  t->m_easy = easy;
+  t->m_easy.reset(curl_easy_init());
+  if (!t->m_easy) return util::fail(util::Errc::internal, "curl_easy_init failed");
+  CURL* easy = easy_of(t->m_easy.get());
   const UpstreamRequest& r = t->m_request;
   curl_easy_setopt(easy, CURLOPT_URL, r.url.c_str());
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -119,7 +134,7 @@ util::Result<std::unique_ptr<Transfer>> Transfer::start(UpstreamClient& client, 
   }
   // No "Expect: 100-continue" round trip for POST bodies, no Accept-Encoding we can't parse.
   list = curl_slist_append(list, "Expect:");
-  t->m_header_list = list;
+  t->m_header_list.reset(list);
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, list);
 
   if (auto added = client.add(*t); !added) return std::move(added).error();
@@ -132,28 +147,26 @@ Transfer::~Transfer() {
 }
 
 void Transfer::detach() {
-  if (m_easy != nullptr) {
+  if (m_easy) {
     m_client.remove(*this);
-    m_client.release(m_easy, m_header_list);
-    m_easy = nullptr;
-    m_header_list = nullptr;
+    m_client.release(std::move(m_easy), std::move(m_header_list));
   }
 }
 
 void Transfer::cancel() {
   m_cancelled = true;
   m_observer = nullptr;
-  if (m_easy != nullptr && !m_finished) {
+  if (m_easy && !m_finished) {
     m_finished = true;
     m_client.remove(*this);
   }
 }
 
 void Transfer::resume() {
-  if (!m_paused || m_easy == nullptr || m_finished) return;
+  if (!m_paused || !m_easy || m_finished) return;
   m_paused = false;
   // May call on_write synchronously (deps notes: worked and ASan-clean).
-  curl_easy_pause(easy_of(m_easy), CURLPAUSE_CONT);
+  curl_easy_pause(easy_of(m_easy.get()), CURLPAUSE_CONT);
   m_client.settle();
 }
 
@@ -177,12 +190,13 @@ size_t Transfer::on_header_line(char* data, size_t size, size_t n, void* arg) no
   if (trim(line).empty()) {
     if (self->m_status >= 200) {
       self->m_headers_done = true;
+      bool ok = true;
       if (self->m_observer != nullptr) {
         ++self->m_client.m_callback_depth;
-        self->m_observer->on_response(self->m_status, self->m_response_headers);
+        ok = guarded("on_response", [&] { self->m_observer->on_response(self->m_status, self->m_response_headers); });
         --self->m_client.m_callback_depth;
       }
-      if (self->m_cancelled) return 0;
+      if (self->m_cancelled || !ok) return 0;
     }
     return len;
   }
@@ -197,10 +211,11 @@ size_t Transfer::on_write(char* data, size_t size, size_t n, void* arg) noexcept
   auto* self = static_cast<Transfer*>(arg);
   const size_t len = size * n;
   if (self->m_cancelled || self->m_observer == nullptr) return 0;
+  BodyAction action = BodyAction::consume;
   ++self->m_client.m_callback_depth;
-  const BodyAction action = self->m_observer->on_body(std::string_view(data, len));
+  const bool ok = guarded("on_body", [&] { action = self->m_observer->on_body(std::string_view(data, len)); });
   --self->m_client.m_callback_depth;
-  if (self->m_cancelled) return 0;
+  if (self->m_cancelled || !ok) return 0;
   if (action == BodyAction::pause) {
     self->m_paused = true;
     return CURL_WRITEFUNC_PAUSE;
@@ -215,9 +230,9 @@ UpstreamClient::UpstreamClient(EventLoop& loop, TlsOptions tls) : m_loop(loop), 
 util::Result<std::unique_ptr<UpstreamClient>> UpstreamClient::create(EventLoop& loop, TlsOptions tls) {
   init_process();
   std::unique_ptr<UpstreamClient> c(new UpstreamClient(loop, std::move(tls)));
-  CURLM* multi = curl_multi_init();
-  if (multi == nullptr) return util::fail(util::Errc::internal, "curl_multi_init failed");
-  c->m_multi = multi;
+  c->m_multi.reset(curl_multi_init());
+  if (!c->m_multi) return util::fail(util::Errc::internal, "curl_multi_init failed");
+  CURLM* multi = multi_of(c->m_multi.get());
   c->m_timer = std::make_unique<Timer>(loop, [raw = c.get()] { raw->on_timeout(); });
   curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &UpstreamClient::on_socket);
   curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, c.get());
@@ -230,7 +245,7 @@ UpstreamClient::~UpstreamClient() {
   // curl_multi_cleanup may still call the socket and timer callbacks: the timer and watches
   // must outlive it (deps notes §3, teardown order).
   settle();
-  if (m_multi != nullptr) curl_multi_cleanup(multi_of(m_multi));
+  m_multi.reset();
   m_timer.reset();
 }
 
@@ -239,25 +254,25 @@ util::Result<void> UpstreamClient::add(Transfer& transfer) {
   if (m_callback_depth > 0) {
     // libcurl refuses its multi API inside a callback (CURLM_RECURSIVE_API_CALL): added by
     // settle() once the callback has returned.
-    m_pending_adds.push_back(transfer.m_easy);
-  } else if (const CURLMcode rc = curl_multi_add_handle(multi_of(m_multi), easy_of(transfer.m_easy)); rc != CURLM_OK) {
+    m_pending_adds.push_back(transfer.m_easy.get());
+  } else if (const CURLMcode rc = curl_multi_add_handle(multi_of(m_multi.get()), easy_of(transfer.m_easy.get())); rc != CURLM_OK) {
     return util::fail(util::Errc::internal, std::string("curl_multi_add_handle: ") + curl_multi_strerror(rc));
   }
-  m_transfers[transfer.m_easy] = &transfer;
+  m_transfers[transfer.m_easy.get()] = &transfer;
   return util::ok();
 }
 
 void UpstreamClient::remove(Transfer& transfer) noexcept {
-  auto it = m_transfers.find(transfer.m_easy);
+  void* easy = transfer.m_easy.get();
+  auto it = m_transfers.find(easy);
   if (it == m_transfers.end() || it->second != &transfer) return;
   m_transfers.erase(it);
-  void* easy = transfer.m_easy;
   if (auto pending = std::find(m_pending_adds.begin(), m_pending_adds.end(), easy); pending != m_pending_adds.end()) {
     m_pending_adds.erase(pending);  // never reached the multi
     return;
   }
   if (m_callback_depth == 0) {
-    curl_multi_remove_handle(multi_of(m_multi), easy_of(easy));
+    curl_multi_remove_handle(multi_of(m_multi.get()), easy_of(easy));
     return;
   }
   // Inside a callback (this transfer's or another's: an observer may end other transfers),
@@ -271,33 +286,30 @@ void UpstreamClient::remove(Transfer& transfer) noexcept {
   curl_easy_setopt(e, CURLOPT_WRITEDATA, nullptr);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, nullptr);
   curl_easy_setopt(e, CURLOPT_PRIVATE, nullptr);
-  m_unlinking.push_back(Unlinking{easy, nullptr, false});
+  m_unlinking.push_back(Unlinking{easy, nullptr, nullptr});
 }
 
-void UpstreamClient::release(void* easy, void* header_list) noexcept {
+void UpstreamClient::release(CurlEasy easy, CurlSlist header_list) noexcept {
   for (Unlinking& u : m_unlinking) {
-    if (u.easy == easy) {  // still in the multi: settle() frees it
-      u.header_list = header_list;
-      u.release = true;
+    if (u.easy == easy.get()) {  // still in the multi: settle() frees it once removed
+      u.owned = std::move(easy);
+      u.header_list = std::move(header_list);
       return;
     }
   }
-  curl_easy_cleanup(easy_of(easy));
-  curl_slist_free_all(static_cast<curl_slist*>(header_list));
+  // Out of the multi (or never in it): freed here.
 }
 
 void UpstreamClient::settle() {
   if (m_callback_depth > 0) return;
   std::vector<Unlinking> unlinking;
   unlinking.swap(m_unlinking);
-  for (const Unlinking& u : unlinking) {
-    curl_multi_remove_handle(multi_of(m_multi), easy_of(u.easy));
-    if (u.release) release(u.easy, u.header_list);
-  }
+  for (const Unlinking& u : unlinking) curl_multi_remove_handle(multi_of(m_multi.get()), easy_of(u.easy));
+  unlinking.clear();  // frees the handles whose Transfers are gone, now that they are out
   std::vector<void*> adds;
   adds.swap(m_pending_adds);
   for (void* easy : adds) {
-    const CURLMcode rc = curl_multi_add_handle(multi_of(m_multi), easy_of(easy));
+    const CURLMcode rc = curl_multi_add_handle(multi_of(m_multi.get()), easy_of(easy));
     if (rc == CURLM_OK) continue;
     auto it = m_transfers.find(easy);
     if (it == m_transfers.end()) continue;
@@ -313,7 +325,7 @@ int UpstreamClient::on_socket(void*, int fd, int what, void* clientp, void* sock
   if (what == CURL_POLL_REMOVE) {
     // Not "socket closed": every pause removes and every resume re-adds (deps notes).
     if (watch != nullptr) {
-      curl_multi_assign(multi_of(self->m_multi), fd, nullptr);
+      curl_multi_assign(multi_of(self->m_multi.get()), fd, nullptr);
       delete watch;
     }
     return 0;
@@ -321,7 +333,7 @@ int UpstreamClient::on_socket(void*, int fd, int what, void* clientp, void* sock
   if (watch == nullptr) {
     watch = new (std::nothrow) SocketWatch();
     if (watch == nullptr) return -1;
-    curl_multi_assign(multi_of(self->m_multi), fd, watch);
+    curl_multi_assign(multi_of(self->m_multi.get()), fd, watch);
   }
   const short kind = static_cast<short>(((what & CURL_POLL_IN) ? EV_READ : 0) |
                                         ((what & CURL_POLL_OUT) ? EV_WRITE : 0) | EV_PERSIST);
@@ -345,14 +357,14 @@ void UpstreamClient::on_socket_event(int fd, short what, void* arg) noexcept {
   auto* self = static_cast<UpstreamClient*>(arg);
   const int action = ((what & EV_READ) ? CURL_CSELECT_IN : 0) | ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
   int running = 0;
-  curl_multi_socket_action(multi_of(self->m_multi), fd, action, &running);
+  curl_multi_socket_action(multi_of(self->m_multi.get()), fd, action, &running);
   self->settle();
   self->drain_completed();
 }
 
 void UpstreamClient::on_timeout() {
   int running = 0;
-  curl_multi_socket_action(multi_of(m_multi), CURL_SOCKET_TIMEOUT, 0, &running);
+  curl_multi_socket_action(multi_of(m_multi.get()), CURL_SOCKET_TIMEOUT, 0, &running);
   settle();
   drain_completed();
 }
@@ -367,7 +379,7 @@ void UpstreamClient::drain_completed() {
   };
   std::vector<Done> done;
   int left = 0;
-  while (CURLMsg* msg = curl_multi_info_read(multi_of(m_multi), &left)) {
+  while (CURLMsg* msg = curl_multi_info_read(multi_of(m_multi.get()), &left)) {
     if (msg->msg != CURLMSG_DONE) continue;
     auto it = m_transfers.find(msg->easy_handle);
     if (it == m_transfers.end()) continue;
@@ -390,7 +402,8 @@ void UpstreamClient::drain_completed() {
 void UpstreamClient::finish(Transfer& transfer, const util::Result<void>& result) {
   transfer.m_finished = true;
   Transfer::Observer* observer = transfer.m_observer;
-  if (observer != nullptr && !transfer.m_cancelled) observer->on_done(result);  // may destroy it
+  // on_done may destroy the transfer; an exception it throws is logged (guarded).
+  if (observer != nullptr && !transfer.m_cancelled) guarded("on_done", [&] { observer->on_done(result); });
 }
 
 }  // namespace ssestitch::net

@@ -6,6 +6,8 @@
 // http:// and https:// (TLS and HTTP/2 negotiated by libcurl), threaded DNS, no redirects
 // followed (a 3xx is a response like any other), no content decoding (we ask for identity).
 //
+// Observers may throw: the trampolines catch, log, and end the transfer as failed (libcurl is
+// told so through its callback's error value), never letting an exception into libcurl.
 // Callback rules. libcurl refuses its multi API (add, remove) while any of its callbacks runs,
 // for any transfer of the multi; UpstreamClient defers both until libcurl has returned
 // (settle()), so observers may start, cancel and destroy Transfers, including other ones,
@@ -22,6 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/net/curl_handles.h"
 #include "core/net/event_loop.h"
 #include "core/net/headers.h"
 #include "core/util/result.h"
@@ -55,12 +58,12 @@ class Transfer {
   class Observer {
    public:
     // The final (non-1xx) response's status and headers.
-    virtual void on_response(int status, const Headers& headers) noexcept = 0;
+    virtual void on_response(int status, const Headers& headers) = 0;
     // A piece of the body. `pause`: libcurl keeps the bytes and offers them again after resume().
-    virtual BodyAction on_body(std::string_view bytes) noexcept = 0;
+    virtual BodyAction on_body(std::string_view bytes) = 0;
     // The transfer ended: ok after a complete response, else an error: upstream_unreachable
     // (connect/DNS/TLS), timeout, upstream_protocol (reset mid-body and other I/O errors).
-    virtual void on_done(const util::Result<void>& result) noexcept = 0;
+    virtual void on_done(const util::Result<void>& result) = 0;
 
    protected:
     ~Observer() = default;
@@ -99,8 +102,8 @@ class Transfer {
   UpstreamClient& m_client;
   UpstreamRequest m_request;
   Observer* m_observer;
-  void* m_easy = nullptr;        // CURL*
-  void* m_header_list = nullptr; // curl_slist*
+  CurlEasy m_easy;
+  CurlSlist m_header_list;
   std::uint64_t m_serial = 0;
   int m_status = 0;
   bool m_headers_done = false;
@@ -136,21 +139,21 @@ class UpstreamClient {
   util::Result<void> add(Transfer& transfer);
   // Takes the handle out of the multi (later, from inside a callback: see settle()).
   void remove(Transfer& transfer) noexcept;
-  // Frees a removed handle and its header list (once it is out of the multi).
-  void release(void* easy, void* header_list) noexcept;
+  // Frees a removed handle and its header list, at once or once it is out of the multi.
+  void release(CurlEasy easy, CurlSlist header_list) noexcept;
   // Carries out the adds and removes deferred while inside libcurl callbacks.
   void settle();
 
   EventLoop& m_loop;
   TlsOptions m_tls;
-  void* m_multi = nullptr;  // CURLM*
+  CurlMulti m_multi;
   std::unique_ptr<Timer> m_timer;
   std::uint64_t m_next_serial = 1;
   std::unordered_map<void*, Transfer*> m_transfers;  // CURL* -> live transfer
   struct Unlinking {
-    void* easy;           // CURL*, muted, still in the multi
-    void* header_list;    // curl_slist*, freed with it
-    bool release;         // its Transfer is gone: free the handle once removed
+    void* easy;                 // CURL*, muted, still in the multi
+    CurlEasy owned;             // its Transfer is gone: freed here once removed
+    CurlSlist header_list;      // freed with it
   };
   int m_callback_depth = 0;           // observers running inside libcurl callbacks
   std::vector<Unlinking> m_unlinking;  // removes deferred by remove()

@@ -101,7 +101,7 @@ void Exchange::apply_session_effects(int status, const net::Headers& headers) {
   }
 }
 
-void Exchange::on_response(int status, const net::Headers& headers) noexcept {
+void Exchange::on_response(int status, const net::Headers& headers) {
   m_status = status;
   m_ctx.metrics->note_upstream_ok(m_ctx.clock->wall_ms());
   apply_session_effects(status, headers);
@@ -167,7 +167,7 @@ void Exchange::become_stream(const net::Headers& client_headers) {
   release();
 }
 
-net::Transfer::BodyAction Exchange::on_body(std::string_view bytes) noexcept {
+net::Transfer::BodyAction Exchange::on_body(std::string_view bytes) {
   if (m_client == nullptr) return net::Transfer::BodyAction::consume;
   if (m_hold) {
     if (m_held_body.size() + bytes.size() > m_ctx.config->max_body_size) {
@@ -199,7 +199,7 @@ net::Transfer::BodyAction Exchange::on_body(std::string_view bytes) noexcept {
   return net::Transfer::BodyAction::consume;
 }
 
-void Exchange::on_done(const util::Result<void>& result) noexcept {
+void Exchange::on_done(const util::Result<void>& result) {
   if (!result) {
     const bool unreachable = result.error().code == util::Errc::upstream_unreachable;
     if (unreachable) m_ctx.metrics->note_upstream_error(m_ctx.clock->wall_ms(), result.error().message);

@@ -56,9 +56,9 @@ class Exchange final : private net::Transfer::Observer, private net::ServerReque
   void shutdown();
 
  private:
-  void on_response(int status, const net::Headers& headers) noexcept override;
-  net::Transfer::BodyAction on_body(std::string_view bytes) noexcept override;
-  void on_done(const util::Result<void>& result) noexcept override;
+  void on_response(int status, const net::Headers& headers) override;
+  net::Transfer::BodyAction on_body(std::string_view bytes) override;
+  void on_done(const util::Result<void>& result) override;
   void on_client_closed() noexcept override;
   void on_drained() noexcept override;
 

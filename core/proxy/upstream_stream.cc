@@ -62,7 +62,7 @@ void UpstreamStream::healthy() {
 
 void UpstreamStream::recover() { schedule_reconnect("proxy restart", std::nullopt); }
 
-void UpstreamStream::on_response(int status, const net::Headers& headers) noexcept {
+void UpstreamStream::on_response(int status, const net::Headers& headers) {
   const bool sse = net::media_type_is(headers.get("Content-Type").value_or(""), "text/event-stream");
   if (status == 200 && sse) {
     if (m_sent_last_event_id) {
@@ -79,7 +79,7 @@ void UpstreamStream::on_response(int status, const net::Headers& headers) noexce
   reconnect_failed(status, headers);
 }
 
-net::Transfer::BodyAction UpstreamStream::on_body(std::string_view bytes) noexcept {
+net::Transfer::BodyAction UpstreamStream::on_body(std::string_view bytes) {
   if (!m_transfer_ok) return net::Transfer::BodyAction::consume;
   if (m_owner.client_holds_upstream()) {
     // Held before retention could evict events the client has not read; client_released()
@@ -117,7 +117,7 @@ net::Transfer::BodyAction UpstreamStream::on_body(std::string_view bytes) noexce
   return net::Transfer::BodyAction::consume;
 }
 
-void UpstreamStream::on_done(const util::Result<void>& result) noexcept {
+void UpstreamStream::on_done(const util::Result<void>& result) {
   const bool was_ok = m_transfer_ok;
   m_transfer_ok = false;
   m_cleanup.fire();  // the finished transfer is destroyed outside this callback

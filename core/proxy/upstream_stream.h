@@ -88,9 +88,9 @@ class UpstreamStream final : private net::Transfer::Observer {
 
  private:
   // net::Transfer::Observer
-  void on_response(int status, const net::Headers& headers) noexcept override;
-  net::Transfer::BodyAction on_body(std::string_view bytes) noexcept override;
-  void on_done(const util::Result<void>& result) noexcept override;
+  void on_response(int status, const net::Headers& headers) override;
+  net::Transfer::BodyAction on_body(std::string_view bytes) override;
+  void on_done(const util::Result<void>& result) override;
 
   bool is_open() const noexcept { return m_record.state == store::StreamState::open; }
   void healthy();

@@ -179,14 +179,14 @@ class Client final : public net::Transfer::Observer {
 
   // Transfer::Observer ---------------------------------------------------------------------
 
-  void on_response(int status, const net::Headers& headers) noexcept override {
+  void on_response(int status, const net::Headers& headers) override {
     m_status = status;
     m_content_type = std::string(headers.get("Content-Type").value_or(""));
     m_sse = net::media_type_is(m_content_type, "text/event-stream");
     m_plain_body.clear();
   }
 
-  net::Transfer::BodyAction on_body(std::string_view bytes) noexcept override {
+  net::Transfer::BodyAction on_body(std::string_view bytes) override {
     try {
       if (!m_sse) {
         const std::size_t room = k_max_plain_body - std::min(k_max_plain_body, m_plain_body.size());
@@ -201,7 +201,7 @@ class Client final : public net::Transfer::Observer {
     return net::Transfer::BodyAction::consume;
   }
 
-  void on_done(const util::Result<void>& result) noexcept override {
+  void on_done(const util::Result<void>& result) override {
     try {
       m_transfer.reset();  // allowed in on_done
       finished(result);
