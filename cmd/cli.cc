@@ -10,8 +10,11 @@
 #include <cstdio>
 #include <iostream>
 #include <sstream>
+#include <type_traits>
+#include <variant>
 
 #include "cmd/exit_code.h"
+#include "cmd/proxy_options.h"
 #include "cmd/subcommands.h"
 #include "core/util/log.h"
 #include "core/util/units.h"
@@ -102,42 +105,35 @@ void add_proxy(CLI::App& app, Options& o, std::string& config_path) {
   sub->callback([&o] { o.subcommand = Subcommand::proxy; });
   sub->add_option("--config", config_path, "Read options from a TOML file (flags > SSESTITCH_* env > file)")
       ->type_name("FILE");
-  std::vector<CLI::Option*> opts;
-  opts.push_back(sub->add_option("--upstream", p.upstream, "Upstream URL; its path is the MCP endpoint (required)"));
-  opts.push_back(sub->add_option("--listen", p.listen, "Address to listen on for clients (HOST:PORT)")->capture_default_str());
-  opts.push_back(sub->add_option("--store", p.store, "Store directory (created 0700)")->capture_default_str());
-  opts.push_back(sub->add_flag("--no-store", p.no_store, "Keep the event log in memory only"));
-  opts.push_back(sub->add_option("--admin", p.admin, "Admin listener for /healthz and /metrics (HOST:PORT); off when empty"));
-  opts.push_back(sub->add_option("--sync", p.sync, "When the store fsyncs: always, batch or none")
-                     ->check(CLI::IsMember({"always", "batch", "none"}))->capture_default_str());
-  opts.push_back(duration_option(sub, "--sync-interval", p.sync_interval_ms, "Pause from the end of one fsync to the next with --sync batch"));
-  opts.push_back(duration_option(sub, "--linger", p.linger_ms, "Keep reading an upstream stream this long after its client left"));
-  opts.push_back(duration_option(sub, "--keepalive", p.keepalive_ms, "Send a keepalive comment on idle client streams this often"));
-  opts.push_back(duration_option(sub, "--upstream-idle-timeout", p.upstream_idle_timeout_ms, "Treat a silent upstream stream as dropped after this long"));
-  opts.push_back(duration_option(sub, "--connect-timeout", p.connect_timeout_ms, "Upstream connect timeout"));
-  opts.push_back(duration_option(sub, "--reconnect-base", p.reconnect_base_ms, "Base of the exponential reconnect backoff"));
-  opts.push_back(duration_option(sub, "--reconnect-cap", p.reconnect_cap_ms, "Cap of the reconnect backoff"));
-  opts.push_back(duration_option(sub, "--reconnect-budget", p.reconnect_budget_ms, "Give up reconnecting a stream after this long"));
-  opts.push_back(size_option(sub, "--client-buffer", p.client_buffer, "Unsent bytes per client before it catches up from the store instead of live writes"));
-  opts.push_back(sub->add_option("--max-connections", p.max_connections, "Open client connections at most (503 beyond)")->capture_default_str());
-  opts.push_back(size_option(sub, "--max-header-size", p.max_header_size, "Largest request header block accepted"));
-  opts.push_back(size_option(sub, "--max-body-size", p.max_body_size, "Largest request body accepted (413 beyond)"));
-  opts.push_back(size_option(sub, "--max-event-size", p.max_event_size, "Largest upstream SSE event or line"));
-  opts.push_back(sub->add_option("--dedup-window", p.dedup_window, "Upstream event ids remembered per stream for dedup")
-                      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{10'000'000}))
-                      ->capture_default_str());
-  opts.push_back(sub->add_option("--retain-events", p.retain_events, "Events kept per stream (0: no limit)")->capture_default_str());
-  opts.push_back(size_option(sub, "--retain-bytes", p.retain_bytes, "Event bytes kept per stream (0: no limit)"));
-  opts.push_back(duration_option(sub, "--retain-age", p.retain_age_ms, "Events older than this are removed (0: no limit)"));
-  opts.push_back(size_option(sub, "--store-max", p.store_max, "Largest size of the store"));
-  opts.push_back(sub->add_option("--on-gap", p.on_gap, "Resume from an evicted id: error (410) or oldest")
-                     ->check(CLI::IsMember({"error", "oldest"}))->capture_default_str());
-  opts.push_back(sub->add_option("--allow-origin", p.allow_origins, "Browser Origin allowed to connect (repeatable)"));
-  opts.push_back(sub->add_option("--require-token", p.require_token, "Clients must send 'Authorization: Bearer TOKEN'"));
-  opts.push_back(sub->add_option("--cacert", p.cacert, "CA bundle for an https upstream"));
-  opts.push_back(sub->add_option("--capath", p.capath, "CA directory for an https upstream"));
-  opts.push_back(sub->add_flag("--insecure", p.insecure, "Do not verify the upstream's TLS certificate"));
-  for (CLI::Option* opt : opts) opt->envname(env_name(opt->get_name()));
+  for (const ProxyOption& row : proxy_options()) {
+    CLI::Option* opt = std::visit(
+        [&](const auto& v) -> CLI::Option* {
+          using V = std::decay_t<decltype(v)>;
+          using O = ProxyOption;
+          if constexpr (std::is_same_v<V, O::Text>) {
+            std::string& target = v.at(p);
+            CLI::Option* text = sub->add_option(row.flag, target, row.help);
+            if (!target.empty()) text->capture_default_str();
+            return text;
+          } else if constexpr (std::is_same_v<V, O::Choice>) {
+            return sub->add_option(row.flag, v.at(p), row.help)->check(CLI::IsMember(v.allowed))->capture_default_str();
+          } else if constexpr (std::is_same_v<V, O::Flag>) {
+            return sub->add_flag(row.flag, v.at(p), row.help);
+          } else if constexpr (std::is_same_v<V, O::Duration>) {
+            return duration_option(sub, row.flag, v.at(p), row.help);
+          } else if constexpr (std::is_same_v<V, O::Size>) {
+            return size_option(sub, row.flag, v.at(p), row.help);
+          } else if constexpr (std::is_same_v<V, O::Count>) {
+            CLI::Option* count = sub->add_option(row.flag, v.at(p), row.help)->capture_default_str();
+            if (v.max != 0) count->check(CLI::Range(std::uint64_t{0}, v.max));
+            return count;
+          } else {
+            return sub->add_option(row.flag, v.at(p), row.help);
+          }
+        },
+        row.value);
+    opt->envname(env_name(row.flag));
+  }
   sub->add_flag("--print-config", p.print_config, "Print the effective configuration and exit");
 }
 

@@ -1,11 +1,14 @@
 #pragma once
 // Plain option structs filled by cmd/cli.cc (the only file that includes CLI11) and handed to
-// the subcommands. Defaults here are the documented defaults (ssestitch-*(1)).
+// the subcommands. Defaults here (and in proxy::Config for the proxy) are the documented
+// defaults (ssestitch-*(1)).
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "core/proxy/config.h"
 
 namespace ssestitch::cmd {
 
@@ -14,37 +17,19 @@ struct GlobalOptions {
   std::string log_format = "text";  // text|json
 };
 
+// `ssestitch proxy`: the typed settings live in proxy::Config, with their documented defaults
+// (one place); the rest is text that cmd/proxy.cc parses into it. Which flag sets what is the
+// table in cmd/proxy_options.h.
 struct ProxyOptions {
+  proxy::Config config;
   std::string upstream;                        // required: http(s)://host:port/path
   std::string listen = "127.0.0.1:8080";
   std::string store = "./ssestitch-store";
   bool no_store = false;
   std::string admin;                           // "" = no admin listener
   std::string sync = "batch";                  // always|batch|none
-  std::int64_t sync_interval_ms = 100;
-  std::int64_t linger_ms = 5 * 60'000;
-  std::int64_t keepalive_ms = 15'000;
-  std::int64_t upstream_idle_timeout_ms = 90'000;
-  std::int64_t connect_timeout_ms = 10'000;
-  std::int64_t reconnect_base_ms = 200;
-  std::int64_t reconnect_cap_ms = 30'000;
-  std::int64_t reconnect_budget_ms = 5 * 60'000;
-  std::uint64_t client_buffer = 1u << 20;
-  std::uint64_t max_connections = 1024;
-  std::uint64_t max_header_size = 16u << 10;
-  std::uint64_t max_body_size = 16u << 20;
-  std::uint64_t max_event_size = 16u << 20;
-  std::uint64_t dedup_window = 1000;
-  std::uint64_t retain_events = 100'000;
-  std::uint64_t retain_bytes = 64u << 20;
-  std::int64_t retain_age_ms = 24LL * 3600'000;
-  std::uint64_t store_max = 1ULL << 30;
   std::string on_gap = "error";                // error|oldest
-  std::vector<std::string> allow_origins;
-  std::string require_token;                   // secret: redacted by --print-config
-  std::string cacert;
-  std::string capath;
-  bool insecure = false;
+  std::uint64_t max_event_size = sse::Limits{}.max_event_bytes;
   bool print_config = false;
 };
 

@@ -5,18 +5,20 @@
 #include <string>
 
 #include "cmd/exit_code.h"
+#include "cmd/proxy_options.h"
 #include "cmd/subcommands.h"
 #include "core/proxy/proxy.h"
 #include "core/store/lmdb_store.h"
 #include "core/store/memory_store.h"
 #include "core/util/log.h"
-#include "core/util/units.h"
 
 namespace ssestitch::cmd {
 namespace {
 
+// The options as a validated proxy::Config: parses what is text (URLs, addresses, modes) and
+// checks what the table's kinds cannot (ranges, one option against another).
 util::Result<proxy::Config> make_config(const ProxyOptions& o) {
-  proxy::Config c;
+  proxy::Config c = o.config;
   auto upstream = net::parse_http_url(o.upstream);
   if (!upstream) return std::move(upstream).error();
   c.upstream = *upstream;
@@ -35,31 +37,9 @@ util::Result<proxy::Config> make_config(const ProxyOptions& o) {
   auto sync = store::parse_sync_mode(o.sync);
   if (!sync) return std::move(sync).error();
   c.sync = *sync;
-  c.sync_interval_ms = o.sync_interval_ms;
-  c.retention.max_events_per_stream = o.retain_events;
-  c.retention.max_bytes_per_stream = o.retain_bytes;
-  c.retention.max_age_ms = o.retain_age_ms;
-  c.retention.store_max_bytes = o.store_max;
-  c.linger_ms = o.linger_ms;
-  c.keepalive_ms = o.keepalive_ms;
-  c.upstream_idle_timeout_ms = o.upstream_idle_timeout_ms;
-  c.connect_timeout_ms = o.connect_timeout_ms;
-  c.reconnect_base_ms = o.reconnect_base_ms;
-  c.reconnect_cap_ms = o.reconnect_cap_ms;
-  c.reconnect_budget_ms = o.reconnect_budget_ms;
-  c.client_buffer = o.client_buffer;
-  c.max_connections = o.max_connections;
-  c.max_header_size = o.max_header_size;
-  c.max_body_size = o.max_body_size;
   c.sse_limits.max_event_bytes = o.max_event_size;
   c.sse_limits.max_line_bytes = o.max_event_size;
-  c.dedup_window = o.dedup_window;
   c.on_gap_oldest = o.on_gap == "oldest";
-  c.allow_origins = o.allow_origins;
-  c.require_token = o.require_token;
-  c.tls.cacert = o.cacert;
-  c.tls.capath = o.capath;
-  c.tls.insecure = o.insecure;
   auto positive = [](std::int64_t v, const char* flag) -> util::Result<void> {
     if (v <= 0) return util::fail(util::Errc::invalid_argument, std::string(flag) + " must be greater than 0");
     return util::ok();
@@ -85,42 +65,6 @@ util::Result<proxy::Config> make_config(const ProxyOptions& o) {
   return c;
 }
 
-void print_config(const ProxyOptions& o) {
-  auto q = [](const std::string& s) { return "\"" + s + "\""; };
-  std::printf("upstream = %s\n", q(o.upstream).c_str());
-  std::printf("listen = %s\n", q(o.listen).c_str());
-  std::printf("store = %s\n", q(o.store).c_str());
-  std::printf("no-store = %s\n", o.no_store ? "true" : "false");
-  std::printf("admin = %s\n", q(o.admin).c_str());
-  std::printf("sync = %s\n", q(o.sync).c_str());
-  std::printf("sync-interval = %s\n", q(util::format_duration_ms(o.sync_interval_ms)).c_str());
-  std::printf("linger = %s\n", q(util::format_duration_ms(o.linger_ms)).c_str());
-  std::printf("keepalive = %s\n", q(util::format_duration_ms(o.keepalive_ms)).c_str());
-  std::printf("upstream-idle-timeout = %s\n", q(util::format_duration_ms(o.upstream_idle_timeout_ms)).c_str());
-  std::printf("connect-timeout = %s\n", q(util::format_duration_ms(o.connect_timeout_ms)).c_str());
-  std::printf("reconnect-base = %s\n", q(util::format_duration_ms(o.reconnect_base_ms)).c_str());
-  std::printf("reconnect-cap = %s\n", q(util::format_duration_ms(o.reconnect_cap_ms)).c_str());
-  std::printf("reconnect-budget = %s\n", q(util::format_duration_ms(o.reconnect_budget_ms)).c_str());
-  std::printf("client-buffer = %s\n", q(util::format_size(o.client_buffer)).c_str());
-  std::printf("max-connections = %llu\n", static_cast<unsigned long long>(o.max_connections));
-  std::printf("max-header-size = %s\n", q(util::format_size(o.max_header_size)).c_str());
-  std::printf("max-body-size = %s\n", q(util::format_size(o.max_body_size)).c_str());
-  std::printf("max-event-size = %s\n", q(util::format_size(o.max_event_size)).c_str());
-  std::printf("dedup-window = %llu\n", static_cast<unsigned long long>(o.dedup_window));
-  std::printf("retain-events = %llu\n", static_cast<unsigned long long>(o.retain_events));
-  std::printf("retain-bytes = %s\n", q(util::format_size(o.retain_bytes)).c_str());
-  std::printf("retain-age = %s\n", q(util::format_duration_ms(o.retain_age_ms)).c_str());
-  std::printf("store-max = %s\n", q(util::format_size(o.store_max)).c_str());
-  std::printf("on-gap = %s\n", q(o.on_gap).c_str());
-  std::string origins;
-  for (const std::string& s : o.allow_origins) origins += (origins.empty() ? "" : ", ") + q(s);
-  std::printf("allow-origin = [%s]\n", origins.c_str());
-  std::printf("require-token = %s\n", o.require_token.empty() ? "\"\"" : "\"(redacted)\"");
-  std::printf("cacert = %s\n", q(o.cacert).c_str());
-  std::printf("capath = %s\n", q(o.capath).c_str());
-  std::printf("insecure = %s\n", o.insecure ? "true" : "false");
-}
-
 }  // namespace
 
 int run_proxy(const GlobalOptions&, const ProxyOptions& options) {
@@ -130,7 +74,7 @@ int run_proxy(const GlobalOptions&, const ProxyOptions& options) {
     return k_exit_usage;
   }
   if (options.print_config) {
-    print_config(options);
+    std::fputs(format_proxy_config(options).c_str(), stdout);
     return k_exit_ok;
   }
   std::unique_ptr<store::SessionStore> store;

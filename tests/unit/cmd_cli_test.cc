@@ -79,8 +79,8 @@ TEST_CASE("cmd::parse_cli") {
     auto r = parse({"proxy", "--upstream", "http://x/", "--linger", "10m", "--client-buffer", "2MiB"});
     REQUIRE_FALSE(r.done);
     CHECK(r.options.subcommand == cmd::Subcommand::proxy);
-    CHECK(r.options.proxy.linger_ms == 600'000);
-    CHECK(r.options.proxy.client_buffer == (2u << 20));
+    CHECK(r.options.proxy.config.linger_ms == 600'000);
+    CHECK(r.options.proxy.config.client_buffer == (2u << 20));
   }
 }
 
@@ -101,9 +101,9 @@ TEST_CASE("cmd::parse_cli precedence: flags > environment > config file > defaul
     REQUIRE_FALSE(r.done);
     CHECK(r.options.proxy.upstream == "http://127.0.0.1:3000/mcp");
     CHECK(r.options.proxy.listen == "127.0.0.1:9001");
-    CHECK(r.options.proxy.linger_ms == 600'000);
-    CHECK(r.options.proxy.keepalive_ms == 20'000);
-    CHECK(r.options.proxy.allow_origins == std::vector<std::string>{"http://a", "http://b"});
+    CHECK(r.options.proxy.config.linger_ms == 600'000);
+    CHECK(r.options.proxy.config.keepalive_ms == 20'000);
+    CHECK(r.options.proxy.config.allow_origins == std::vector<std::string>{"http://a", "http://b"});
     CHECK(r.options.proxy.store == "./ssestitch-store");
   }
   SUBCASE("environment over file") {
