@@ -6,9 +6,9 @@ namespace ssestitch::store::codec {
 namespace {
 
 // Appends fixed-width big-endian integers and length-prefixed strings to a std::string.
-class Writer {
+class ByteWriter {
  public:
-  explicit Writer(std::string& out) : m_out(out) { m_out.clear(); }
+  explicit ByteWriter(std::string& out) : m_out(out) { m_out.clear(); }
   void u8(std::uint8_t v) { m_out.push_back(static_cast<char>(v)); }
   void u32(std::uint32_t v) {
     char b[4];
@@ -32,10 +32,10 @@ class Writer {
   std::string& m_out;
 };
 
-// Reads what Writer wrote; every accessor fails softly (sets !ok()) on a short buffer.
-class Reader {
+// Reads what ByteWriter wrote; every accessor fails softly (sets !ok()) on a short buffer.
+class ByteReader {
  public:
-  explicit Reader(std::string_view in) : m_in(in) {}
+  explicit ByteReader(std::string_view in) : m_in(in) {}
   bool ok() const noexcept { return m_ok; }
   bool at_end() const noexcept { return m_pos == m_in.size(); }
 
@@ -165,7 +165,7 @@ bool decode_session_stream_key(std::string_view key, std::string_view& session,
 }
 
 void encode_session(const SessionRecord& rec, std::string& out) {
-  Writer w(out);
+  ByteWriter w(out);
   w.u8(k_record_version);
   w.str(rec.id);
   w.str(rec.upstream_id);
@@ -177,7 +177,7 @@ void encode_session(const SessionRecord& rec, std::string& out) {
 }
 
 bool decode_session(std::string_view in, SessionRecord& rec) {
-  Reader r(in);
+  ByteReader r(in);
   if (r.u8() != k_record_version) return false;
   rec.id = r.str();
   rec.upstream_id = r.str();
@@ -190,7 +190,7 @@ bool decode_session(std::string_view in, SessionRecord& rec) {
 }
 
 void encode_stream(const StreamRecord& rec, std::string& out) {
-  Writer w(out);
+  ByteWriter w(out);
   w.u8(k_record_version);
   w.u64(rec.stream);
   w.str(rec.session);
@@ -213,7 +213,7 @@ void encode_stream(const StreamRecord& rec, std::string& out) {
 }
 
 bool decode_stream(std::string_view in, StreamRecord& rec) {
-  Reader r(in);
+  ByteReader r(in);
   if (r.u8() != k_record_version) return false;
   rec.stream = r.u64();
   rec.session = r.str();
@@ -257,7 +257,7 @@ void write_event_value(const EventRecord& ev, char* out) noexcept {
 }
 
 bool decode_event_value(std::string_view in, EventView& view) noexcept {
-  Reader r(in);
+  ByteReader r(in);
   if (r.u8() != k_record_version) return false;
   view.upstream_id = r.str();
   view.type = r.str();

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "core/store/lmdb_codec.h"
+#include "core/store/lmdb_store.h"
 
 namespace ssestitch::store::lmdb {
 namespace {

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "core/store/lmdb_handles.h"
-#include "core/store/lmdb_store.h"
+#include "core/store/lmdb_options.h"
 #include "core/util/result.h"
 #include "core/util/unique_fd.h"
 

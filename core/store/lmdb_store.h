@@ -104,24 +104,10 @@
 #include <memory>
 #include <string>
 
+#include "core/store/lmdb_options.h"
 #include "core/store/session_store.h"
-#include "core/util/clock.h"
 
 namespace ssestitch::store {
-
-struct LmdbOptions {
-  std::string dir;
-  bool read_only = false;        // inspect / replay: MDB_RDONLY, no writer thread
-  bool exclusive = true;         // take ssestitch.lock (writers only)
-  SyncMode sync = SyncMode::batch;
-  std::int64_t sync_interval_ms = 100;
-  Retention retention;
-  std::size_t queue_max_bytes = 64u << 20;
-  std::uint64_t initial_map_bytes = 64u << 20;
-  bool inline_commits = true;    // the fast path of submit() (see "Writing"); tests turn it off
-                                 // to hold the writer thread in a callback
-  const util::Clock* clock = nullptr;  // nullptr: util::system_clock()
-};
 
 class LmdbStore final : public SessionStore {
  public:
