@@ -389,11 +389,7 @@ int Committer::put_stream(Txn& state, const StreamRecord& rec) {
     }
   }
   StreamEntry& e = touch_or_create(rec.stream);
-  const Retained kept = e.rec.retained;
-  const std::int64_t last_active = existed ? std::max(e.rec.last_active_ms, rec.last_active_ms) : rec.last_active_ms;
-  e.rec = rec;
-  e.rec.retained = kept;
-  e.rec.last_active_ms = last_active;
+  upsert(e.rec, rec, existed);
   m_cache.mark_dirty(e);
 
   if (!rec.session.empty() && (!existed || moved)) {

@@ -122,12 +122,7 @@ struct MemoryStore::Impl {
       return;
     }
     const bool existed = it != streams.end();
-    Stream& s = stream_or_create(rec.stream);
-    const Retained kept = s.rec.retained;
-    const std::int64_t last_active = existed ? std::max(s.rec.last_active_ms, rec.last_active_ms) : rec.last_active_ms;
-    s.rec = rec;
-    s.rec.retained = kept;
-    s.rec.last_active_ms = last_active;
+    upsert(stream_or_create(rec.stream).rec, rec, existed);
   }
 
   void maintenance(std::int64_t now_ms) {

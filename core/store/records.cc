@@ -4,6 +4,14 @@
 
 namespace ssestitch::store {
 
+void upsert(StreamRecord& rec, const StreamRecord& update, bool existed) {
+  const Retained kept = rec.retained;
+  const std::int64_t last_active = existed ? std::max(rec.last_active_ms, update.last_active_ms) : update.last_active_ms;
+  rec = update;
+  rec.retained = kept;
+  rec.last_active_ms = last_active;
+}
+
 void advance(StreamRecord& rec, const EventRecord& ev) {
   if (rec.created_ms == 0) rec.created_ms = ev.arrival_ms;
   Retained& r = rec.retained;

@@ -88,6 +88,10 @@ inline std::uint64_t payload_bytes(const EventRecord& ev) noexcept {
 // arrival, the retained counters (first_seq, events, bytes), next_seq beyond the event,
 // last_active_ms to the latest arrival and, when the event has an upstream id, the cursor.
 void advance(StreamRecord& rec, const EventRecord& ev);
+// What storing the record `update` does to the stored `rec` (`existed`: there was one), in every
+// SessionStore: it replaces it, except for the retained counters, which only events change,
+// and last_active_ms, which never moves back.
+void upsert(StreamRecord& rec, const StreamRecord& update, bool existed);
 
 // A borrowed view of an event, valid only during the scan callback that receives it.
 struct EventView {
