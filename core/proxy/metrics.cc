@@ -51,6 +51,7 @@ std::string render_prometheus(const Metrics& m, const Gauges& g, const store::St
   counter(out, "ssestitch_requests_total", "Client requests accepted.", m.requests);
   family(out, "ssestitch_requests_rejected_total", "counter", "Client requests refused, by reason.");
   sample(out, "ssestitch_requests_rejected_total", "reason=\"origin\"", m.rejected_origin);
+  sample(out, "ssestitch_requests_rejected_total", "reason=\"host\"", m.rejected_host);
   sample(out, "ssestitch_requests_rejected_total", "reason=\"auth\"", m.rejected_auth);
   sample(out, "ssestitch_requests_rejected_total", "reason=\"unknown_session\"", m.unknown_session);
   counter(out, "ssestitch_events_received_total", "Fresh events received from upstreams.", m.events_received);

@@ -15,6 +15,7 @@ namespace ssestitch::proxy {
 struct Metrics {
   std::uint64_t requests = 0;                 // client requests accepted
   std::uint64_t rejected_origin = 0;          // 403: Origin not allowed
+  std::uint64_t rejected_host = 0;            // 403: Host not allowed (DNS rebinding)
   std::uint64_t rejected_auth = 0;            // 401: --require-token
   std::uint64_t unknown_session = 0;          // 404: Mcp-Session-Id not known
   std::uint64_t events_received = 0;          // fresh upstream events (after dedup)

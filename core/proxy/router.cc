@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/mcp/message.h"
+#include "core/proxy/access.h"
 #include "core/proxy/commit_pipeline.h"
 #include "core/proxy/config.h"
 #include "core/proxy/exchange.h"
@@ -79,14 +80,15 @@ void Router::handle(net::ServerRequest& request) {
 bool Router::admit(net::ServerRequest& request, bool mcp_path) {
   const Config& cfg = *m_ctx.config;
   const net::Headers& headers = request.headers();
-  if (auto origin = headers.get("Origin")) {
-    const bool allowed = std::any_of(cfg.allow_origins.begin(), cfg.allow_origins.end(),
-                                     [&](const std::string& o) { return o == "*" || o == *origin; });
-    if (!allowed) {
-      ++m_ctx.metrics->rejected_origin;
-      refuse(request, 403, "Origin not allowed (see --allow-origin)", mcp_path);
-      return false;
-    }
+  if (!host_allowed(cfg, headers.get("Host"))) {
+    ++m_ctx.metrics->rejected_host;
+    refuse(request, 403, "Host not allowed (see --allow-host)", mcp_path);
+    return false;
+  }
+  if (auto origin = headers.get("Origin"); origin && !origin_allowed(cfg, *origin)) {
+    ++m_ctx.metrics->rejected_origin;
+    refuse(request, 403, "Origin not allowed (see --allow-origin)", mcp_path);
+    return false;
   }
   if (!cfg.require_token.empty()) {
     auto auth = headers.get("Authorization");

@@ -1,8 +1,8 @@
 #pragma once
 // Router: what happens to each client request (DESIGN.md "Behaviour the proxy guarantees").
 //
-// In order: Origin check (403 unless absent or allowed by --allow-origin: DNS-rebinding
-// protection, MCP 2025-11-25), bearer token check when --require-token is set (401), then the
+// In order: Host and Origin checks (403; DNS-rebinding protection, MCP 2025-11-25: see
+// proxy/access.h), bearer token check when --require-token is set (401), then the
 // MCP session: a request carrying Mcp-Session-Id must name an open session of this principal
 // (else 404 with a JSON-RPC error on the MCP endpoint; never forwarded with a guessed mapping),
 // and is mapped to the upstream's session id. Then:

@@ -64,6 +64,14 @@ expect_eq "$(http_code "$M" -d '{}')" 401 "no token"
 grep -qi '^www-authenticate: bearer' "$SCRATCH/head" || fail "401 without WWW-Authenticate"
 expect_eq "$(http_code "$M" -H 'Authorization: Bearer wrong' -d '{}')" 401 "wrong token"
 expect_eq "$(http_code "$M" "${AUTH[@]}" -H 'Origin: http://evil.example' -d '{}')" 403 "foreign Origin"
+# DNS rebinding: a loopback listener answers loopback names only; its own origin and loopback
+# origins (local tools) pass without --allow-origin.
+expect_eq "$(http_code "$M" "${AUTH[@]}" -H 'Host: evil.example' -d '{}')" 403 "foreign Host"
+expect_eq "$(http_code "$M" "${AUTH[@]}" -H "Host: evil.example:$P" -H "Origin: http://127.0.0.1:$P" -d '{}')" 403 "foreign Host, own Origin"
+expect_eq "$(http_code "$M" "${AUTH[@]}" -H "Host: localhost:$P" -d '{"jsonrpc":"2.0","id":1,"method":"ping"}')" 400 "loopback Host"
+expect_eq "$(http_code "$M" "${AUTH[@]}" -H "Origin: http://127.0.0.1:$P" -d '{"jsonrpc":"2.0","id":1,"method":"ping"}')" 400 "own Origin"
+expect_eq "$(http_code "$M" "${AUTH[@]}" -H 'Origin: http://localhost:6274' -d '{"jsonrpc":"2.0","id":1,"method":"ping"}')" 400 "loopback Origin"
+expect_eq "$(http_code "$M" "${AUTH[@]}" -H 'Origin: http://127.0.0.1.evil.example' -d '{}')" 403 "look-alike Origin"
 init='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bad","version":"1"}}}'
 expect_eq "$(http_code "$M" "${AUTH[@]}" -H 'Origin: http://good.example' -H 'Content-Type: application/json' \
   -H 'Accept: application/json, text/event-stream' -d "$init")" 200 "allowed Origin"
