@@ -11,20 +11,20 @@ using proxy::Backoff;
 
 TEST_SUITE_BEGIN("proxy");
 
-TEST_CASE("proxy::Backoff: full jitter under a ceiling that doubles up to the cap") {
+TEST_CASE("proxy::Backoff: the first resume at once, then full jitter under a ceiling that doubles up to the cap") {
   Backoff b(200, 30'000, 60'000, 42);
   CHECK(b.failures() == 0);
-  // No failure yet: the first resume is within base.
+  // No failure yet (a drop after a healthy stream): within a few milliseconds.
   for (int i = 0; i < 50; ++i) {
     const std::int64_t d = b.next_delay_ms(std::nullopt, std::nullopt);
     CHECK(d >= 0);
-    CHECK(d <= 200);
+    CHECK(d <= Backoff::k_first_jitter_ms);
   }
-  std::int64_t ceiling = 200;
+  std::int64_t ceiling = 100;
   for (unsigned n = 1; n <= 10; ++n) {
     b.failed(0);
     CHECK(b.failures() == n);
-    ceiling = std::min<std::int64_t>(ceiling * 2, 30'000);
+    ceiling = std::min<std::int64_t>(ceiling * 2, 30'000);  // 200, 400, ... after 1, 2, ... failures
     std::int64_t highest = 0;
     for (int i = 0; i < 200; ++i) {
       const std::int64_t d = b.next_delay_ms(std::nullopt, std::nullopt);
