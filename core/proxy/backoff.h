@@ -23,6 +23,8 @@
 #include <random>
 #include <string_view>
 
+#include "core/util/random.h"
+
 namespace ssestitch::proxy {
 
 class Backoff {
@@ -46,7 +48,7 @@ class Backoff {
   std::int64_t m_base_ms, m_cap_ms, m_budget_ms;
   unsigned m_failures = 0;
   std::optional<std::int64_t> m_streak_start_ms;
-  std::mt19937_64 m_rng;
+  util::SplitMix64 m_rng;
 };
 
 // Retry-After as delay-seconds ("120"); HTTP dates are not honoured (nullopt).
