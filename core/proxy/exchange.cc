@@ -14,12 +14,7 @@
 #include "core/util/log.h"
 
 namespace ssestitch::proxy {
-namespace {
-
 using util::LogLevel;
-
-
-}  // namespace
 
 Exchange::Exchange(Context& ctx, net::ServerRequest& client, ForwardPlan plan)
     : m_ctx(ctx), m_client(&client), m_plan(std::move(plan)),
