@@ -57,6 +57,8 @@ const std::vector<ProxyOption> k_rows = {
      O::Size{[](ProxyOptions& o) -> std::uint64_t& { return o.config.retention.store_max_bytes; }}},
     {"--on-gap", "Resume from an evicted id: error (410) or oldest",
      O::Choice{[](ProxyOptions& o) -> std::string& { return o.on_gap; }, {"error", "oldest"}}},
+    {"--get-stream", "Open a session's standalone GET stream upstream: early (at initialized) or client (when asked)",
+     O::Choice{[](ProxyOptions& o) -> std::string& { return o.get_stream; }, {"early", "client"}}},
     {"--allow-origin", "Browser Origin allowed to connect, beyond loopback ones (repeatable)",
      O::List{[](ProxyOptions& o) -> std::vector<std::string>& { return o.config.allow_origins; }}},
     {"--allow-host", "Host name allowed when listening on loopback, beyond loopback ones (repeatable)",

@@ -155,6 +155,12 @@ bool PostBody::has_initialize() const noexcept {
                      [](const Message& m) { return m.kind == Kind::request && m.method == "initialize"; });
 }
 
+bool PostBody::has_initialized() const noexcept {
+  return std::any_of(messages.begin(), messages.end(), [](const Message& m) {
+    return m.kind == Kind::notification && m.method == "notifications/initialized";
+  });
+}
+
 std::vector<std::string> PostBody::request_ids() const {
   std::vector<std::string> ids;
   for (const Message& m : messages) {

@@ -35,6 +35,7 @@ struct PostBody {
   bool batch = false;              // the body was a JSON array
   std::vector<Message> messages;
   bool has_initialize() const noexcept;        // contains an "initialize" request
+  bool has_initialized() const noexcept;       // contains the "notifications/initialized" notification
   std::vector<std::string> request_ids() const;  // ids of the requests, in order
 };
 

@@ -43,6 +43,7 @@ void Admin::handle(net::ServerRequest& request) {
         case store::StreamKind::generic: ++g.streams_generic; break;
       }
       g.clients_attached += s->has_client() ? 1 : 0;
+      g.streams_lingering += s->has_client() ? 0 : 1;
     }
     g.connections = m_clients.connection_count();
     g.upstream_transfers = m_ctx.upstream->active();

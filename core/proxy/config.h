@@ -36,6 +36,8 @@ struct Config {
   sse::Limits sse_limits;
   std::size_t dedup_window = 1000;
   bool on_gap_oldest = false;
+  bool early_get = true;                 // --get-stream early: open the session's GET stream at
+                                         // notifications/initialized (proxy/standalone_get.h)
   std::vector<std::string> allow_origins;  // beyond the loopback and own ones (proxy/access.h)
   std::vector<std::string> allow_hosts;    // Host names beyond loopback ones, when listening on loopback
   std::string require_token;             // secret

@@ -1,11 +1,14 @@
 #include "core/proxy/exchange.h"
 
+#include <utility>
+
 #include "core/proxy/commit_pipeline.h"
 #include "core/proxy/config.h"
 #include "core/proxy/header_policy.h"
 #include "core/proxy/metrics.h"
 #include "core/proxy/registry.h"
 #include "core/proxy/session_table.h"
+#include "core/proxy/standalone_get.h"
 #include "core/proxy/stream.h"
 #include "core/store/session_store.h"
 #include "core/tracker/downstream_id.h"
@@ -16,15 +19,23 @@
 namespace ssestitch::proxy {
 using util::LogLevel;
 
-Exchange::Exchange(Context& ctx, net::ServerRequest& client, ForwardPlan plan)
-    : m_ctx(ctx), m_client(&client), m_plan(std::move(plan)),
+Exchange::Exchange(Context& ctx, net::ServerRequest* client, ForwardPlan plan)
+    : m_ctx(ctx), m_client(client), m_plan(std::move(plan)),
+      m_get_timer(*ctx.loop, [this] { early_get_answered(); }),
+      m_self(std::make_shared<Exchange*>(this)),
       m_keepalive(ctx, [this](std::string_view bytes) {
         if (m_client != nullptr) m_client->write(bytes);
       }) {
+  if (client != nullptr) client->set_observer(this);
+}
+
+void Exchange::adopt_client(net::ServerRequest& client) {
+  m_client = &client;
   client.set_observer(this);
 }
 
 Exchange::~Exchange() {
+  *m_self = nullptr;
   if (m_client != nullptr) {
     m_client->set_observer(nullptr);
     m_client->abort();
@@ -44,6 +55,13 @@ void Exchange::start() {
 void Exchange::release() {
   if (m_released) return;
   m_released = true;
+  m_get_timer.cancel();
+  if (m_on_answered) std::exchange(m_on_answered, nullptr)();
+  if (m_plan.standalone) {
+    if (Session* s = m_ctx.sessions->find_any(m_plan.session); s != nullptr && s->get_opening == this) {
+      s->get_opening = nullptr;
+    }
+  }
   m_keepalive.stop();
   if (m_transfer) m_transfer->cancel();
   m_ctx.registry->release(this);
@@ -101,6 +119,16 @@ void Exchange::on_response(int status, const net::Headers& headers) {
   m_ctx.metrics->note_upstream_ok(m_ctx.clock->wall_ms());
   apply_session_effects(status, headers);
   const bool sse = net::media_type_is(headers.get("Content-Type").value_or(""), "text/event-stream");
+  if (m_plan.initialized && status >= 200 && status < 300 && !sse) {
+    // Held until the early GET is answered upstream, so the client's next requests reach the
+    // server after the GET stream is in place (proxy/standalone_get.h).
+    m_hold = m_waiting_get = true;
+    const bool opened = open_standalone_get(m_ctx, m_plan, [self = std::weak_ptr<Exchange*>(m_self)] {
+      if (auto p = self.lock(); p && *p != nullptr) (*p)->early_get_answered();
+    });
+    if (opened && m_waiting_get) m_get_timer.arm_ms(k_initialized_hold_ms);
+    if (!opened) m_hold = m_waiting_get = false;
+  }
   m_client_headers = client_response_headers(headers, sse);
   if (!m_plan.session.empty()) {
     if (Session* s = m_ctx.sessions->find_any(m_plan.session); s != nullptr) {
@@ -110,6 +138,13 @@ void Exchange::on_response(int status, const net::Headers& headers) {
     m_client_headers.set("Mcp-Session-Id", *sid);  // not our endpoint: not our session either
   }
   if (m_client == nullptr) {
+    if (m_plan.standalone && sse && status == 200) {
+      become_stream(m_client_headers);  // no client yet: it lingers until one takes it over
+      return;
+    }
+    if (m_plan.standalone) {
+      util::log(LogLevel::debug, "early_get_refused", {{"session_prefix", m_plan.session.substr(0, 8)}, {"status", status}});
+    }
     m_transfer->cancel();
     release();
     return;
@@ -153,12 +188,15 @@ void Exchange::become_stream(const net::Headers& client_headers) {
   rec.pending_request_ids = m_plan.request_ids;
   auto opened = m_ctx.registry->open_stream(m_ctx, Opening::fresh, std::move(rec), m_plan.upstream_headers);
   Stream& s = **opened;  // a fresh stream reads nothing from the store
-  net::ServerRequest* client = m_client;
-  m_client = nullptr;
-  client->set_observer(nullptr);
-  client->start(200, client_headers);
   s.adopt_upstream(std::move(m_transfer));
-  s.attach_client(*client, 0);
+  if (net::ServerRequest* client = m_client; client != nullptr) {
+    m_client = nullptr;
+    client->set_observer(nullptr);
+    client->start(200, client_headers);
+    s.attach_client(*client, 0);
+  } else {
+    s.await_client();
+  }
   release();
 }
 
@@ -204,6 +242,11 @@ void Exchange::on_done(const util::Result<void>& result) {
                 result.error().message);
     return;
   }
+  if (m_hold && m_plan.initialized) {
+    m_upstream_done = true;
+    if (!m_waiting_get) reply_held();
+    return;
+  }
   if (m_hold && m_client != nullptr) {
     // The negotiated revision is in the InitializeResult: record it with the session (inspect
     // shows it; resumes send it as MCP-Protocol-Version).
@@ -216,13 +259,7 @@ void Exchange::on_done(const util::Result<void>& result) {
     m_waiting_commit = true;
     m_ctx.pipeline->after_commit([this](bool) {
       m_waiting_commit = false;
-      if (m_client != nullptr) {
-        net::ServerRequest* client = m_client;
-        m_client = nullptr;
-        client->set_observer(nullptr);
-        client->reply(m_status, m_client_headers, m_held_body);
-      }
-      release();
+      reply_held();
     });
     return;
   }
@@ -233,6 +270,23 @@ void Exchange::on_done(const util::Result<void>& result) {
     client->finish();
   }
   release();
+}
+
+void Exchange::reply_held() {
+  if (m_client != nullptr) {
+    net::ServerRequest* client = m_client;
+    m_client = nullptr;
+    client->set_observer(nullptr);
+    client->reply(m_status, m_client_headers, m_held_body);
+  }
+  release();
+}
+
+void Exchange::early_get_answered() {
+  if (!m_waiting_get) return;
+  m_waiting_get = false;
+  m_get_timer.cancel();
+  if (m_upstream_done) reply_held();
 }
 
 void Exchange::on_client_closed() noexcept {

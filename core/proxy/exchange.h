@@ -16,6 +16,7 @@
 // Loop thread only.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,8 @@ struct ForwardPlan {
   bool mcp = false;                  // the request targets the MCP endpoint
   mcp::Era era = mcp::Era::sessions;
   bool initialize = false;           // an initialize POST without a session
+  bool initialized = false;          // a POST in a session carrying notifications/initialized
+  bool standalone = false;           // the proxy's own early GET (proxy/standalone_get.h)
   std::vector<std::string> request_ids;
   std::string session;               // the proxy session id, "" without one
   std::string principal;
@@ -45,13 +48,20 @@ struct ForwardPlan {
 
 class Exchange final : private net::Transfer::Observer, private net::ServerRequest::Observer {
  public:
-  Exchange(Context& ctx, net::ServerRequest& client, ForwardPlan plan);
+  // `client`: the request to answer; nullptr for the proxy's own early GET, which may get its
+  // client later (adopt_client) or become a stream without one.
+  Exchange(Context& ctx, net::ServerRequest* client, ForwardPlan plan);
   ~Exchange();
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
 
   // Sends the request upstream; on failure answers 502 and releases itself.
   void start();
+  // A client for an exchange started without one, before its response is known: it gets the
+  // response as if it had sent the request itself.
+  void adopt_client(net::ServerRequest& client);
+  // Called once when this exchange is done with its upstream response (answered or failed).
+  void on_answered(std::function<void()> fn) { m_on_answered = std::move(fn); }
   // The proxy is stopping: answer 503 (or cut a started response) and drop the upstream.
   void shutdown();
 
@@ -65,6 +75,8 @@ class Exchange final : private net::Transfer::Observer, private net::ServerReque
   void apply_session_effects(int status, const net::Headers& headers);
   void become_stream(const net::Headers& client_headers);
   void reply_error(int status, std::string_view message);
+  void reply_held();
+  void early_get_answered();
   void release();
 
   Context& m_ctx;
@@ -74,8 +86,14 @@ class Exchange final : private net::Transfer::Observer, private net::ServerReque
   int m_status = 0;
   net::Headers m_client_headers;
   bool m_passthrough_sse = false;  // stateless-era SSE
-  bool m_hold = false;             // initialize JSON held until the session commits
+  bool m_hold = false;             // the answer is held: initialize until the session commits,
+                                   // initialized until the early GET is answered
   bool m_waiting_commit = false;
+  bool m_waiting_get = false;      // initialized: the early GET is not answered yet
+  bool m_upstream_done = false;    // the held answer is complete
+  net::Timer m_get_timer;          // bounds m_waiting_get (k_initialized_hold_ms)
+  std::function<void()> m_on_answered;
+  std::shared_ptr<Exchange*> m_self;  // lets callbacks find this exchange only while it lives
   bool m_released = false;
   std::string m_held_body;
   std::optional<sse::Parser> m_sse;

@@ -46,6 +46,8 @@ std::string render_prometheus(const Metrics& m, const Gauges& g, const store::St
   sample(out, "ssestitch_streams_open", "kind=\"get\"", g.streams_get);
   sample(out, "ssestitch_streams_open", "kind=\"generic\"", g.streams_generic);
   gauge(out, "ssestitch_clients_attached", "Client responses attached to tracked streams.", g.clients_attached);
+  gauge(out, "ssestitch_streams_lingering",
+        "Open tracked streams without a client (read and logged for --linger at most).", g.streams_lingering);
   gauge(out, "ssestitch_client_connections", "Open client connections.", g.connections);
   gauge(out, "ssestitch_upstream_transfers", "Upstream requests in flight.", g.upstream_transfers);
   counter(out, "ssestitch_requests_total", "Client requests accepted.", m.requests);
@@ -76,6 +78,9 @@ std::string render_prometheus(const Metrics& m, const Gauges& g, const store::St
   counter(out, "ssestitch_clients_fell_behind_total", "Times a client fell --client-buffer behind and caught up from the store.", m.clients_fell_behind);
   counter(out, "ssestitch_keepalives_sent_total", "Keepalive comments sent to idle clients.", m.keepalives_sent);
   counter(out, "ssestitch_streams_lingered_out_total", "Upstream streams closed after --linger without a client.", m.streams_lingered_out);
+  counter(out, "ssestitch_get_streams_opened_early_total",
+          "Session GET streams the proxy opened at notifications/initialized (--get-stream early).",
+          m.get_streams_opened_early);
   counter(out, "ssestitch_store_errors_total", "Store commits that failed (events forwarded unlogged).", m.store_errors);
   family(out, "ssestitch_errors_total", "counter", "Errors, by kind.");
   for (const auto& [kind, n] : m.errors) sample(out, "ssestitch_errors_total", "kind=\"" + kind + "\"", n);

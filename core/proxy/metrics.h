@@ -38,6 +38,7 @@ struct Metrics {
   std::uint64_t clients_fell_behind = 0;
   std::uint64_t keepalives_sent = 0;
   std::uint64_t streams_lingered_out = 0;     // upstream closed after --linger without a client
+  std::uint64_t get_streams_opened_early = 0; // session GET streams the proxy opened at initialized
   std::uint64_t store_errors = 0;             // commits that failed (events forwarded unlogged)
   std::map<std::string, std::uint64_t> errors;  // by Errc name
 
@@ -57,6 +58,7 @@ struct Gauges {
   std::uint64_t sessions_open = 0;
   std::uint64_t streams_post = 0, streams_get = 0, streams_generic = 0;
   std::uint64_t clients_attached = 0;
+  std::uint64_t streams_lingering = 0;        // open tracked streams without a client
   std::uint64_t connections = 0;
   std::uint64_t upstream_transfers = 0;
   std::uint64_t store_bytes = 0;

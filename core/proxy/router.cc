@@ -73,7 +73,8 @@ void Router::handle(net::ServerRequest& request) {
     }
     if (mcp_path && take_over_get_stream(request, session)) return;
   }
-  auto exchange = std::make_unique<Exchange>(m_ctx, request, plan_forward(request, mcp_path, era, session, principal));
+  if (request.method() == "GET" && mcp_path && session != nullptr) session->client_opened_get = true;
+  auto exchange = std::make_unique<Exchange>(m_ctx, &request, plan_forward(request, mcp_path, era, session, principal));
   m_ctx.registry->add(std::move(exchange)).start();
 }
 
@@ -126,13 +127,20 @@ bool Router::map_session(net::ServerRequest& request, bool mcp_path, const std::
 }
 
 bool Router::take_over_get_stream(net::ServerRequest& request, Session* session) {
-  if (session == nullptr || !session->get_stream || !accepts_sse(request.headers())) return false;
+  if (session == nullptr || !accepts_sse(request.headers())) return false;
+  if (session->get_opening != nullptr) {
+    // The proxy's early GET is on its way: this client gets its answer (proxy/standalone_get.h).
+    session->get_opening->adopt_client(request);
+    return true;
+  }
+  if (!session->get_stream) return false;
   Stream* s = m_ctx.registry->find(*session->get_stream);
   if (s == nullptr || !s->is_open() || s->has_client()) return false;
   ++m_ctx.metrics->resumes_served;
   util::log(LogLevel::info, "get_stream_taken_over", {{"stream", s->number()}});
-  // Live from now on: this client did not ask for a replay (no Last-Event-ID).
-  s->attach_client(request, m_ctx.tracker->next_seq(s->number()) - 1);
+  // A stream the proxy opened early is new to its first client: all of it. A stream whose
+  // client left: live from now on (this client did not ask for a replay: no Last-Event-ID).
+  s->attach_client(request, s->had_client() ? m_ctx.tracker->next_seq(s->number()) - 1 : 0);
   return true;
 }
 
@@ -163,6 +171,7 @@ ForwardPlan Router::plan_forward(const net::ServerRequest& request, bool mcp_pat
     if (auto body = mcp::classify_post(request.body())) {
       plan.request_ids = body->request_ids();
       plan.initialize = session == nullptr && !sid && body->has_initialize();
+      plan.initialized = session != nullptr && body->has_initialized();
     }
     // Bodies that are not JSON-RPC are forwarded untouched: the proxy is not a validator.
   }

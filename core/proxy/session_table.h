@@ -19,9 +19,14 @@
 
 namespace ssestitch::proxy {
 
+class Exchange;
+
 struct Session {
   store::SessionRecord record;
   std::optional<std::uint64_t> get_stream;  // the session's standalone GET stream, if open
+  Exchange* get_opening = nullptr;          // the proxy's own GET for it, not yet answered
+                                            // (proxy/standalone_get.h)
+  bool client_opened_get = false;           // a client's GET was forwarded: no early one then
 };
 
 class SessionTable {

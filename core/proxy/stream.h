@@ -54,6 +54,7 @@ class Stream final : private UpstreamStream::Owner, private StreamRelay::Owner {
   const store::StreamRecord& record() const noexcept { return m_record; }
   bool is_open() const noexcept { return m_record.state == store::StreamState::open; }
   bool has_client() const noexcept { return m_relay.attached(); }
+  bool had_client() const noexcept { return m_relay.had_client(); }
 
   // Takes over a transfer that was answered 200 text/event-stream (called from inside its
   // on_response callback).
@@ -61,6 +62,8 @@ class Stream final : private UpstreamStream::Owner, private StreamRelay::Owner {
   // After a restart: reconnect the upstream from the stored cursor, or end the stream if it
   // cannot be resumed.
   void recover(std::uint64_t recovered_seq);
+  // A stream opened without a client (the proxy's early GET): it lingers until one attaches.
+  void await_client() { m_relay.linger(); }
   // Attaches a client: replays events with seq > after_seq from the log, then delivers live.
   void attach_client(net::ServerRequest& request, std::uint64_t after_seq) { m_relay.attach(request, after_seq); }
   // The durable state, with the tracker's cursor and next seq, for the next store batch.

@@ -45,6 +45,7 @@ void StreamRelay::attach(net::ServerRequest& request, std::uint64_t after_seq) {
   }
   m_linger.cancel();
   m_client = &request;
+  m_had_client = true;
   request.set_observer(this);
   if (!request.started()) request.start(200, sse_response_headers());
   m_sent_seq = after_seq;

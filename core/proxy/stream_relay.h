@@ -67,6 +67,8 @@ class StreamRelay final : private net::ServerRequest::Observer {
   StreamRelay& operator=(const StreamRelay&) = delete;
 
   bool attached() const noexcept { return m_client != nullptr; }
+  // A client was attached once (or is assumed to have been: a stream recovered after a restart).
+  bool had_client() const noexcept { return m_had_client; }
   // Attaches a client (replacing one already attached): starts its SSE response if not
   // started, replays events with seq > after_seq from the log, then delivers live.
   void attach(net::ServerRequest& request, std::uint64_t after_seq);
@@ -83,7 +85,10 @@ class StreamRelay final : private net::ServerRequest::Observer {
   void linger();
   void stop_linger() { m_linger.cancel(); }
   // Sets where a client recovered after a restart continues from.
-  void set_sent(std::uint64_t seq) noexcept { m_sent_seq = seq; }
+  void set_sent(std::uint64_t seq) noexcept {
+    m_sent_seq = seq;
+    m_had_client = true;
+  }
 
  private:
   // net::ServerRequest::Observer
@@ -100,6 +105,7 @@ class StreamRelay final : private net::ServerRequest::Observer {
   net::ServerRequest* m_client = nullptr;
   std::uint64_t m_sent_seq = 0;
   bool m_replaying = false;
+  bool m_had_client = false;
   std::string m_out;
   Keepalive m_keepalive;
   net::Timer m_linger;

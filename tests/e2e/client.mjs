@@ -4,33 +4,46 @@
 //   node client.mjs parity URL            a fixed script; output comparable direct vs proxied
 //   node client.mjs notify URL --count N [--size B] [--retries R] [--timeout S]
 //   node client.mjs everything URL        server-everything: tools, echo, a resource
+//   node client.mjs ask URL [--sessions N] [--late-get MS] [--timeout S]
 //
 // notify: calls the `notify` tool and checks the notifications it gets: received, in order,
 // duplicates, missing, the result; `reconnects` counts the SDK's resume GETs (Last-Event-ID).
 // --retries 0 (default) disables the SDK's reconnection: a broken stream fails the call.
+// ask: N sessions one after the other, each: connect (the SDK opens the GET stream without
+// waiting for it), call `ask` at once (the server's sampling request travels on that GET
+// stream), answer it, close (the GET stream is left to linger in a proxy). Counts the answers.
+// --late-get MS holds the client's GET that long: the server asks before anyone listens.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CreateMessageRequestSchema, LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 
 const [mode, url, ...rest] = process.argv.slice(2);
 const opt = (name, dflt) => { const i = rest.indexOf(name); return i >= 0 ? rest[i + 1] : dflt; };
 const retries = Number(opt('--retries', '0'));
 const timeoutMs = Number(opt('--timeout', '120')) * 1000;
 
+const lateGetMs = Number(opt('--late-get', '0'));
+
 let reconnects = 0;
 let lastEventId = '';
-const countingFetch = (input, init) => {
+const countingFetch = async (input, init) => {
   const h = new Headers(init?.headers);
-  if ((init?.method ?? 'GET') === 'GET' && h.get('last-event-id')) reconnects++;
+  if ((init?.method ?? 'GET') === 'GET') {
+    if (h.get('last-event-id')) reconnects++;
+    else if (lateGetMs > 0) await new Promise((r) => setTimeout(r, lateGetMs));
+  }
   return fetch(input, init);
 };
 
-async function connect() {
+async function connect(capabilities = {}, setup = () => {}) {
   const transport = new StreamableHTTPClientTransport(new URL(url), {
     fetch: countingFetch,
     reconnectionOptions: { maxRetries: retries, initialReconnectionDelay: 100, maxReconnectionDelay: 1000, reconnectionDelayGrowFactor: 1.5 },
   });
-  const client = new Client({ name: 'ssestitch-e2e-client', version: '1.0.0' });
+  const client = new Client({ name: 'ssestitch-e2e-client', version: '1.0.0' }, { capabilities });
+  setup(client);
   await client.connect(transport);
   return { client, transport };
 }
@@ -105,9 +118,27 @@ async function everything() {
   return out;
 }
 
-const modes = { parity, notify, everything };
+async function ask() {
+  const sessions = Number(opt('--sessions', '1'));
+  const out = { sessions, answered: 0, errors: [] };
+  for (let i = 0; i < sessions; i++) {
+    const answer = `answer ${i}`;
+    const { client } = await connect({ sampling: {} }, (c) => c.setRequestHandler(CreateMessageRequestSchema,
+      async () => ({ model: 'e2e', role: 'assistant', content: { type: 'text', text: answer } })));
+    try {
+      const r = await client.callTool({ name: 'ask', arguments: {} }, undefined, { timeout: timeoutMs });
+      if (text(r) === answer) out.answered++; else out.errors.push(`session ${i}: ${text(r)}`);
+    } catch (e) {
+      out.errors.push(`session ${i}: ${e?.message ?? e}`);
+    }
+    await client.close();
+  }
+  return out;
+}
+
+const modes = { parity, notify, everything, ask };
 if (!modes[mode] || !url) {
-  process.stderr.write('usage: node client.mjs parity|notify|everything URL [options]\n');
+  process.stderr.write('usage: node client.mjs parity|notify|everything|ask URL [options]\n');
   process.exit(2);
 }
 const hard = setTimeout(() => { process.stdout.write(JSON.stringify({ error: 'client deadline' }) + '\n'); process.exit(3); }, timeoutMs + 30000);

@@ -16,7 +16,8 @@
 //                still accepted)
 // Tools: echo {text}; notify {count, size}: `count` notifications/message (data {i, pad}) on the
 // request's stream as they are made (it yields to the event loop every 100), then the result
-// "sent <count>"; slow {ms}. A resource `test://static` with subscribe support, so
+// "sent <count>"; slow {ms}; ask: a sampling request on the session's GET stream, answered with
+// the client's text. A resource `test://static` with subscribe support, so
 // subscriptions travel on the GET stream.
 import fs from 'node:fs';
 import http from 'node:http';
@@ -80,6 +81,14 @@ function buildServer() {
   });
   server.registerTool('slow', { description: 'answer after ms', inputSchema: { ms: z.number().int() } },
     async ({ ms }) => { await new Promise((r) => setTimeout(r, ms)); return { content: [{ type: 'text', text: 'slow done' }] }; });
+  // A request to the client that names no client request (server.createMessage, not
+  // extra.sendRequest): the SDK sends it on the session's GET stream, or drops it when none
+  // is open at that instant.
+  server.registerTool('ask', { description: 'ask the client to sample on the GET stream; answer with its text' },
+    async () => {
+      const r = await server.server.createMessage({ messages: [{ role: 'user', content: { type: 'text', text: 'ask' } }], maxTokens: 8 });
+      return { content: [{ type: 'text', text: r.content.text }] };
+    });
   server.registerResource('static', 'test://static', { mimeType: 'text/plain' },
     async (uri) => ({ contents: [{ uri: uri.href, text: 'static text' }] }));
   // Subscriptions: acknowledge, then announce an update on the session's GET stream.

@@ -78,11 +78,18 @@ expect_eq "$(http_code "$M" -H "Mcp-Session-Id: $A" -H "Last-Event-ID: 1-1%0d%0a
 expect_eq "$(http_code "$M" -H "Mcp-Session-Id: $A" -H "Last-Event-ID: 1-99999999999999999999999")" 400 "seq overflow"
 [ "$(metric ssestitch_resumes_refused_total 'reason="unknown"')" -ge 2 ] || fail "refused resumes not counted"
 
+info "A's GET stream, opened by the proxy at initialized: A's first GET gets it from its first event"
+client --url "$M" --header "Mcp-Session-Id: $A" --timeout 1
+expect_eq "$(field first_k)/$(field lost)/$(field duplicates)" 1/0/0 "early GET stream taken over from the start"
+[ "$(field events)" -ge 5 ] || fail "early GET stream: $C_OUT"
+expect_eq "$(metric ssestitch_get_streams_opened_early_total)" 1 "one early GET (A sent initialized, B did not)"
+
 info "the GET stream of a session"
 start getstream "$TESTKIT" client --url "$M" --header "Mcp-Session-Id: $B" --timeout 3
 get_pid=$LAST_PID
 sleep 1
-expect_eq "$(metric ssestitch_streams_open 'kind="get"')" 1 "one GET stream open"
+expect_eq "$(metric ssestitch_streams_open 'kind="get"')" 2 "GET streams open: B's, and A's lingering"
+expect_eq "$(metric ssestitch_streams_lingering)" 1 "A's GET stream lingers"
 stop "$get_pid"
 [ "$(tail -n 1 "$SCRATCH/getstream.log" | jq -r .events)" -ge 5 ] || fail "GET stream: $(tail -n 1 "$SCRATCH/getstream.log")"
 
@@ -90,6 +97,17 @@ info "DELETE ends the session"
 expect_eq "$(http_code -X DELETE "$M" -H "Mcp-Session-Id: $B")" 200 "DELETE"
 expect_eq "$(rpc "$M" "$B" '{"jsonrpc":"2.0","id":3,"method":"ping"}')" 404 "after DELETE"
 expect_eq "$(rpc "$M" "$A" '{"jsonrpc":"2.0","id":3,"method":"ping"}')" 200 "the other session lives"
+
+info "a server without a standalone GET stream: the client's GET gets its 405, as directly"
+start upstream-noget "$TESTKIT" upstream --listen 127.0.0.1:0 --lifetime $LIFE --mcp-get 0
+listening upstream-noget
+start_proxy proxy-noget --upstream "http://127.0.0.1:$PORT/mcp" --no-store
+G="http://127.0.0.1:$PROXY_PORT/mcp"
+initialize "$G"
+expect_eq "$(rpc "$G" "$SID" '{"jsonrpc":"2.0","method":"notifications/initialized"}')" 202 "initialized"
+expect_eq "$(http_code "$G" -H 'Accept: text/event-stream' -H "Mcp-Session-Id: $SID")" 405 "GET without a standalone stream"
+grep -qi '^allow: POST, DELETE' "$SCRATCH/head" || fail "the 405's Allow header: $(cat "$SCRATCH/head")"
+expect_eq "$(metric ssestitch_get_streams_opened_early_total)/$(metric ssestitch_streams_open 'kind="get"')" 1/0 "early GET tried, no stream"
 
 info "non-resumable server, upstream cut mid-stream: the pending request gets a JSON-RPC error"
 start_proxy proxy-nr --upstream "http://127.0.0.1:$RELAY_NR/mcp" --no-store

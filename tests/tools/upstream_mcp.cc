@@ -11,7 +11,8 @@
 //     with protocol >= 2025-11-25 a priming event `<stream>_0` (id, empty data) comes first;
 //   - GET + Last-Event-ID `<stream>_<k>` resumes that stream at k+1; 409 while the stream still
 //     has a live connection (as the SDK does); GET without it opens the standalone stream (one
-//     per session, 409 otherwise) with a notifications/message every --get-interval-ms;
+//     per session, 409 otherwise; 405 with --mcp-get 0) with a notifications/message every
+//     --get-interval-ms;
 //   - DELETE ends the session's streams and the session;
 //   - a POST without a session but with `MCP-Protocol-Version: 2026-07-28` (or later) is served
 //     statelessly: no session header, no event ids, no priming, no resumption.
@@ -365,6 +366,13 @@ class McpServiceImpl final : public McpService {
     Session* session = require_session(request);
     if (session == nullptr) return;
     const std::string_view last = request.headers().get("Last-Event-ID").value_or("");
+    if (last.empty() && !m_server.options().mcp_get) {
+      net::Headers h;
+      h.set("Allow", "POST, DELETE");
+      h.set("Content-Type", "application/json");
+      request.reply(405, h, error_body(-32000, "Method not allowed: no standalone stream"));
+      return;
+    }
     if (last.empty()) {
       for (const auto& [sid, rec] : session->streams) {
         if (rec.standalone && rec.writer != nullptr) {

@@ -26,6 +26,7 @@ TEST_CASE("mcp::classify_post") {
     REQUIRE(r);
     CHECK_FALSE(r->batch);
     CHECK(r->has_initialize());
+    CHECK_FALSE(r->has_initialized());
     CHECK(r->request_ids() == std::vector<std::string>{"0"});
   }
   SUBCASE("field order does not matter") {
@@ -40,6 +41,9 @@ TEST_CASE("mcp::classify_post") {
     REQUIRE(n);
     CHECK(n->messages[0].kind == mcp::Kind::notification);
     CHECK(n->request_ids().empty());
+    CHECK(n->has_initialized());
+    CHECK_FALSE(n->has_initialize());
+    CHECK_FALSE(mcp::classify_post(R"({"jsonrpc":"2.0","id":1,"method":"notifications/initialized"})")->has_initialized());
     auto resp = mcp::classify_post(R"({"jsonrpc":"2.0","id":5,"result":{}})");
     REQUIRE(resp);
     CHECK(resp->messages[0].kind == mcp::Kind::response);
