@@ -160,10 +160,8 @@ void Exchange::on_response(int status, const net::Headers& headers) {
     become_stream(m_client_headers);
     return;
   }
-  if (m_plan.initialize && !m_plan.session.empty()) {
-    m_hold = true;  // body held until the session record is durable
-    return;
-  }
+  if (m_plan.initialize && !m_plan.session.empty()) m_hold = true;  // body held until the session record is durable
+  if (m_hold) return;  // answered whole, later (reply_held)
   m_client->start(status, m_client_headers);
 }
 
