@@ -15,6 +15,7 @@ int exit_code_for(util::Errc e) noexcept {
     case Errc::store_queue_full:
     case Errc::store_closed: return k_exit_store;
     case Errc::upstream_unreachable: return k_exit_upstream;
+    case Errc::upstream_refused: return k_exit_upstream;
     case Errc::not_found: return k_exit_not_found;
     case Errc::bad_event_id: return k_exit_no_such_event;
     default: return k_exit_failure;

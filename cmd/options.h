@@ -30,6 +30,7 @@ struct ProxyOptions {
   std::string sync = "batch";                  // always|batch|none
   std::string on_gap = "error";                // error|oldest
   std::string get_stream = "early";            // early|client
+  bool no_reinit = false;
   std::uint64_t max_event_size = sse::Limits{}.max_event_bytes;
   bool print_config = false;
 };

@@ -34,8 +34,9 @@ CURLM* multi_of(void* p) { return static_cast<CURLM*>(p); }
 
 util::Errc errc_for(CURLcode code) {
   switch (code) {
-    case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_CONNECT:
+      return util::Errc::upstream_refused;
+    case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:

@@ -61,8 +61,8 @@ class Transfer {
     virtual void on_response(int status, const Headers& headers) = 0;
     // A piece of the body. `pause`: libcurl keeps the bytes and offers them again after resume().
     virtual BodyAction on_body(std::string_view bytes) = 0;
-    // The transfer ended: ok after a complete response, else an error: upstream_unreachable
-    // (connect/DNS/TLS), timeout, upstream_protocol (reset mid-body and other I/O errors).
+    // The transfer ended: ok after a complete response, else an error: upstream_refused
+    // (connection refused: nothing was sent), upstream_unreachable (DNS/TLS), timeout, upstream_protocol (reset mid-body and other I/O errors).
     virtual void on_done(const util::Result<void>& result) = 0;
 
    protected:

@@ -36,6 +36,8 @@ struct Config {
   sse::Limits sse_limits;
   std::size_t dedup_window = 1000;
   bool on_gap_oldest = false;
+  bool reinit = true;                    // --no-reinit: no re-initialisation (proxy/reinit.h)
+  std::int64_t retry_connect_ms = 3000;  // how long a request waits for a refused upstream
   bool early_get = true;                 // --get-stream early: open the session's GET stream at
                                          // notifications/initialized (proxy/standalone_get.h)
   std::vector<std::string> allow_origins;  // beyond the loopback and own ones (proxy/access.h)

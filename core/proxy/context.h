@@ -23,6 +23,7 @@ struct Metrics;
 class CommitPipeline;
 class SessionTable;
 class Registry;
+class Reinitializer;
 
 struct Context {
   const Config* config = nullptr;
@@ -37,6 +38,7 @@ struct Context {
   CommitPipeline* pipeline = nullptr;
   SessionTable* sessions = nullptr;
   Registry* registry = nullptr;
+  Reinitializer* reinit = nullptr;
 };
 
 }  // namespace ssestitch::proxy

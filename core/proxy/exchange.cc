@@ -1,5 +1,6 @@
 #include "core/proxy/exchange.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "core/proxy/commit_pipeline.h"
@@ -7,6 +8,7 @@
 #include "core/proxy/header_policy.h"
 #include "core/proxy/metrics.h"
 #include "core/proxy/registry.h"
+#include "core/proxy/reinit.h"
 #include "core/proxy/session_table.h"
 #include "core/proxy/standalone_get.h"
 #include "core/proxy/stream.h"
@@ -17,11 +19,27 @@
 #include "core/util/log.h"
 
 namespace ssestitch::proxy {
+namespace {
 using util::LogLevel;
+
+// The most of a 400's body read to see whether it names the session.
+constexpr std::size_t k_max_error_body = 64u << 10;
+
+// A 400 that says the server does not know the session (the SDK examples: "Bad Request: No valid
+// session ID provided").
+bool names_session(std::string_view body) {
+  constexpr std::string_view word = "session";
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  return std::search(body.begin(), body.end(), word.begin(), word.end(),
+                     [&](char a, char b) { return lower(a) == b; }) != body.end();
+}
+
+}  // namespace
 
 Exchange::Exchange(Context& ctx, net::ServerRequest* client, ForwardPlan plan)
     : m_ctx(ctx), m_client(client), m_plan(std::move(plan)),
       m_get_timer(*ctx.loop, [this] { early_get_answered(); }),
+      m_retry_timer(*ctx.loop, [this] { start(); }),
       m_self(std::make_shared<Exchange*>(this)),
       m_keepalive(ctx, [this](std::string_view bytes) {
         if (m_client != nullptr) m_client->write(bytes);
@@ -43,6 +61,7 @@ Exchange::~Exchange() {
 }
 
 void Exchange::start() {
+  if (m_started_ns == 0) m_started_ns = m_ctx.clock->mono_ns();
   m_plan.request.connect_timeout_ms = m_ctx.config->connect_timeout_ms;
   auto t = net::Transfer::start(*m_ctx.upstream, m_plan.request, this);
   if (!t) {
@@ -56,6 +75,7 @@ void Exchange::release() {
   if (m_released) return;
   m_released = true;
   m_get_timer.cancel();
+  m_retry_timer.cancel();
   if (m_on_answered) std::exchange(m_on_answered, nullptr)();
   if (m_plan.standalone) {
     if (Session* s = m_ctx.sessions->find_any(m_plan.session); s != nullptr && s->get_opening == this) {
@@ -92,6 +112,8 @@ void Exchange::apply_session_effects(int status, const net::Headers& headers) {
                                           std::string(m_plan.request.headers.get("MCP-Protocol-Version").value_or("")),
                                           m_plan.principal, m_ctx.clock->wall_ms());
       m_plan.session = s.record.id;
+      s.setup.initialize = m_plan.request.body;
+      s.setup.headers = m_plan.upstream_headers;
       m_ctx.pipeline->add_session(s.record);
       util::log(LogLevel::info, "session_created", {{"session_prefix", s.record.id.substr(0, 8)}});
     } else if (upstream_sid) {
@@ -101,6 +123,7 @@ void Exchange::apply_session_effects(int status, const net::Headers& headers) {
   if (m_plan.session.empty()) return;
   Session* s = m_ctx.sessions->find_any(m_plan.session);
   if (s == nullptr) return;
+  if (ok && !m_plan.rpc_method.empty()) s->setup.accepted(m_plan.rpc_method, m_plan.request.body);
   const bool is_delete = m_plan.request.method == "DELETE";
   if ((is_delete && (ok || status == 404)) || (status == 404 && !m_plan.initialize)) {
     s->record.state = is_delete ? store::SessionState::closed : store::SessionState::expired;
@@ -114,11 +137,66 @@ void Exchange::apply_session_effects(int status, const net::Headers& headers) {
   }
 }
 
+bool Exchange::may_be_unknown_session(int status) const {
+  return (status == 404 || status == 400) && m_plan.mcp && m_plan.era == mcp::Era::sessions && !m_plan.session.empty() &&
+         !m_plan.initialize && m_plan.request.method != "DELETE" && !m_resent && m_ctx.config->reinit;
+}
+
+void Exchange::wait_for_reinit() {
+  m_check_unknown = false;
+  const std::string stale(m_plan.request.headers.get("Mcp-Session-Id").value_or(""));
+  m_transfer->cancel();
+  m_ctx.reinit->notice(m_plan.session, stale, [self = std::weak_ptr<Exchange*>(m_self)](bool remapped) {
+    if (auto p = self.lock(); p && *p != nullptr) (*p)->after_reinit(remapped);
+  });
+}
+
+void Exchange::after_reinit(bool remapped) {
+  if (m_released) return;
+  Session* s = m_ctx.sessions->find_any(m_plan.session);
+  if (remapped && s != nullptr) {
+    // The server never processed this request (it did not know the session): send it again.
+    m_plan.request.headers.set("Mcp-Session-Id", s->record.upstream_id);
+    m_resent = true;
+    m_status = 0;
+    m_held_body.clear();
+    ++m_ctx.metrics->requests_resent;
+    start();
+    return;
+  }
+  // As the server said: the session is gone; the client must re-initialise.
+  const int status = m_status;
+  apply_session_effects(404, net::Headers{});
+  if (m_client == nullptr) return release();
+  if (status == 404) {
+    m_client_headers.set("Content-Type", "application/json");
+    m_held_body = mcp::error_response("null", mcp::k_error_session_not_found, "Session not found");
+  }
+  reply_held();
+}
+
+// A refused connection: nothing was sent, so the request may go again, for --retry-connect.
+bool Exchange::retry_connect() {
+  const std::int64_t waited_ms = (m_ctx.clock->mono_ns() - m_started_ns) / 1'000'000;
+  if (m_client == nullptr || m_status != 0 || waited_ms >= m_ctx.config->retry_connect_ms) return false;
+  const std::int64_t delay_ms = std::min<std::int64_t>(std::int64_t{25} << std::min(m_connect_retries, 5), 500);
+  ++m_connect_retries;
+  ++m_ctx.metrics->connect_retries;
+  m_retry_timer.arm_ms(std::min(delay_ms, m_ctx.config->retry_connect_ms - waited_ms));
+  return true;
+}
+
 void Exchange::on_response(int status, const net::Headers& headers) {
   m_status = status;
   m_ctx.metrics->note_upstream_ok(m_ctx.clock->wall_ms());
-  apply_session_effects(status, headers);
   const bool sse = net::media_type_is(headers.get("Content-Type").value_or(""), "text/event-stream");
+  if (may_be_unknown_session(status)) {
+    m_client_headers = client_response_headers(headers, false);
+    if (status == 404) return wait_for_reinit();
+    m_check_unknown = true;  // decided when the body is in (on_done)
+    return;
+  }
+  apply_session_effects(status, headers);
   if (m_plan.initialized && status >= 200 && status < 300 && !sse) {
     // Held until the early GET is answered upstream, so the client's next requests reach the
     // server after the GET stream is in place (proxy/standalone_get.h).
@@ -199,6 +277,10 @@ void Exchange::become_stream(const net::Headers& client_headers) {
 }
 
 net::Transfer::BodyAction Exchange::on_body(std::string_view bytes) {
+  if (m_check_unknown) {
+    if (m_held_body.size() + bytes.size() <= k_max_error_body) m_held_body.append(bytes);
+    return net::Transfer::BodyAction::consume;
+  }
   if (m_client == nullptr) return net::Transfer::BodyAction::consume;
   if (m_hold) {
     if (m_held_body.size() + bytes.size() > m_ctx.config->max_body_size) {
@@ -231,8 +313,17 @@ net::Transfer::BodyAction Exchange::on_body(std::string_view bytes) {
 }
 
 void Exchange::on_done(const util::Result<void>& result) {
+  if (m_check_unknown) {
+    m_check_unknown = false;
+    if (result && names_session(m_held_body)) return wait_for_reinit();
+    // A 400 for another reason: passed on as it came.
+    if (m_client == nullptr) return release();
+    return reply_held();
+  }
+  if (!result && result.error().code == util::Errc::upstream_refused && retry_connect()) return;
   if (!result) {
-    const bool unreachable = result.error().code == util::Errc::upstream_unreachable;
+    const bool unreachable = result.error().code == util::Errc::upstream_unreachable ||
+                             result.error().code == util::Errc::upstream_refused;
     if (unreachable) m_ctx.metrics->note_upstream_error(m_ctx.clock->wall_ms(), result.error().message);
     ++m_ctx.metrics->errors[std::string(util::to_string(result.error().code))];
     util::log(LogLevel::warn, "upstream_error", {{"target", m_plan.target}, {"message", result.error().message}});

@@ -11,8 +11,12 @@
 //
 // Sessions: a 2xx answer to `initialize` carrying Mcp-Session-Id creates the proxy's session;
 // a JSON answer is held until the session record is committed, so a client never holds a
-// session id that a restarted proxy would not know. A 2xx to DELETE closes the session; a 404
-// to a request with a session marks it expired (the client must re-initialise).
+// session id that a restarted proxy would not know. A 2xx to DELETE closes the session. "Unknown
+// session" (404, or a 400 whose body names the session) to a request of a session waits for
+// the session's re-initialisation (proxy/reinit.h) and re-sends the request once; when that
+// fails (or with --no-reinit) the client gets the answer and the session expires.
+// A refused connection (nothing listens: the request was not sent) is retried for
+// --retry-connect, so a server restarting on the same port is waited for.
 // Loop thread only.
 
 #include <cstdint>
@@ -40,6 +44,7 @@ struct ForwardPlan {
   bool initialize = false;           // an initialize POST without a session
   bool initialized = false;          // a POST in a session carrying notifications/initialized
   bool standalone = false;           // the proxy's own early GET (proxy/standalone_get.h)
+  std::string rpc_method;            // the method of a single-message POST on the MCP endpoint
   std::vector<std::string> request_ids;
   std::string session;               // the proxy session id, "" without one
   std::string principal;
@@ -77,6 +82,10 @@ class Exchange final : private net::Transfer::Observer, private net::ServerReque
   void reply_error(int status, std::string_view message);
   void reply_held();
   void early_get_answered();
+  bool may_be_unknown_session(int status) const;
+  void wait_for_reinit();
+  void after_reinit(bool remapped);
+  bool retry_connect();
   void release();
 
   Context& m_ctx;
@@ -92,6 +101,11 @@ class Exchange final : private net::Transfer::Observer, private net::ServerReque
   bool m_waiting_get = false;      // initialized: the early GET is not answered yet
   bool m_upstream_done = false;    // the held answer is complete
   net::Timer m_get_timer;          // bounds m_waiting_get (k_initialized_hold_ms)
+  bool m_check_unknown = false;    // a 400 whose body may say "unknown session" (held)
+  bool m_resent = false;           // re-sent after the session's re-initialisation
+  int m_connect_retries = 0;
+  std::int64_t m_started_ns = 0;   // the first attempt
+  net::Timer m_retry_timer;        // the next attempt after a refused connection
   std::function<void()> m_on_answered;
   std::shared_ptr<Exchange*> m_self;  // lets callbacks find this exchange only while it lives
   bool m_released = false;

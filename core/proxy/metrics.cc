@@ -78,6 +78,14 @@ std::string render_prometheus(const Metrics& m, const Gauges& g, const store::St
   counter(out, "ssestitch_clients_fell_behind_total", "Times a client fell --client-buffer behind and caught up from the store.", m.clients_fell_behind);
   counter(out, "ssestitch_keepalives_sent_total", "Keepalive comments sent to idle clients.", m.keepalives_sent);
   counter(out, "ssestitch_streams_lingered_out_total", "Upstream streams closed after --linger without a client.", m.streams_lingered_out);
+  family(out, "ssestitch_session_reinits_total", "counter",
+         "Sessions re-initialised on a restarted upstream, by outcome.");
+  sample(out, "ssestitch_session_reinits_total", "outcome=\"ok\"", m.reinits);
+  sample(out, "ssestitch_session_reinits_total", "outcome=\"failed\"", m.reinits_failed);
+  counter(out, "ssestitch_requests_resent_total", "Requests re-sent after their session was re-initialised.",
+          m.requests_resent);
+  counter(out, "ssestitch_connect_retries_total", "Requests re-tried after the upstream refused the connection.",
+          m.connect_retries);
   counter(out, "ssestitch_get_streams_opened_early_total",
           "Session GET streams the proxy opened at notifications/initialized (--get-stream early).",
           m.get_streams_opened_early);

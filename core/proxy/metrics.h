@@ -39,6 +39,10 @@ struct Metrics {
   std::uint64_t keepalives_sent = 0;
   std::uint64_t streams_lingered_out = 0;     // upstream closed after --linger without a client
   std::uint64_t get_streams_opened_early = 0; // session GET streams the proxy opened at initialized
+  std::uint64_t reinits = 0;                  // sessions carried over to a restarted upstream
+  std::uint64_t reinits_failed = 0;           // re-initialisations that failed (the client got the 404)
+  std::uint64_t requests_resent = 0;          // requests re-sent after their session's re-initialisation
+  std::uint64_t connect_retries = 0;          // requests re-tried after a refused connection
   std::uint64_t store_errors = 0;             // commits that failed (events forwarded unlogged)
   std::map<std::string, std::uint64_t> errors;  // by Errc name
 

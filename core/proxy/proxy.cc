@@ -11,6 +11,7 @@
 #include "core/proxy/exchange.h"
 #include "core/proxy/metrics.h"
 #include "core/proxy/registry.h"
+#include "core/proxy/reinit.h"
 #include "core/proxy/router.h"
 #include "core/proxy/session_table.h"
 #include "core/proxy/stream.h"
@@ -34,6 +35,7 @@ struct Proxy::Impl {
   std::unique_ptr<net::UpstreamClient> upstream;
   std::unique_ptr<Registry> registry;
   std::unique_ptr<CommitPipeline> pipeline;
+  std::unique_ptr<Reinitializer> reinit;
   Context ctx;
   std::unique_ptr<Router> router;
   std::unique_ptr<net::HttpServer> server;
@@ -47,6 +49,7 @@ struct Proxy::Impl {
     admin.reset();
     server.reset();
     if (registry) registry->clear();
+    reinit.reset();
     router.reset();
     pipeline.reset();
     registry.reset();
@@ -88,6 +91,8 @@ util::Result<std::unique_ptr<Proxy>> Proxy::create(const Config& config, std::un
       });
   p.ctx = Context{&p.config, &util::system_clock(), p.loop.get(), p.upstream.get(), p.store.get(), &p.tracker,
                   &p.metrics, p.pipeline.get(), &p.sessions, p.registry.get()};
+  p.reinit = std::make_unique<Reinitializer>(p.ctx);
+  p.ctx.reinit = p.reinit.get();
   p.router = std::make_unique<Router>(p.ctx);
 
   if (auto r = p.recover(); !r) return std::move(r).error();
@@ -156,6 +161,7 @@ void Proxy::Impl::stop(int signo) {
   stopping = true;
   util::log(LogLevel::info, "shutting_down", {{"signal", signo == SIGTERM ? "SIGTERM" : "SIGINT"}});
   server->stop_accepting();
+  reinit->shutdown();
   for (Exchange* e : registry->exchanges()) e->shutdown();
   for (Stream* s : registry->streams()) s->shutdown();
   loop->stop();

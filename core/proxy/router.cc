@@ -172,6 +172,7 @@ ForwardPlan Router::plan_forward(const net::ServerRequest& request, bool mcp_pat
       plan.request_ids = body->request_ids();
       plan.initialize = session == nullptr && !sid && body->has_initialize();
       plan.initialized = session != nullptr && body->has_initialized();
+      if (body->messages.size() == 1) plan.rpc_method = body->messages[0].method;
     }
     // Bodies that are not JSON-RPC are forwarded untouched: the proxy is not a validator.
   }

@@ -1,9 +1,26 @@
 #include "core/proxy/session_table.h"
 
+#include "core/mcp/message.h"
 #include "core/util/random.h"
 #include "core/util/sha256.h"
 
 namespace ssestitch::proxy {
+
+void SessionSetup::accepted(std::string_view method, const std::string& body) {
+  if (method == "notifications/initialized") {
+    initialized = true;
+  } else if (method == "logging/setLevel") {
+    log_level = body;
+  } else if (method == "resources/subscribe" || method == "resources/unsubscribe") {
+    auto uri = mcp::json_at(body, "/params/uri");
+    if (!uri) return;
+    if (method == "resources/subscribe") {
+      subscriptions[*uri] = body;
+    } else {
+      subscriptions.erase(*uri);
+    }
+  }
+}
 
 Session* SessionTable::find(std::string_view id, std::string_view principal) {
   Session* s = find_any(id);

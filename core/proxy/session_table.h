@@ -8,6 +8,7 @@
 // behaviour 5; MCP 2025-11-25 security best practices: bind session ids to the user).
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,8 +22,22 @@ namespace ssestitch::proxy {
 
 class Exchange;
 
+// What a session set up upstream, kept to set it up again on a restarted server
+// (proxy/reinit.h). Memory only: the headers carry the client's credentials.
+struct SessionSetup {
+  std::string initialize;          // the initialize request body ("" = nothing to re-send)
+  net::Headers headers;            // its forwardable headers
+  bool initialized = false;        // notifications/initialized was accepted
+  std::string log_level;           // the last accepted logging/setLevel request body
+  std::map<std::string, std::string> subscriptions;  // uri -> resources/subscribe request body
+
+  // The upstream accepted (2xx) a single-message POST of this session with `method`.
+  void accepted(std::string_view method, const std::string& body);
+};
+
 struct Session {
   store::SessionRecord record;
+  SessionSetup setup;
   std::optional<std::uint64_t> get_stream;  // the session's standalone GET stream, if open
   Exchange* get_opening = nullptr;          // the proxy's own GET for it, not yet answered
                                             // (proxy/standalone_get.h)

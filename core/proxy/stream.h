@@ -26,6 +26,7 @@
 // Loop thread only.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -62,6 +63,8 @@ class Stream final : private UpstreamStream::Owner, private StreamRelay::Owner {
   // After a restart: reconnect the upstream from the stored cursor, or end the stream if it
   // cannot be resumed.
   void recover(std::uint64_t recovered_seq);
+  // The session moved to a restarted server: reconnect now (UpstreamStream::reopen_now).
+  void reopen_upstream(std::function<void()> answered) { m_upstream.reopen_now(std::move(answered)); }
   // A stream opened without a client (the proxy's early GET): it lingers until one attaches.
   void await_client() { m_relay.linger(); }
   // Attaches a client: replays events with seq > after_seq from the log, then delivers live.

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 
 #include "core/proxy/commit_pipeline.h"
 #include "core/proxy/config.h"
 #include "core/proxy/metrics.h"
 #include "core/proxy/registry.h"
+#include "core/proxy/reinit.h"
 #include "core/proxy/session_table.h"
 #include "core/tracker/event_tracker.h"
 #include "core/util/clock.h"
@@ -46,6 +48,7 @@ UpstreamStream::~UpstreamStream() = default;
 std::int64_t UpstreamStream::now_ms() const { return m_ctx.clock->wall_ms(); }
 
 void UpstreamStream::adopt(std::unique_ptr<net::Transfer> transfer) {
+  if (Session* s = m_ctx.sessions->find_any(m_record.session); s != nullptr) m_upstream_session = s->record.upstream_id;
   m_transfer = std::move(transfer);
   m_transfer->set_observer(this);
   m_parser.reset();
@@ -63,6 +66,7 @@ void UpstreamStream::healthy() {
 void UpstreamStream::recover() { schedule_reconnect("proxy restart", std::nullopt); }
 
 void UpstreamStream::on_response(int status, const net::Headers& headers) {
+  answered();
   const bool sse = net::media_type_is(headers.get("Content-Type").value_or(""), "text/event-stream");
   if (status == 200 && sse) {
     if (m_sent_last_event_id) {
@@ -121,6 +125,7 @@ void UpstreamStream::on_done(const util::Result<void>& result) {
   const bool was_ok = m_transfer_ok;
   m_transfer_ok = false;
   m_cleanup.fire();  // the finished transfer is destroyed outside this callback
+  answered();
   if (!is_open()) return;
   if (!was_ok) {
     // Failed before any answer (connect, DNS, TLS, reset during headers).
@@ -185,13 +190,12 @@ void UpstreamStream::reconnect_failed(int status, const net::Headers& headers) {
     end(End::completed, reason);
     return;
   }
-  if (status == 404 && !m_record.session.empty()) {
-    // MCP: the session expired or was terminated upstream; the client must re-initialise.
-    if (Session* s = m_ctx.sessions->find_any(m_record.session); s != nullptr) {
-      s->record.state = store::SessionState::expired;
-      m_ctx.pipeline->add_session(s->record);
-    }
-    end(End::not_resumable, "the upstream session expired (404)");
+  if ((status == 404 || status == 400) && !m_record.session.empty()) {
+    // MCP: the server does not know the session (it restarted, or ended the session): try to
+    // carry the session over to a new upstream session first.
+    m_ctx.reinit->notice(m_record.session, m_sent_session, [alive = std::weak_ptr<UpstreamStream*>(m_alive)](bool ok) {
+      if (auto self = alive.lock(); self && *self != nullptr) (*self)->after_reinit(ok);
+    });
     return;
   }
   const bool transient = status == 408 || status == 409 || status == 425 || status == 429 || status >= 500;
@@ -208,6 +212,56 @@ void UpstreamStream::reconnect_failed(int status, const net::Headers& headers) {
     return;
   }
   end(End::not_resumable, reason);
+}
+
+void UpstreamStream::after_reinit(bool remapped) {
+  if (!is_open()) return;
+  if (remapped) {
+    if (!m_transfer || m_transfer->cancelled()) start_reconnect();  // else reopen_now() did
+    return;
+  }
+  // The client must re-initialise.
+  if (Session* s = m_ctx.sessions->find_any(m_record.session); s != nullptr && s->record.state == store::SessionState::open) {
+    s->record.state = store::SessionState::expired;
+    m_ctx.pipeline->add_session(s->record);
+  }
+  end(End::not_resumable, "the upstream session expired (the server does not know it)");
+}
+
+void UpstreamStream::reopen_now(std::function<void()> answered) {
+  if (!is_open()) {
+    answered();
+    return;
+  }
+  m_on_answered = std::move(answered);
+  m_reconnect_timer.cancel();
+  drop_transfer();
+  start_reconnect();
+}
+
+void UpstreamStream::answered() {
+  if (m_on_answered) std::exchange(m_on_answered, nullptr)();
+}
+
+// The session now lives on another upstream session than the one this stream's ids came from
+// (a restarted server). False: the stream ended (a POST stream's request was lost).
+bool UpstreamStream::switch_upstream_session() {
+  Session* s = m_ctx.sessions->find_any(m_record.session);
+  if (s == nullptr || m_upstream_session.empty() || m_upstream_session == s->record.upstream_id) {
+    if (s != nullptr) m_upstream_session = s->record.upstream_id;
+    return true;
+  }
+  m_upstream_session = s->record.upstream_id;
+  if (m_record.kind == store::StreamKind::post) {
+    end(End::not_resumable, "the upstream server restarted and this request was lost with it; send it again");
+    return false;
+  }
+  // Nothing of the old server's ids means anything to the new one.
+  m_ctx.tracker->restore_stream(m_record.stream, m_record.session, m_ctx.tracker->next_seq(m_record.stream), {}, {});
+  m_resume_with_id = true;
+  m_backoff.succeeded();
+  util::log(LogLevel::info, "upstream_session_switched", {{"stream", m_record.stream}});
+  return true;
 }
 
 void UpstreamStream::schedule_reconnect(std::string_view reason, std::optional<std::int64_t> retry_after_ms) {
@@ -243,8 +297,10 @@ void UpstreamStream::start_reconnect() {
       end(End::not_resumable, "the session is gone");
       return;
     }
+    if (!switch_upstream_session()) return;
     req.headers.set("Mcp-Session-Id", s->record.upstream_id);
     if (!s->record.protocol_version.empty()) req.headers.set("MCP-Protocol-Version", s->record.protocol_version);
+    m_sent_session = s->record.upstream_id;
   }
   const tracker::Cursor* cursor = m_ctx.tracker->cursor(m_record.stream);
   m_sent_last_event_id = false;
@@ -272,6 +328,7 @@ void UpstreamStream::end(End how, std::string_view reason) {
 void UpstreamStream::stop() {
   m_reconnect_timer.cancel();
   drop_transfer();
+  answered();
 }
 
 void UpstreamStream::drop_transfer() {

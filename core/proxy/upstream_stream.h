@@ -15,6 +15,12 @@
 // truncations and idle timeouts count as drops. An upstream that stays silent longer than
 // --upstream-idle-timeout (and than 1.5x its own longest healthy gap) is dropped and resumed.
 //
+// After the upstream server restarted ("unknown session" to a reconnect, proxy/reinit.h), the
+// stream waits for the session's re-initialisation: a GET stream then re-opens on the new
+// upstream session without Last-Event-ID (the tracker forgets the old server's ids; the
+// client's seq numbering goes on); a POST stream ends as not resumable (its request was lost
+// with the old server).
+//
 // Backpressure, the small interface with the owner: before reading, the leg asks
 // Owner::client_holds_upstream() (the attached client catches up from the log more slowly than
 // the upstream fills it) and pauses the transfer (TCP backpressure, as a direct connection
@@ -28,7 +34,9 @@
 // Loop thread only.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 #include <optional>
 #include <string_view>
 
@@ -82,6 +90,10 @@ class UpstreamStream final : private net::Transfer::Observer {
   void lost(std::string_view reason);
   // The client no longer holds the upstream (it caught up, or left).
   void client_released();
+  // The session was re-initialised on a restarted server (proxy/reinit.h): reconnect now, on
+  // the new upstream session. `answered` runs once, when the server answered that attempt, it
+  // failed, or the stream stopped.
+  void reopen_now(std::function<void()> answered);
   // Drops the transfer and every timer (the stream finished, or the proxy stops).
   void stop();
   bool has_transfer() const noexcept { return static_cast<bool>(m_transfer); }
@@ -97,6 +109,9 @@ class UpstreamStream final : private net::Transfer::Observer {
   void pipeline_accepting();
   void resume_transfer();
   void reconnect_failed(int status, const net::Headers& headers);
+  void after_reinit(bool remapped);
+  bool switch_upstream_session();
+  void answered();
   void schedule_reconnect(std::string_view reason, std::optional<std::int64_t> retry_after_ms);
   void start_reconnect();
   void end(End end, std::string_view reason);
@@ -122,6 +137,9 @@ class UpstreamStream final : private net::Transfer::Observer {
   net::Timer m_reconnect_timer;
   net::Timer m_idle_timer;
   net::Trigger m_cleanup;            // destroys cancelled transfers outside libcurl callbacks
+  std::string m_upstream_session;    // the upstream session the tracked ids come from
+  std::string m_sent_session;        // the upstream session the current attempt named
+  std::function<void()> m_on_answered;  // reopen_now()'s
   // Lets a pipeline callback find this leg only while it lives (it may be gone by then).
   std::shared_ptr<UpstreamStream*> m_alive;
 };

@@ -22,6 +22,7 @@ std::string_view to_string(Errc e) noexcept {
     case Errc::json_invalid: return "json_invalid";
     case Errc::not_jsonrpc: return "not_jsonrpc";
     case Errc::upstream_unreachable: return "upstream_unreachable";
+    case Errc::upstream_refused: return "upstream_refused";
     case Errc::upstream_http: return "upstream_http";
     case Errc::upstream_protocol: return "upstream_protocol";
     case Errc::timeout: return "timeout";

@@ -31,6 +31,7 @@ enum class Errc {
   not_jsonrpc,           // valid JSON, but not a JSON-RPC 2.0 message or batch
   // upstream
   upstream_unreachable,  // connect / DNS / TLS failure
+  upstream_refused,      // connection refused: nothing listens, the request was not sent
   upstream_http,         // the upstream answered with an HTTP status we cannot use
   upstream_protocol,     // the upstream violated SSE or MCP framing
   timeout,               // a deadline expired

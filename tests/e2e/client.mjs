@@ -5,6 +5,8 @@
 //   node client.mjs notify URL --count N [--size B] [--retries R] [--timeout S]
 //   node client.mjs everything URL        server-everything: tools, echo, a resource
 //   node client.mjs ask URL [--sessions N] [--late-get MS] [--timeout S]
+//   node client.mjs calls URL [--calls N] [--interval-ms MS] [--pause-every K --pause-file F]
+//                              [--timeout S]
 //
 // notify: calls the `notify` tool and checks the notifications it gets: received, in order,
 // duplicates, missing, the result; `reconnects` counts the SDK's resume GETs (Last-Event-ID).
@@ -13,6 +15,12 @@
 // waiting for it), call `ask` at once (the server's sampling request travels on that GET
 // stream), answer it, close (the GET stream is left to linger in a proxy). Counts the answers.
 // --late-get MS holds the client's GET that long: the server asks before anyone listens.
+// calls: one session subscribes to test://static (the server announces an update on the GET
+// stream after each subscribe), then makes N tool calls, `echo` and `ask` in turn, MS apart;
+// counts the answers, the errors and the updates, and says whether the session id held. Every K
+// calls it appends a line to F and waits until F.go has as many lines (at most 30 s): a test
+// restarts the server meanwhile, with no call in flight.
+import fs from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
@@ -136,9 +144,46 @@ async function ask() {
   return out;
 }
 
-const modes = { parity, notify, everything, ask };
+async function calls() {
+  const n = Number(opt('--calls', '100'));
+  const intervalMs = Number(opt('--interval-ms', '50'));
+  const pauseEvery = Number(opt('--pause-every', '0'));
+  const pauseFile = opt('--pause-file', '');
+  const lines = (f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).length : 0);
+  let pauses = 0;
+  let updates = 0;
+  const { client, transport } = await connect({ sampling: {} }, (c) => {
+    c.setRequestHandler(CreateMessageRequestSchema,
+      async () => ({ model: 'e2e', role: 'assistant', content: { type: 'text', text: 'sampled' } }));
+    c.setNotificationHandler(ResourceUpdatedNotificationSchema, () => { updates++; });
+  });
+  const session = transport.sessionId;
+  const out = { calls: n, ok: 0, errors: [] };
+  await client.subscribeResource({ uri: 'test://static' });
+  for (let i = 0; i < n; i++) {
+    const [name, args, want] = i % 2 ? ['ask', {}, 'sampled'] : ['echo', { text: `call ${i}` }, `call ${i}`];
+    try {
+      const r = await client.callTool({ name, arguments: args }, undefined, { timeout: timeoutMs });
+      if (text(r) === want) out.ok++; else out.errors.push(`call ${i}: ${text(r)}`);
+    } catch (e) {
+      out.errors.push(`call ${i} (${name}): ${e?.message ?? e}`);
+    }
+    if (pauseEvery > 0 && (i + 1) % pauseEvery === 0 && i + 1 < n) {
+      fs.appendFileSync(pauseFile, `pause ${i + 1}\n`);
+      pauses++;
+      for (let t = 0; t < 3000 && lines(`${pauseFile}.go`) < pauses; t++) await new Promise((r) => setTimeout(r, 10));
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  await new Promise((r) => setTimeout(r, 300));  // the last update may still be on its way
+  Object.assign(out, { updates, same_session: transport.sessionId === session });
+  await client.close();
+  return out;
+}
+
+const modes = { parity, notify, everything, ask, calls };
 if (!modes[mode] || !url) {
-  process.stderr.write('usage: node client.mjs parity|notify|everything|ask URL [options]\n');
+  process.stderr.write('usage: node client.mjs parity|notify|everything|ask|calls URL [options]\n');
   process.exit(2);
 }
 const hard = setTimeout(() => { process.stdout.write(JSON.stringify({ error: 'client deadline' }) + '\n'); process.exit(3); }, timeoutMs + 30000);

@@ -81,12 +81,13 @@ grep -q 'upstream_idle' "$SCRATCH/proxy-idle.log" || fail "the stall was not not
 info "a redirect is passed on, not followed"
 expect_eq "$(http_code "http://127.0.0.1:$PROXY_PORT/redirect")" 302 "302 passes through"
 
-info "the upstream forgets its sessions (restart): 404 passed on, the session marked expired"
+info "the upstream forgets its sessions (restart), --no-reinit: 404 passed on, the session marked expired"
+# (by default the proxy re-initialises the session instead: proxy_reinit)
 start mcp-up "$TESTKIT" upstream --listen 127.0.0.1:0 --lifetime $LIFE
 mcp_pid=$LAST_PID
 listening mcp-up
 MUP=$PORT
-start_proxy proxy-mcp --upstream "http://127.0.0.1:$MUP/mcp" --store "$SCRATCH/store-mcp"
+start_proxy proxy-mcp --upstream "http://127.0.0.1:$MUP/mcp" --store "$SCRATCH/store-mcp" --no-reinit
 M="http://127.0.0.1:$PROXY_PORT/mcp"
 H=(-H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream')
 expect_eq "$(http_code "$M" "${H[@]}" -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}')" 200 "initialize"

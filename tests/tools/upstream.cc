@@ -24,8 +24,8 @@ namespace ssestitch::testkit::upstream {
 namespace {
 
 constexpr const char* k_usage = R"(usage: ssestitch-testkit upstream --listen 127.0.0.1:PORT [--lifetime S]
-         [--mcp-resumable 0|1] [--mcp-get 0|1] [--mcp-json] [--mcp-hold-resumed] [--get-interval-ms MS]
-         [--write-timeout S] [--verbose]
+         [--mcp-resumable 0|1] [--mcp-get 0|1] [--mcp-unknown-session-400] [--mcp-json]
+         [--mcp-hold-resumed] [--get-interval-ms MS] [--write-timeout S] [--verbose]
 PORT 0 picks a free port; the line "upstream: listening on 127.0.0.1:PORT" on stderr names it.
 GET /events   SSE; data {"k":K,"t":MONO_NS,"pad":"x.."}. Query parameters:
   n=N            events, then a clean end (0 = endless)      rate=R  events/s (0 = flat out)
@@ -494,7 +494,7 @@ int upstream_main(const std::vector<std::string>& argv) {
   Args args(argv);
   const std::string unknown = unknown_option(
       argv, {"--listen", "--lifetime", "--mcp-resumable", "--mcp-get", "--get-interval-ms", "--write-timeout"},
-      {"--mcp-json", "--mcp-hold-resumed", "--verbose"});
+      {"--mcp-json", "--mcp-hold-resumed", "--mcp-unknown-session-400", "--verbose"});
   if (!unknown.empty() || args.get("--listen").empty()) {
     if (!unknown.empty() && unknown != "--help") std::fprintf(stderr, "upstream: error: unknown option %s\n", unknown.c_str());
     std::fputs(k_usage, stderr);
@@ -509,6 +509,7 @@ int upstream_main(const std::vector<std::string>& argv) {
   Options options;
   options.mcp_resumable = args.get_int("--mcp-resumable", 1) != 0;
   options.mcp_get = args.get_int("--mcp-get", 1) != 0;
+  options.mcp_unknown_session_400 = args.flag("--mcp-unknown-session-400");
   options.mcp_json = args.flag("--mcp-json");
   options.mcp_hold_resumed = args.flag("--mcp-hold-resumed");
   options.get_interval_ms = std::max<long long>(1, args.get_int("--get-interval-ms", 1000));

@@ -13,6 +13,8 @@
 //     has a live connection (as the SDK does); GET without it opens the standalone stream (one
 //     per session, 409 otherwise; 405 with --mcp-get 0) with a notifications/message every
 //     --get-interval-ms;
+//   - an unknown Mcp-Session-Id gets 404 (400 "No valid session ID provided" with
+//     --mcp-unknown-session-400, as the SDK's example servers answer);
 //   - DELETE ends the session's streams and the session;
 //   - a POST without a session but with `MCP-Protocol-Version: 2026-07-28` (or later) is served
 //     statelessly: no session header, no event ids, no priming, no resumption.
@@ -242,7 +244,11 @@ class McpServiceImpl final : public McpService {
     }
     auto it = m_sessions.find(std::string(*sid));
     if (it == m_sessions.end()) {
-      reply_json(request, 404, error_body(-32001, "Session not found"));
+      if (m_server.options().mcp_unknown_session_400) {  // as the SDK's example servers answer
+        reply_json(request, 400, error_body(-32000, "Bad Request: No valid session ID provided"));
+      } else {
+        reply_json(request, 404, error_body(-32001, "Session not found"));
+      }
       return nullptr;
     }
     return it->second.get();

@@ -70,4 +70,27 @@ TEST_CASE("proxy::principal_of") {
   CHECK(proxy::principal_of(alice) != proxy::principal_of(bob));
 }
 
+
+TEST_CASE("proxy::SessionSetup: what a restarted server must be told again") {
+  proxy::SessionSetup setup;
+  setup.accepted("notifications/initialized", R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+  CHECK(setup.initialized);
+  const std::string debug = R"({"jsonrpc":"2.0","id":3,"method":"logging/setLevel","params":{"level":"debug"}})";
+  const std::string error = R"({"jsonrpc":"2.0","id":4,"method":"logging/setLevel","params":{"level":"error"}})";
+  setup.accepted("logging/setLevel", debug);
+  setup.accepted("logging/setLevel", error);
+  CHECK(setup.log_level == error);  // the last one holds
+  const std::string a = R"({"jsonrpc":"2.0","id":5,"method":"resources/subscribe","params":{"uri":"test://a"}})";
+  const std::string b = R"({"jsonrpc":"2.0","id":6,"method":"resources/subscribe","params":{"uri":"test://b"}})";
+  setup.accepted("resources/subscribe", a);
+  setup.accepted("resources/subscribe", b);
+  setup.accepted("resources/unsubscribe", R"({"jsonrpc":"2.0","id":7,"method":"resources/unsubscribe","params":{"uri":"test://a"}})");
+  REQUIRE(setup.subscriptions.size() == 1);
+  CHECK(setup.subscriptions.begin()->second == b);
+  setup.accepted("resources/subscribe", R"({"jsonrpc":"2.0","id":8,"method":"resources/subscribe"})");  // no uri
+  setup.accepted("tools/call", R"({"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"x"}})");
+  CHECK(setup.subscriptions.size() == 1);
+  CHECK(setup.log_level == error);
+}
+
 TEST_SUITE_END();
