@@ -22,18 +22,6 @@ namespace ssestitch::proxy {
 namespace {
 using util::LogLevel;
 
-// The most of a 400's body read to see whether it names the session.
-constexpr std::size_t k_max_error_body = 64u << 10;
-
-// A 400 that says the server does not know the session (the SDK examples: "Bad Request: No valid
-// session ID provided").
-bool names_session(std::string_view body) {
-  constexpr std::string_view word = "session";
-  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-  return std::search(body.begin(), body.end(), word.begin(), word.end(),
-                     [&](char a, char b) { return lower(a) == b; }) != body.end();
-}
-
 }  // namespace
 
 Exchange::Exchange(Context& ctx, net::ServerRequest* client, ForwardPlan plan)
@@ -145,7 +133,6 @@ bool Exchange::may_be_unknown_session(int status) const {
 void Exchange::wait_for_reinit() {
   m_check_unknown = false;
   const std::string stale(m_plan.request.headers.get("Mcp-Session-Id").value_or(""));
-  m_transfer->cancel();
   m_ctx.reinit->notice(m_plan.session, stale, [self = std::weak_ptr<Exchange*>(m_self)](bool remapped) {
     if (auto p = self.lock(); p && *p != nullptr) (*p)->after_reinit(remapped);
   });
@@ -165,13 +152,8 @@ void Exchange::after_reinit(bool remapped) {
     return;
   }
   // As the server said: the session is gone; the client must re-initialise.
-  const int status = m_status;
   apply_session_effects(404, net::Headers{});
   if (m_client == nullptr) return release();
-  if (status == 404) {
-    m_client_headers.set("Content-Type", "application/json");
-    m_held_body = mcp::error_response("null", mcp::k_error_session_not_found, "Session not found");
-  }
   reply_held();
 }
 
@@ -192,7 +174,6 @@ void Exchange::on_response(int status, const net::Headers& headers) {
   const bool sse = net::media_type_is(headers.get("Content-Type").value_or(""), "text/event-stream");
   if (may_be_unknown_session(status)) {
     m_client_headers = client_response_headers(headers, false);
-    if (status == 404) return wait_for_reinit();
     m_check_unknown = true;  // decided when the body is in (on_done)
     return;
   }
@@ -278,7 +259,7 @@ void Exchange::become_stream(const net::Headers& client_headers) {
 
 net::Transfer::BodyAction Exchange::on_body(std::string_view bytes) {
   if (m_check_unknown) {
-    if (m_held_body.size() + bytes.size() <= k_max_error_body) m_held_body.append(bytes);
+    if (m_held_body.size() + bytes.size() <= k_max_refusal_body) m_held_body.append(bytes);
     return net::Transfer::BodyAction::consume;
   }
   if (m_client == nullptr) return net::Transfer::BodyAction::consume;
@@ -315,8 +296,9 @@ net::Transfer::BodyAction Exchange::on_body(std::string_view bytes) {
 void Exchange::on_done(const util::Result<void>& result) {
   if (m_check_unknown) {
     m_check_unknown = false;
-    if (result && names_session(m_held_body)) return wait_for_reinit();
-    // A 400 for another reason: passed on as it came.
+    if (result && says_unknown_session(m_status, m_held_body)) return wait_for_reinit();
+    // Refused for another reason: passed on as it came (a 404 still ends the session).
+    apply_session_effects(m_status, net::Headers{});
     if (m_client == nullptr) return release();
     return reply_held();
   }

@@ -12,7 +12,8 @@
 // Sessions: a 2xx answer to `initialize` carrying Mcp-Session-Id creates the proxy's session;
 // a JSON answer is held until the session record is committed, so a client never holds a
 // session id that a restarted proxy would not know. A 2xx to DELETE closes the session. "Unknown
-// session" (404, or a 400 whose body names the session) to a request of a session waits for
+// session" (reinit.h says_unknown_session: read from the 404's or 400's body) to a request of a
+// session waits for
 // the session's re-initialisation (proxy/reinit.h) and re-sends the request once; when that
 // fails (or with --no-reinit) the client gets the answer and the session expires.
 // A refused connection (nothing listens: the request was not sent) is retried for
@@ -101,7 +102,7 @@ class Exchange final : private net::Transfer::Observer, private net::ServerReque
   bool m_waiting_get = false;      // initialized: the early GET is not answered yet
   bool m_upstream_done = false;    // the held answer is complete
   net::Timer m_get_timer;          // bounds m_waiting_get (k_initialized_hold_ms)
-  bool m_check_unknown = false;    // a 400 whose body may say "unknown session" (held)
+  bool m_check_unknown = false;    // a 404 or 400 whose body may say "unknown session" (held)
   bool m_resent = false;           // re-sent after the session's re-initialisation
   int m_connect_retries = 0;
   std::int64_t m_started_ns = 0;   // the first attempt

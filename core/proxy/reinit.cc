@@ -1,5 +1,6 @@
 #include "core/proxy/reinit.h"
 
+#include <algorithm>
 #include <optional>
 #include <string_view>
 
@@ -33,7 +34,19 @@ std::optional<std::string> answered_version(std::string_view body, bool sse) {
   return version;
 }
 
+bool names_session(std::string_view body) {
+  constexpr std::string_view word = "session";
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  return std::search(body.begin(), body.end(), word.begin(), word.end(),
+                     [&](char a, char b) { return lower(a) == b; }) != body.end();
+}
+
 }  // namespace
+
+bool says_unknown_session(int status, std::string_view body) {
+  if (status == 404) return body.find_first_not_of(" \t\r\n") == std::string_view::npos || names_session(body);
+  return status == 400 && names_session(body);
+}
 
 // One re-initialisation of one session: its steps one after the other, then the GET stream.
 class Reinitializer::Run final : private net::Transfer::Observer {

@@ -33,6 +33,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -41,6 +42,14 @@
 #include "core/proxy/context.h"
 
 namespace ssestitch::proxy {
+
+// Whether an answer to a request naming a session says the server does not know that session:
+// a 404 with an empty body or one that names the session (the SDKs: "Session not found"), or a
+// 400 that names it (the SDK examples: "No valid session ID provided"). A 404 for something
+// else ("no such event id") is not.
+bool says_unknown_session(int status, std::string_view body);
+// The most of such an answer's body that is read to tell.
+inline constexpr std::size_t k_max_refusal_body = 64u << 10;
 
 // The longest the waiters of a run wait for the server to answer the re-opened GET stream.
 inline constexpr std::int64_t k_reinit_get_hold_ms = 2000;

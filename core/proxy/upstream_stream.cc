@@ -67,6 +67,11 @@ void UpstreamStream::recover() { schedule_reconnect("proxy restart", std::nullop
 
 void UpstreamStream::on_response(int status, const net::Headers& headers) {
   answered();
+  if ((status == 404 || status == 400) && !m_record.session.empty()) {
+    m_refusal_status = status;  // "unknown session", or not: the body tells (on_done)
+    m_refusal_body.clear();
+    return;
+  }
   const bool sse = net::media_type_is(headers.get("Content-Type").value_or(""), "text/event-stream");
   if (status == 200 && sse) {
     if (m_sent_last_event_id) {
@@ -84,6 +89,7 @@ void UpstreamStream::on_response(int status, const net::Headers& headers) {
 }
 
 net::Transfer::BodyAction UpstreamStream::on_body(std::string_view bytes) {
+  if (m_refusal_status != 0 && m_refusal_body.size() + bytes.size() <= k_max_refusal_body) m_refusal_body.append(bytes);
   if (!m_transfer_ok) return net::Transfer::BodyAction::consume;
   if (m_owner.client_holds_upstream()) {
     // Held before retention could evict events the client has not read; client_released()
@@ -127,6 +133,18 @@ void UpstreamStream::on_done(const util::Result<void>& result) {
   m_cleanup.fire();  // the finished transfer is destroyed outside this callback
   answered();
   if (!is_open()) return;
+  if (const int status = std::exchange(m_refusal_status, 0); status != 0) {
+    if (result && says_unknown_session(status, m_refusal_body)) {
+      // The server does not know the session (it restarted, or ended it): try to carry the
+      // session over to a new upstream session first.
+      m_ctx.reinit->notice(m_record.session, m_sent_session, [alive = std::weak_ptr<UpstreamStream*>(m_alive)](bool ok) {
+        if (auto self = alive.lock(); self && *self != nullptr) (*self)->after_reinit(ok);
+      });
+      return;
+    }
+    reconnect_failed(status, net::Headers{});
+    return;
+  }
   if (!was_ok) {
     // Failed before any answer (connect, DNS, TLS, reset during headers).
     ++m_ctx.metrics->reconnects_failed;
@@ -188,14 +206,6 @@ void UpstreamStream::reconnect_failed(int status, const net::Headers& headers) {
   if (!is_open()) return;
   if (status == 204) {  // EventSource semantics: the server asks the client to stop.
     end(End::completed, reason);
-    return;
-  }
-  if ((status == 404 || status == 400) && !m_record.session.empty()) {
-    // MCP: the server does not know the session (it restarted, or ended the session): try to
-    // carry the session over to a new upstream session first.
-    m_ctx.reinit->notice(m_record.session, m_sent_session, [alive = std::weak_ptr<UpstreamStream*>(m_alive)](bool ok) {
-      if (auto self = alive.lock(); self && *self != nullptr) (*self)->after_reinit(ok);
-    });
     return;
   }
   const bool transient = status == 408 || status == 409 || status == 425 || status == 429 || status >= 500;

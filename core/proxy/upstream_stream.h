@@ -137,6 +137,8 @@ class UpstreamStream final : private net::Transfer::Observer {
   net::Timer m_reconnect_timer;
   net::Timer m_idle_timer;
   net::Trigger m_cleanup;            // destroys cancelled transfers outside libcurl callbacks
+  int m_refusal_status = 0;          // a 404/400 to a reconnect, read whole before deciding
+  std::string m_refusal_body;
   std::string m_upstream_session;    // the upstream session the tracked ids come from
   std::string m_sent_session;        // the upstream session the current attempt named
   std::function<void()> m_on_answered;  // reopen_now()'s
