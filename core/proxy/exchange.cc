@@ -26,8 +26,13 @@ using util::LogLevel;
 
 Exchange::Exchange(Context& ctx, net::ServerRequest* client, ForwardPlan plan)
     : m_ctx(ctx), m_client(client), m_plan(std::move(plan)),
-      m_get_timer(*ctx.loop, [this] { early_get_answered(); }),
-      m_retry_timer(*ctx.loop, [this] { start(); }),
+      m_timer(*ctx.loop, [this] {
+        if (m_waiting_get) {
+          early_get_answered();
+        } else {
+          start();
+        }
+      }),
       m_self(std::make_shared<Exchange*>(this)),
       m_keepalive(ctx, [this](std::string_view bytes) {
         if (m_client != nullptr) m_client->write(bytes);
@@ -62,8 +67,7 @@ void Exchange::start() {
 void Exchange::release() {
   if (m_released) return;
   m_released = true;
-  m_get_timer.cancel();
-  m_retry_timer.cancel();
+  m_timer.cancel();
   if (m_on_answered) std::exchange(m_on_answered, nullptr)();
   if (m_plan.standalone) {
     if (Session* s = m_ctx.sessions->find_any(m_plan.session); s != nullptr && s->get_opening == this) {
@@ -164,7 +168,7 @@ bool Exchange::retry_connect() {
   const std::int64_t delay_ms = std::min<std::int64_t>(std::int64_t{25} << std::min(m_connect_retries, 5), 500);
   ++m_connect_retries;
   ++m_ctx.metrics->connect_retries;
-  m_retry_timer.arm_ms(std::min(delay_ms, m_ctx.config->retry_connect_ms - waited_ms));
+  m_timer.arm_ms(std::min(delay_ms, m_ctx.config->retry_connect_ms - waited_ms));
   return true;
 }
 
@@ -185,7 +189,7 @@ void Exchange::on_response(int status, const net::Headers& headers) {
     const bool opened = open_standalone_get(m_ctx, m_plan, [self = std::weak_ptr<Exchange*>(m_self)] {
       if (auto p = self.lock(); p && *p != nullptr) (*p)->early_get_answered();
     });
-    if (opened && m_waiting_get) m_get_timer.arm_ms(k_initialized_hold_ms);
+    if (opened && m_waiting_get) m_timer.arm_ms(k_initialized_hold_ms);
     if (!opened) m_hold = m_waiting_get = false;
   }
   m_client_headers = client_response_headers(headers, sse);
@@ -356,7 +360,7 @@ void Exchange::reply_held() {
 void Exchange::early_get_answered() {
   if (!m_waiting_get) return;
   m_waiting_get = false;
-  m_get_timer.cancel();
+  m_timer.cancel();
   if (m_upstream_done) reply_held();
 }
 

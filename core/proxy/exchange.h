@@ -101,12 +101,13 @@ class Exchange final : private net::Transfer::Observer, private net::ServerReque
   bool m_waiting_commit = false;
   bool m_waiting_get = false;      // initialized: the early GET is not answered yet
   bool m_upstream_done = false;    // the held answer is complete
-  net::Timer m_get_timer;          // bounds m_waiting_get (k_initialized_hold_ms)
   bool m_check_unknown = false;    // a 404 or 400 whose body may say "unknown session" (held)
   bool m_resent = false;           // re-sent after the session's re-initialisation
   int m_connect_retries = 0;
   std::int64_t m_started_ns = 0;   // the first attempt
-  net::Timer m_retry_timer;        // the next attempt after a refused connection
+  // Before the answer: the next attempt after a refused connection; after it: the bound of
+  // m_waiting_get (k_initialized_hold_ms). One timer: never both at once.
+  net::Timer m_timer;
   std::function<void()> m_on_answered;
   std::shared_ptr<Exchange*> m_self;  // lets callbacks find this exchange only while it lives
   bool m_released = false;
