@@ -227,7 +227,8 @@ void UpstreamStream::reconnect_failed(int status, const net::Headers& headers) {
 void UpstreamStream::after_reinit(bool remapped) {
   if (!is_open()) return;
   if (remapped) {
-    if (!m_transfer || m_transfer->cancelled()) start_reconnect();  // else reopen_now() did
+    // Unless reopen_now() already did (the run re-opens the session's GET stream itself).
+    if (!m_transfer || m_transfer->finished() || m_transfer->cancelled()) start_reconnect();
     return;
   }
   // The client must re-initialise.
