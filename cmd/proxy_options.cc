@@ -59,7 +59,7 @@ const std::vector<ProxyOption> k_rows = {
      O::Choice{[](ProxyOptions& o) -> std::string& { return o.on_gap; }, {"error", "oldest"}}},
     {"--no-reinit", "Pass the server's \"unknown session\" on instead of re-initialising the session",
      O::Flag{[](ProxyOptions& o) -> bool& { return o.no_reinit; }}},
-    {"--retry-connect", "How long a request waits for an upstream that refuses connections (0: not at all)",
+    {"--retry-connect", "How long a request without an answer is retried: refused connections, retry-safe requests (0: not at all)",
      O::Duration{[](ProxyOptions& o) -> std::int64_t& { return o.config.retry_connect_ms; }}},
     {"--get-stream", "Open a session's standalone GET stream upstream: early (at initialized) or client (when asked)",
      O::Choice{[](ProxyOptions& o) -> std::string& { return o.get_stream; }, {"early", "client"}}},

@@ -155,6 +155,13 @@ bool PostBody::has_initialize() const noexcept {
                      [](const Message& m) { return m.kind == Kind::request && m.method == "initialize"; });
 }
 
+bool is_retry_safe(std::string_view method) noexcept {
+  constexpr std::string_view safe[] = {"ping",           "tools/list",   "resources/list",      "resources/templates/list",
+                                       "resources/read", "prompts/list", "prompts/get",         "completion/complete",
+                                       "server/discover"};
+  return std::find(std::begin(safe), std::end(safe), method) != std::end(safe);
+}
+
 bool PostBody::has_initialized() const noexcept {
   return std::any_of(messages.begin(), messages.end(), [](const Message& m) {
     return m.kind == Kind::notification && m.method == "notifications/initialized";

@@ -55,6 +55,11 @@ std::vector<std::string> response_ids(std::string_view data);
 // Convenience: the first of response_ids(), or nullopt.
 std::optional<std::string> response_id(std::string_view data);
 
+// Whether a request with this method may be sent again when its answer was lost: it changes
+// nothing on the server (ping, the lists, reads, prompts/get, completion/complete,
+// server/discover). tools/call is not, whatever the tool (only its annotations could say).
+bool is_retry_safe(std::string_view method) noexcept;
+
 // The `protocolVersion` of an InitializeResult response body, if present.
 std::optional<std::string> initialize_result_version(std::string_view data);
 

@@ -37,7 +37,7 @@ struct Config {
   std::size_t dedup_window = 1000;
   bool on_gap_oldest = false;
   bool reinit = true;                    // --no-reinit: no re-initialisation (proxy/reinit.h)
-  std::int64_t retry_connect_ms = 3000;  // how long a request waits for a refused upstream
+  std::int64_t retry_connect_ms = 3000;  // how long a request without an answer is retried (Exchange)
   bool early_get = true;                 // --get-stream early: open the session's GET stream at
                                          // notifications/initialized (proxy/standalone_get.h)
   std::vector<std::string> allow_origins;  // beyond the loopback and own ones (proxy/access.h)

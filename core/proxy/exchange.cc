@@ -161,13 +161,19 @@ void Exchange::after_reinit(bool remapped) {
   reply_held();
 }
 
-// A refused connection: nothing was sent, so the request may go again, for --retry-connect.
-bool Exchange::retry_connect() {
+// No answer at all: the request goes again, within --retry-connect, when that cannot do harm:
+// the connection was refused (nothing was sent), or the request is retry-safe (it changes nothing
+// on the server, e.g. one whose connection died with a restarting server).
+bool Exchange::retry(util::Errc error) {
   const std::int64_t waited_ms = (m_ctx.clock->mono_ns() - m_started_ns) / 1'000'000;
   if (m_client == nullptr || m_status != 0 || waited_ms >= m_ctx.config->retry_connect_ms) return false;
-  const std::int64_t delay_ms = std::min<std::int64_t>(std::int64_t{25} << std::min(m_connect_retries, 5), 500);
-  ++m_connect_retries;
-  ++m_ctx.metrics->connect_retries;
+  const bool refused = error == util::Errc::upstream_refused;
+  if (!refused && !(error == util::Errc::upstream_protocol && m_plan.mcp && mcp::is_retry_safe(m_plan.rpc_method))) {
+    return false;
+  }
+  const std::int64_t delay_ms = std::min<std::int64_t>(std::int64_t{25} << std::min(m_retries, 5), 500);
+  ++m_retries;
+  ++(refused ? m_ctx.metrics->retries_refused : m_ctx.metrics->retries_no_answer);
   m_timer.arm_ms(std::min(delay_ms, m_ctx.config->retry_connect_ms - waited_ms));
   return true;
 }
@@ -306,7 +312,7 @@ void Exchange::on_done(const util::Result<void>& result) {
     if (m_client == nullptr) return release();
     return reply_held();
   }
-  if (!result && result.error().code == util::Errc::upstream_refused && retry_connect()) return;
+  if (!result && retry(result.error().code)) return;
   if (!result) {
     const bool unreachable = result.error().code == util::Errc::upstream_unreachable ||
                              result.error().code == util::Errc::upstream_refused;

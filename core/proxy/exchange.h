@@ -16,8 +16,10 @@
 // session waits for
 // the session's re-initialisation (proxy/reinit.h) and re-sends the request once; when that
 // fails (or with --no-reinit) the client gets the answer and the session expires.
-// A refused connection (nothing listens: the request was not sent) is retried for
-// --retry-connect, so a server restarting on the same port is waited for.
+// A request that got no answer at all is sent again, for --retry-connect, when that cannot do
+// harm: the connection was refused (nothing listens: the request was not sent; a server
+// restarting on the same port is waited for), or the request is retry-safe
+// (mcp::is_retry_safe: ping, lists, reads) and its connection died before any answer.
 // Loop thread only.
 
 #include <cstdint>
@@ -86,7 +88,7 @@ class Exchange final : private net::Transfer::Observer, private net::ServerReque
   bool may_be_unknown_session(int status) const;
   void wait_for_reinit();
   void after_reinit(bool remapped);
-  bool retry_connect();
+  bool retry(util::Errc error);
   void release();
 
   Context& m_ctx;
@@ -103,9 +105,9 @@ class Exchange final : private net::Transfer::Observer, private net::ServerReque
   bool m_upstream_done = false;    // the held answer is complete
   bool m_check_unknown = false;    // a 404 or 400 whose body may say "unknown session" (held)
   bool m_resent = false;           // re-sent after the session's re-initialisation
-  int m_connect_retries = 0;
+  int m_retries = 0;
   std::int64_t m_started_ns = 0;   // the first attempt
-  // Before the answer: the next attempt after a refused connection; after it: the bound of
+  // Before the answer: the next attempt after no answer (retry()); after it: the bound of
   // m_waiting_get (k_initialized_hold_ms). One timer: never both at once.
   net::Timer m_timer;
   std::function<void()> m_on_answered;

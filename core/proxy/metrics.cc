@@ -84,8 +84,10 @@ std::string render_prometheus(const Metrics& m, const Gauges& g, const store::St
   sample(out, "ssestitch_session_reinits_total", "outcome=\"failed\"", m.reinits_failed);
   counter(out, "ssestitch_requests_resent_total", "Requests re-sent after their session was re-initialised.",
           m.requests_resent);
-  counter(out, "ssestitch_connect_retries_total", "Requests re-tried after the upstream refused the connection.",
-          m.connect_retries);
+  family(out, "ssestitch_requests_retried_total", "counter",
+         "Requests sent again: the upstream refused the connection, or a retry-safe request got no answer.");
+  sample(out, "ssestitch_requests_retried_total", "reason=\"refused\"", m.retries_refused);
+  sample(out, "ssestitch_requests_retried_total", "reason=\"no_answer\"", m.retries_no_answer);
   counter(out, "ssestitch_get_streams_opened_early_total",
           "Session GET streams the proxy opened at notifications/initialized (--get-stream early).",
           m.get_streams_opened_early);

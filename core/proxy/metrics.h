@@ -42,7 +42,8 @@ struct Metrics {
   std::uint64_t reinits = 0;                  // sessions carried over to a restarted upstream
   std::uint64_t reinits_failed = 0;           // re-initialisations that failed (the client got the 404)
   std::uint64_t requests_resent = 0;          // requests re-sent after their session's re-initialisation
-  std::uint64_t connect_retries = 0;          // requests re-tried after a refused connection
+  std::uint64_t retries_refused = 0;          // requests sent again after a refused connection
+  std::uint64_t retries_no_answer = 0;        // retry-safe requests sent again after no answer
   std::uint64_t store_errors = 0;             // commits that failed (events forwarded unlogged)
   std::map<std::string, std::uint64_t> errors;  // by Errc name
 

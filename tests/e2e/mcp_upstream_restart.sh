@@ -50,7 +50,7 @@ updates=$(jq -r .updates <<<"$C_OUT")
 [ "$updates" -ge 6 ] || fail "resource updates on the GET stream: $updates, want one per subscribe (1 + 5 replayed)"
 expect_eq "$(metric ssestitch_session_reinits_total 'outcome="ok"')" 5 "one re-initialisation per restart"
 [ "$(metric ssestitch_requests_resent_total)" -ge 1 ] || fail "no request was re-sent"
-info "re-sent: $(metric ssestitch_requests_resent_total), connect retries: $(metric ssestitch_connect_retries_total)"
+info "re-sent: $(metric ssestitch_requests_resent_total), connect retries: $(metric ssestitch_requests_retried_total 'reason="refused"')"
 stopped "$PROXY_PID" "proxy stopped"
 
 info "2. --no-reinit: the client sees the restart"

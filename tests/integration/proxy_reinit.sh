@@ -6,7 +6,9 @@
 #     same client connection and seq numbering;
 #  2. a request while nothing listens waits for the server (--retry-connect) instead of a 502;
 #  3. a 400 that does not name the session is passed on as it came;
-#  4. --no-reinit: the client gets the server's answer and the session expires (404 after).
+#  4. no answer at all (the connection reset mid status line): a ping is sent again, a
+#     tools/call is not (502);
+#  5. --no-reinit: the client gets the server's answer and the session expires (404 after).
 . "$(dirname "$0")/lib.sh"
 [ -n "$TESTKIT" ] || skip "TESTKIT not set"
 
@@ -63,7 +65,7 @@ sleep 0.5
 start_upstream
 wait "$curl_pid" || true
 expect_eq "$(cat "$SCRATCH/down.code")" 200 "ping sent while nothing listened"
-[ "$(metric ssestitch_connect_retries_total)" -ge 1 ] || fail "no connect retry counted"
+[ "$(metric ssestitch_requests_retried_total 'reason="refused"')" -ge 1 ] || fail "no connect retry counted"
 expect_eq "$(metric ssestitch_session_reinits_total 'outcome="ok"')" 2 "second re-initialisation"
 sleep 1
 [ "$(metric ssestitch_events_forwarded_total)" -gt "$events_before" ] || fail "the GET stream did not go on after the restarts"
@@ -79,7 +81,23 @@ info "3. a 400 for another reason passes through"
 expect_eq "$(rpc "$M" "$SID" 'not json')" 400 "malformed body"
 expect_eq "$(metric ssestitch_session_reinits_total 'outcome="ok"')" 2 "no re-initialisation for it"
 
-info "4. --no-reinit"
+info "4. no answer at all: a retry-safe request is sent again, a tools/call is not"
+# Relays that reset the first connection after 10 bytes of its answer (an incomplete status
+# line: no answer), then pass everything through.
+for r in safe unsafe; do
+  start "relay-$r" "$TESTKIT" relay --listen 127.0.0.1:0 --to "127.0.0.1:$UP" --cut-every 10 --cut-mode rst --max-cuts 1 --lifetime "$LIFETIME"
+  listening "relay-$r"
+  eval "RELAY_${r^^}=$PORT"
+done
+start_proxy cut-safe --upstream "http://127.0.0.1:$RELAY_SAFE/mcp" --no-store
+expect_eq "$(rpc "http://127.0.0.1:$PROXY_PORT/mcp" "" "$ping")" 400 "ping without a session: the server's own answer, after one retry"
+expect_eq "$(metric ssestitch_requests_retried_total 'reason="no_answer"')" 1 "the ping was sent again"
+start_proxy cut-unsafe --upstream "http://127.0.0.1:$RELAY_UNSAFE/mcp" --no-store
+call='{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"stream","arguments":{"count":1}}}'
+expect_eq "$(rpc "http://127.0.0.1:$PROXY_PORT/mcp" "" "$call")" 502 "tools/call without an answer: 502, never sent twice"
+expect_eq "$(metric ssestitch_requests_retried_total 'reason="no_answer"')" 0 "no retry of a tools/call"
+
+info "5. --no-reinit"
 start_proxy plain --upstream "http://127.0.0.1:$UP/mcp" --no-store --no-reinit
 P="http://127.0.0.1:$PROXY_PORT/mcp"
 expect_eq "$(rpc "$P" "" "$init")" 200 "initialize"

@@ -132,7 +132,6 @@ TEST_CASE("mcp::initialize_result_version and mcp::error_response") {
         R"({"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"Session not found"}})");
 }
 
-TEST_SUITE_END();
 
 TEST_CASE("mcp::json_at and json_array_size read responses") {
   const std::string r = R"({"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"a"},{"name":"b"}],"capabilities":{"prompts":{}}}})";
@@ -145,3 +144,16 @@ TEST_CASE("mcp::json_at and json_array_size read responses") {
   CHECK_FALSE(mcp::json_array_size(r, "/result/capabilities"));
   CHECK_FALSE(mcp::json_array_size("[1,", ""));
 }
+
+TEST_CASE("mcp::is_retry_safe: only requests that change nothing on the server") {
+  for (const char* m : {"ping", "tools/list", "resources/list", "resources/templates/list", "resources/read",
+                        "prompts/list", "prompts/get", "completion/complete", "server/discover"}) {
+    CHECK(mcp::is_retry_safe(m));
+  }
+  for (const char* m : {"tools/call", "initialize", "notifications/initialized", "logging/setLevel",
+                        "resources/subscribe", "sampling/createMessage", "", "Ping", "tools/list/x"}) {
+    CHECK_FALSE(mcp::is_retry_safe(m));
+  }
+}
+
+TEST_SUITE_END();
