@@ -49,12 +49,14 @@ listening holding
 run_bench --upstream "http://127.0.0.1:$PORT/mcp" --call stream --args '{"count":20,"interval_ms":25}' --timeout 20s \
   --sessions 1 --requests 3
 failed_check buffering "a server behind a buffering middlebox"
-# One burst that short cannot be told from a tool that writes at once: not judged, no failure.
+# One burst that short cannot be told from a tool that writes at once: not judged, no failure
+# (on a slow machine, ASan in a fresh chroot, the burst arrives spread out and is judged
+# streamed: a pass, also fine; what must not happen is a fail).
 start brief "$TESTKIT" relay --listen 127.0.0.1:0 --to "127.0.0.1:$UP_PORT" --hold-ms 300 --lifetime 120
 listening brief
 run_bench --upstream "http://127.0.0.1:$PORT/mcp" --call stream --args '{"count":20}' --sessions 1 --requests 3 --json
 expect_eq "$RC" 0 "a brief burst: exit ($(jq -c '.checks[] | select(.status == "fail")' "$SCRATCH/out"))"
-jq -r '.checks[] | select(.name == "buffering") | "\(.status) \(.detail)"' "$SCRATCH/out" | grep -q '^skip not judged' ||
+jq -r '.checks[] | select(.name == "buffering") | "\(.status) \(.detail)"' "$SCRATCH/out" | grep -Eq '^(skip not judged|pass )' ||
   fail "a brief burst: $(jq -c '.checks[] | select(.name == "buffering")' "$SCRATCH/out")"
 run_bench --upstream not-a-url
 expect_eq "$RC" 2 "bad URL"

@@ -86,7 +86,9 @@ const scenarios = {
 };
 
 const scenario = process.env.MCP_CONFORMANCE_SCENARIO;
-const url = process.argv[2];
+// The runner names its server http://localhost:PORT (listening on every interface); a fresh
+// chroot may have no /etc/hosts, and Node resolves localhost through it: go to 127.0.0.1.
+const url = process.argv[2]?.replace(/^http:\/\/localhost([:/]|$)/, 'http://127.0.0.1$1');
 if (!scenarios[scenario] || !url) {
   log(`usage: MCP_CONFORMANCE_SCENARIO=<${Object.keys(scenarios).join('|')}> node client.mjs URL`);
   process.exit(2);
