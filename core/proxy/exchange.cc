@@ -41,6 +41,10 @@ Exchange::Exchange(Context& ctx, net::ServerRequest* client, ForwardPlan plan)
 }
 
 void Exchange::adopt_client(net::ServerRequest& client) {
+  if (m_client != nullptr) {  // a second GET while the first waits: the newest wins, as on a stream
+    m_client->set_observer(nullptr);
+    m_client->abort();
+  }
   m_client = &client;
   client.set_observer(this);
 }
