@@ -23,7 +23,9 @@
 // lingering close), so the client always reads the 413 rather than a reset: discarding is bounded
 // by the header timeout between reads, not by size (nothing is kept), and a client waiting for
 // 100-continue sends its body after its own wait (curl: 1 s). A chunked body that grows past the
-// limit is still refused at once (evhttp has no lingering path for chunked bodies).
+// limit is still refused at once (evhttp has no lingering path for chunked bodies), and a
+// malformed chunk size gets 413 too, not 400: evhttp maps both to DATA_TOO_LONG and answers
+// before any callback of ours, leaving no trace of which it was.
 // Loop thread only.
 
 #include <cstddef>
