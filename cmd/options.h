@@ -31,6 +31,7 @@ struct ProxyOptions {
   std::string on_gap = "error";                // error|oldest
   std::string get_stream = "early";            // early|client
   bool no_reinit = false;
+  bool no_retry = false;
   std::uint64_t max_event_size = sse::Limits{}.max_event_bytes;
   bool print_config = false;
 };

@@ -42,6 +42,7 @@ util::Result<proxy::Config> make_config(const ProxyOptions& o) {
   c.on_gap_oldest = o.on_gap == "oldest";
   c.early_get = o.get_stream == "early";
   c.reinit = !o.no_reinit;
+  c.reissue = !o.no_retry;
   auto positive = [](std::int64_t v, const char* flag) -> util::Result<void> {
     if (v <= 0) return util::fail(util::Errc::invalid_argument, std::string(flag) + " must be greater than 0");
     return util::ok();

@@ -37,6 +37,8 @@ struct Config {
   std::size_t dedup_window = 1000;
   bool on_gap_oldest = false;
   bool reinit = true;                    // --no-reinit: no re-initialisation (proxy/reinit.h)
+  bool reissue = true;                   // --no-retry: never re-issue a request (proxy/retry_policy.h)
+  std::vector<std::string> retry_tools;  // --retry-tools: tools safe to call again, beyond annotations
   std::int64_t retry_connect_ms = 3000;  // how long a request without an answer is retried (Exchange)
   bool early_get = true;                 // --get-stream early: open the session's GET stream at
                                          // notifications/initialized (proxy/standalone_get.h)

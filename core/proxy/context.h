@@ -24,6 +24,7 @@ class CommitPipeline;
 class SessionTable;
 class Registry;
 class Reinitializer;
+class RetryPolicy;
 
 struct Context {
   const Config* config = nullptr;
@@ -39,6 +40,7 @@ struct Context {
   SessionTable* sessions = nullptr;
   Registry* registry = nullptr;
   Reinitializer* reinit = nullptr;
+  RetryPolicy* retry = nullptr;
 };
 
 }  // namespace ssestitch::proxy

@@ -9,9 +9,11 @@
 #include "core/proxy/metrics.h"
 #include "core/proxy/registry.h"
 #include "core/proxy/reinit.h"
+#include "core/proxy/retry_policy.h"
 #include "core/proxy/session_table.h"
 #include "core/proxy/standalone_get.h"
 #include "core/proxy/stream.h"
+#include "core/sse/writer.h"
 #include "core/store/session_store.h"
 #include "core/tracker/downstream_id.h"
 #include "core/tracker/event_tracker.h"
@@ -21,6 +23,9 @@
 namespace ssestitch::proxy {
 namespace {
 using util::LogLevel;
+
+// A tools/list answer larger than this is not read for tool annotations.
+constexpr std::size_t k_max_tools_body = 1u << 20;
 
 }  // namespace
 
@@ -38,6 +43,10 @@ Exchange::Exchange(Context& ctx, net::ServerRequest* client, ForwardPlan plan)
         if (m_client != nullptr) m_client->write(bytes);
       }) {
   if (client != nullptr) client->set_observer(this);
+  if (m_plan.mcp && m_plan.era == mcp::Era::stateless && m_plan.request_ids.size() == 1 && !m_plan.rpc_method.empty()) {
+    m_reissue.emplace(m_plan.request.body, m_plan.request_ids.front(),
+                      m_ctx.retry->judge("", m_plan.rpc_method, m_plan.request.body));
+  }
 }
 
 void Exchange::adopt_client(net::ServerRequest& client) {
@@ -128,6 +137,7 @@ void Exchange::apply_session_effects(int status, const net::Headers& headers) {
     for (Stream* stream : m_ctx.registry->streams()) {
       if (stream->record().session == s->record.id) stream->end_session();
     }
+    m_ctx.retry->forget(s->record.id);
     util::log(LogLevel::info, is_delete ? "session_closed" : "session_expired",
               {{"session_prefix", s->record.id.substr(0, 8)}});
   }
@@ -185,6 +195,7 @@ bool Exchange::retry(util::Errc error) {
 void Exchange::on_response(int status, const net::Headers& headers) {
   m_status = status;
   m_ctx.metrics->note_upstream_ok(m_ctx.clock->wall_ms());
+  if (m_reissuing) return reissue_answered(status, headers);
   const bool sse = net::media_type_is(headers.get("Content-Type").value_or(""), "text/event-stream");
   if (may_be_unknown_session(status)) {
     m_client_headers = client_response_headers(headers, false);
@@ -244,7 +255,8 @@ void Exchange::become_stream(const net::Headers& client_headers) {
   rec.session = m_plan.session;
   rec.principal = m_plan.principal;
   const std::string& method = m_plan.request.method;
-  if (method == "POST" && m_plan.mcp) {
+  const bool rec_is_post = method == "POST" && m_plan.mcp;
+  if (rec_is_post) {
     rec.kind = store::StreamKind::post;
   } else if (method == "GET" && m_plan.mcp && !m_plan.session.empty()) {
     rec.kind = store::StreamKind::get;
@@ -259,6 +271,13 @@ void Exchange::become_stream(const net::Headers& client_headers) {
   rec.pending_request_ids = m_plan.request_ids;
   auto opened = m_ctx.registry->open_stream(m_ctx, Opening::fresh, std::move(rec), m_plan.upstream_headers);
   Stream& s = **opened;  // a fresh stream reads nothing from the store
+  if (rec_is_post && m_plan.request_ids.size() == 1 && !m_plan.rpc_method.empty()) {
+    const auto verdict = m_ctx.retry->judge(m_plan.session, m_plan.rpc_method, m_plan.request.body);
+    if (verdict == RetryPolicy::Verdict::reissue) {
+      s.allow_reissue(Reissue(m_plan.request.body, m_plan.request_ids.front(), verdict),
+                      m_plan.rpc_method == "tools/list");
+    }
+  }
   s.adopt_upstream(std::move(m_transfer));
   if (net::ServerRequest* client = m_client; client != nullptr) {
     m_client = nullptr;
@@ -286,9 +305,19 @@ net::Transfer::BodyAction Exchange::on_body(std::string_view bytes) {
     m_held_body.append(bytes);
     return net::Transfer::BodyAction::consume;
   }
+  if (m_reissuing && m_attempt == Attempt::refused) return net::Transfer::BodyAction::consume;
+  if (m_reissuing && m_attempt == Attempt::json) {
+    if (m_held_body.size() + bytes.size() > m_ctx.config->max_body_size) {
+      m_transfer->cancel();
+      lost_answer("the re-issued request's answer is larger than --max-body-size");
+      return net::Transfer::BodyAction::consume;
+    }
+    m_held_body.append(bytes);
+    return net::Transfer::BodyAction::consume;
+  }
   if (m_passthrough_sse) {
     m_out.clear();
-    auto fed = m_sse->feed(bytes, [this](const sse::Event& ev) { m_out.append(ev.raw); });
+    auto fed = m_sse->feed(bytes, [this](const sse::Event& ev) { pass_event(ev); });
     if (!m_out.empty()) {
       m_client->write(m_out);
       m_keepalive.wrote();
@@ -299,6 +328,9 @@ net::Transfer::BodyAction Exchange::on_body(std::string_view bytes) {
       return net::Transfer::BodyAction::consume;
     }
   } else {
+    if (m_plan.rpc_method == "tools/list" && m_tools_body.size() + bytes.size() <= k_max_tools_body) {
+      m_tools_body.append(bytes);
+    }
     m_client->write(bytes);
   }
   if (m_client->backlog() > m_ctx.config->client_buffer) {
@@ -316,6 +348,7 @@ void Exchange::on_done(const util::Result<void>& result) {
     if (m_client == nullptr) return release();
     return reply_held();
   }
+  if (m_passthrough_sse && m_reissue) return answer_stream_ended(result);
   if (!result && retry(result.error().code)) return;
   if (!result) {
     const bool unreachable = result.error().code == util::Errc::upstream_unreachable ||
@@ -348,6 +381,11 @@ void Exchange::on_done(const util::Result<void>& result) {
     });
     return;
   }
+  if (!m_tools_body.empty() && m_status >= 200 && m_status < 300) learn_tools(m_tools_body);
+  finish_client();
+}
+
+void Exchange::finish_client() {
   if (m_client != nullptr) {
     net::ServerRequest* client = m_client;
     m_client = nullptr;
@@ -355,6 +393,99 @@ void Exchange::on_done(const util::Result<void>& result) {
     client->finish();
   }
   release();
+}
+
+void Exchange::learn_tools(std::string_view response) {
+  m_ctx.retry->learn_tools(m_plan.era == mcp::Era::stateless ? std::string_view() : m_plan.session, response);
+}
+
+// One event of a 2026-07-28 answer stream, from any attempt: complete events only (a cut
+// leaves no half event behind), filtered by the Reissue when there is one.
+void Exchange::pass_event(const sse::Event& ev) {
+  if (!m_reissue || !ev.dispatch) {
+    m_out.append(ev.raw);
+    return;
+  }
+  const Reissue::Pass pass = m_reissue->filter(ev.data, m_mapped);
+  if (pass == Reissue::Pass::drop) {
+    ++m_ctx.metrics->progress_suppressed;
+    return;
+  }
+  if (pass == Reissue::Pass::answer && m_plan.rpc_method == "tools/list") learn_tools(ev.data);
+  if (m_mapped.empty()) {
+    m_out.append(ev.raw);
+  } else {
+    sse::append_event(m_out, sse::OutEvent{ev.id.value_or(""), ev.type, m_mapped, ev.retry});
+  }
+}
+
+// A 2026-07-28 answer stream ended (cleanly or not). Before the request's response, the
+// answer is lost: re-issued when that is safe, else the client is told in-band.
+void Exchange::answer_stream_ended(const util::Result<void>& result) {
+  if (m_reissuing && m_attempt == Attempt::json && result) {  // the re-issue was answered in one JSON body
+    m_out.clear();
+    const Reissue::Pass pass = m_reissue->filter(m_held_body, m_mapped);
+    if (pass != Reissue::Pass::drop) {
+      sse::append_event(m_out, sse::OutEvent{"", "", m_mapped.empty() ? m_held_body : m_mapped, std::nullopt});
+    }
+    if (m_client != nullptr && !m_out.empty()) m_client->write(m_out);
+    m_held_body.clear();
+    if (m_reissue->answered()) return finish_client();
+  }
+  if (m_reissue->answered() || m_client == nullptr) return finish_client();
+  const std::string why = result ? std::string("the answer stream ended before the response")
+                                 : "the answer stream broke: " + result.error().message;
+  const std::int64_t now = m_ctx.clock->mono_ns() / 1'000'000;
+  if (!m_backoff) {
+    m_backoff.emplace(m_ctx.config->reconnect_base_ms, m_ctx.config->reconnect_cap_ms,
+                      m_ctx.config->reconnect_budget_ms, util::random_seed());
+  }
+  m_backoff->failed(now);
+  if (!m_reissue->allowed()) {
+    ++m_ctx.metrics->answers_lost;
+    return lost_answer(why + "; the request was not sent again: it may not be safe to repeat (--retry-tools)");
+  }
+  if (m_backoff->exhausted(now) || (!m_reissue->listen() && m_reissue->attempts() >= Reissue::k_max_attempts)) {
+    ++m_ctx.metrics->reissues_gave_up;
+    return lost_answer(why + "; sent again " + std::to_string(m_reissue->attempts()) + " times, giving up");
+  }
+  m_transfer.reset();
+  m_reissuing = true;
+  m_attempt = Attempt::waiting;
+  m_status = 0;
+  m_plan.request.body = m_reissue->next_body();
+  ++m_ctx.metrics->reissues;
+  util::log(LogLevel::info, "request_reissued",
+            {{"method", m_plan.rpc_method}, {"attempt", m_reissue->attempts()}, {"reason", why}});
+  m_timer.arm_ms(m_backoff->next_delay_ms(std::nullopt, std::nullopt));
+}
+
+void Exchange::reissue_answered(int status, const net::Headers& headers) {
+  if (status == 200 && net::media_type_is(headers.get("Content-Type").value_or(""), "text/event-stream")) {
+    m_attempt = Attempt::sse;
+    m_sse.emplace(m_ctx.config->sse_limits);  // the next attempt starts at an event boundary
+    if (m_reissue->listen()) m_backoff->succeeded();  // a listen that opens is healthy again
+    return;
+  }
+  // A JSON answer is read whole (on_body) and delivered as one event; an error status is a
+  // failed attempt (its body is not the client's answer).
+  m_attempt = status >= 200 && status < 300 ? Attempt::json : Attempt::refused;
+  m_held_body.clear();
+  if (m_attempt == Attempt::refused) util::log(LogLevel::warn, "reissue_refused", {{"status", status}});
+}
+
+void Exchange::lost_answer(std::string_view why) {
+  util::log(LogLevel::warn, "answer_lost", {{"method", m_plan.rpc_method}, {"reason", why}});
+  if (m_client != nullptr) {
+    m_out.clear();
+    sse::append_event(m_out, sse::OutEvent{"", "", mcp::error_response(m_reissue->client_id(), mcp::k_error_upstream_lost,
+                                                                         "ssestitch: " + std::string(why)),
+                                           std::nullopt});
+    m_client->write(m_out);
+    ++m_ctx.metrics->pending_errors_sent;
+  }
+  if (m_transfer) m_transfer->cancel();
+  finish_client();
 }
 
 void Exchange::reply_held() {

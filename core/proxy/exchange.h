@@ -20,6 +20,11 @@
 // harm: the connection was refused (nothing listens: the request was not sent; a server
 // restarting on the same port is waited for), or the request is retry-safe
 // (mcp::is_retry_safe: ping, lists, reads) and its connection died before any answer.
+// A 2026-07-28 answer stream that breaks (or ends) before the request's response cannot be
+// resumed: a request RetryPolicy calls safe is re-issued (proxy/reissue.h: proxy-owned id, the
+// answer mapped back, progress not delivered twice; subscriptions/listen re-opened) with
+// backoff within --reconnect-budget; any other gets one JSON-RPC error event and the stream
+// ends cleanly. tools/list answers teach RetryPolicy which tools are read-only or idempotent.
 // Loop thread only.
 
 #include <cstdint>
@@ -34,7 +39,9 @@
 #include "core/net/http_server.h"
 #include "core/net/upstream_client.h"
 #include "core/proxy/context.h"
+#include "core/proxy/backoff.h"
 #include "core/proxy/keepalive.h"
+#include "core/proxy/reissue.h"
 #include "core/sse/parser.h"
 
 namespace ssestitch::proxy {
@@ -89,6 +96,12 @@ class Exchange final : private net::Transfer::Observer, private net::ServerReque
   void wait_for_reinit();
   void after_reinit(bool remapped);
   bool retry(util::Errc error);
+  void pass_event(const sse::Event& event);
+  void answer_stream_ended(const util::Result<void>& result);
+  void reissue_answered(int status, const net::Headers& headers);
+  void lost_answer(std::string_view why);
+  void finish_client();
+  void learn_tools(std::string_view response);
   void release();
 
   Context& m_ctx;
@@ -117,6 +130,14 @@ class Exchange final : private net::Transfer::Observer, private net::ServerReque
   std::optional<sse::Parser> m_sse;
   std::string m_out;
   Keepalive m_keepalive;  // stateless-era SSE only
+  // A single 2026-07-28 request: watched for its answer, re-issued when RetryPolicy allows.
+  std::optional<Reissue> m_reissue;
+  std::optional<Backoff> m_backoff;  // from the first break on
+  bool m_reissuing = false;      // the current attempt is a re-issue
+  enum class Attempt { waiting, sse, json, refused };
+  Attempt m_attempt = Attempt::waiting;  // how the re-issue was answered (json: body in m_held_body)
+  std::string m_mapped;          // Reissue::filter's rewritten data
+  std::string m_tools_body;      // a tools/list answer as JSON, for RetryPolicy (bounded)
 };
 
 }  // namespace ssestitch::proxy

@@ -88,6 +88,16 @@ std::string render_prometheus(const Metrics& m, const Gauges& g, const store::St
          "Requests sent again: the upstream refused the connection, or a retry-safe request got no answer.");
   sample(out, "ssestitch_requests_retried_total", "reason=\"refused\"", m.retries_refused);
   sample(out, "ssestitch_requests_retried_total", "reason=\"no_answer\"", m.retries_no_answer);
+  family(out, "ssestitch_requests_reissued_total", "counter",
+         "Requests sent again after their answer stream broke and could not be resumed (retry-safe requests, "
+         "subscriptions/listen), by outcome of the attempt: sent, or gave_up when the budget ran out.");
+  sample(out, "ssestitch_requests_reissued_total", "outcome=\"sent\"", m.reissues);
+  sample(out, "ssestitch_requests_reissued_total", "outcome=\"gave_up\"", m.reissues_gave_up);
+  counter(out, "ssestitch_answers_lost_total",
+          "Answers lost with a broken stream whose request was not safe to repeat (the client got a JSON-RPC error).",
+          m.answers_lost);
+  counter(out, "ssestitch_progress_suppressed_total",
+          "Progress notifications of a re-issued request not delivered again.", m.progress_suppressed);
   counter(out, "ssestitch_get_streams_opened_early_total",
           "Session GET streams the proxy opened at notifications/initialized (--get-stream early).",
           m.get_streams_opened_early);

@@ -44,6 +44,10 @@ struct Metrics {
   std::uint64_t requests_resent = 0;          // requests re-sent after their session's re-initialisation
   std::uint64_t retries_refused = 0;          // requests sent again after a refused connection
   std::uint64_t retries_no_answer = 0;        // retry-safe requests sent again after no answer
+  std::uint64_t reissues = 0;                 // requests sent again after their answer stream broke
+  std::uint64_t reissues_gave_up = 0;         // ... until the budget ran out (the client got an error)
+  std::uint64_t answers_lost = 0;             // answers lost with a request not safe to repeat (error sent)
+  std::uint64_t progress_suppressed = 0;      // progress notifications of a re-issue already delivered
   std::uint64_t store_errors = 0;             // commits that failed (events forwarded unlogged)
   std::map<std::string, std::uint64_t> errors;  // by Errc name
 

@@ -12,6 +12,7 @@
 #include "core/proxy/metrics.h"
 #include "core/proxy/registry.h"
 #include "core/proxy/reinit.h"
+#include "core/proxy/retry_policy.h"
 #include "core/proxy/router.h"
 #include "core/proxy/session_table.h"
 #include "core/proxy/stream.h"
@@ -36,6 +37,7 @@ struct Proxy::Impl {
   std::unique_ptr<Registry> registry;
   std::unique_ptr<CommitPipeline> pipeline;
   std::unique_ptr<Reinitializer> reinit;
+  std::unique_ptr<RetryPolicy> retry;
   Context ctx;
   std::unique_ptr<Router> router;
   std::unique_ptr<net::HttpServer> server;
@@ -93,6 +95,8 @@ util::Result<std::unique_ptr<Proxy>> Proxy::create(const Config& config, std::un
                   &p.metrics, p.pipeline.get(), &p.sessions, p.registry.get()};
   p.reinit = std::make_unique<Reinitializer>(p.ctx);
   p.ctx.reinit = p.reinit.get();
+  p.retry = std::make_unique<RetryPolicy>(config.reissue, config.retry_tools);
+  p.ctx.retry = p.retry.get();
   p.router = std::make_unique<Router>(p.ctx);
 
   if (auto r = p.recover(); !r) return std::move(r).error();

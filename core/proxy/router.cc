@@ -167,12 +167,14 @@ ForwardPlan Router::plan_forward(const net::ServerRequest& request, bool mcp_pat
     // sessions: it is dropped.)
     plan.request.headers.set("Mcp-Session-Id", *sid);
   }
-  if (request.method() == "POST" && mcp_path && era == mcp::Era::sessions) {
+  if (request.method() == "POST" && mcp_path) {
     if (auto body = mcp::classify_post(request.body())) {
       plan.request_ids = body->request_ids();
-      plan.initialize = session == nullptr && !sid && body->has_initialize();
-      plan.initialized = session != nullptr && body->has_initialized();
       if (body->messages.size() == 1) plan.rpc_method = body->messages[0].method;
+      if (era == mcp::Era::sessions) {
+        plan.initialize = session == nullptr && !sid && body->has_initialize();
+        plan.initialized = session != nullptr && body->has_initialized();
+      }
     }
     // Bodies that are not JSON-RPC are forwarded untouched: the proxy is not a validator.
   }

@@ -8,6 +8,7 @@
 #include "core/proxy/config.h"
 #include "core/proxy/metrics.h"
 #include "core/proxy/registry.h"
+#include "core/proxy/retry_policy.h"
 #include "core/sse/writer.h"
 #include "core/tracker/downstream_id.h"
 #include "core/tracker/event_tracker.h"
@@ -99,6 +100,17 @@ bool Stream::on_upstream_block(const sse::Event& ev) {
     m_ctx.pipeline->mark_dirty(no);
     return fresh;
   }
+  std::string_view data = ev.data;
+  if (m_reissue) {
+    const Reissue::Pass pass = m_reissue->filter(data, m_mapped);
+    if (pass == Reissue::Pass::drop) {
+      if (id) m_ctx.tracker->observe_id_only(no, *id);  // the cursor still moves past it
+      ++m_ctx.metrics->progress_suppressed;
+      return false;
+    }
+    if (pass == Reissue::Pass::answer && m_learn_tools) m_ctx.retry->learn_tools(m_record.session, data);
+    if (!m_mapped.empty()) data = m_mapped;
+  }
   const tracker::Observation obs = m_ctx.tracker->observe(no, id);
   if (obs.verdict == tracker::Verdict::duplicate) {
     ++m_ctx.metrics->events_deduplicated;
@@ -115,11 +127,11 @@ bool Stream::on_upstream_block(const sse::Event& ev) {
   rec.seq = obs.seq;
   rec.upstream_id = std::string(id.value_or(""));
   rec.type = ev.type;
-  rec.data = ev.data;
+  rec.data = std::string(data);
   rec.arrival_ms = m_ctx.clock->wall_ms();
   m_outbox.emplace_back(obs.seq, std::string());
   sse::append_event(m_outbox.back().second,
-                    sse::OutEvent{tracker::format_downstream_id({no, obs.seq}), ev.type, ev.data, std::nullopt});
+                    sse::OutEvent{tracker::format_downstream_id({no, obs.seq}), ev.type, data, std::nullopt});
   m_ctx.pipeline->add_event(std::move(rec));
   // The store advances the stream's record (next seq, cursor) with the event itself; what the
   // event does not carry makes the stream dirty: a reset cursor, a change of pending ids.
@@ -127,7 +139,7 @@ bool Stream::on_upstream_block(const sse::Event& ev) {
 
   if (m_record.kind == store::StreamKind::post && !m_pending.empty()) {
     bool answered = false;
-    for (const std::string& rid : mcp::response_ids(ev.data)) answered |= m_pending.erase(rid) != 0;
+    for (const std::string& rid : mcp::response_ids(data)) answered |= m_pending.erase(rid) != 0;
     if (answered) m_ctx.pipeline->mark_dirty(no);
     if (m_pending.empty()) {
       // Every request of the POST has its response: the stream is complete (the SDK server
@@ -155,6 +167,14 @@ std::uint64_t Stream::append_event(std::optional<std::string_view> upstream_id, 
   m_ctx.pipeline->add_event(std::move(rec));
   if (upstream_id && upstream_id->empty()) m_ctx.pipeline->mark_dirty(no);  // as in on_upstream_block()
   return obs.seq;
+}
+
+std::optional<std::string> Stream::reissue_body() {
+  if (!m_reissue || !m_reissue->allowed() || m_pending.empty() || m_reissue->attempts() >= Reissue::k_max_attempts) {
+    return std::nullopt;
+  }
+  ++m_ctx.metrics->reissues;
+  return m_reissue->next_body();
 }
 
 void Stream::on_upstream_end(UpstreamStream::End end, std::string_view reason) {

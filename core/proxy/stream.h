@@ -18,8 +18,11 @@
 // through client_holds_upstream(); client_released() lets it read again).
 //
 // A POST stream completes when every request id of its POST has its response forwarded (the
-// TypeScript SDK never closes a resumed stream); one that cannot be resumed ends with a
-// JSON-RPC error for each request still waiting (DESIGN.md behaviour 2).
+// TypeScript SDK never closes a resumed stream); one that cannot be resumed (the server
+// restarted, or sent no event ids) has its request sent again when it is safe to repeat
+// (allow_reissue(), proxy/reissue.h: the events of every attempt pass through the Reissue),
+// and otherwise ends with a JSON-RPC error for each request still waiting (DESIGN.md
+// behaviour 2). Kept in memory only: after a proxy restart nothing is re-issued.
 //
 // Rejected: forwarding before commit (a kill -9 could lose what the client saw); one class for
 // both legs (843 lines where each half called into the other).
@@ -36,6 +39,7 @@
 #include "core/net/http_server.h"
 #include "core/net/upstream_client.h"
 #include "core/proxy/context.h"
+#include "core/proxy/reissue.h"
 #include "core/proxy/stream_relay.h"
 #include "core/proxy/upstream_stream.h"
 #include "core/store/records.h"
@@ -65,6 +69,12 @@ class Stream final : private UpstreamStream::Owner, private StreamRelay::Owner {
   void recover(std::uint64_t recovered_seq);
   // The session moved to a restarted server: reconnect now (UpstreamStream::reopen_now).
   void reopen_upstream(std::function<void()> answered) { m_upstream.reopen_now(std::move(answered)); }
+  // The POST's one request may be sent again if the stream cannot be resumed; `learn_tools`:
+  // it is tools/list, whose answer tells RetryPolicy which tools are safe to repeat.
+  void allow_reissue(Reissue reissue, bool learn_tools) {
+    m_reissue.emplace(std::move(reissue));
+    m_learn_tools = learn_tools;
+  }
   // A stream opened without a client (the proxy's early GET): it lingers until one attaches.
   void await_client() { m_relay.linger(); }
   // Attaches a client: replays events with seq > after_seq from the log, then delivers live.
@@ -86,6 +96,7 @@ class Stream final : private UpstreamStream::Owner, private StreamRelay::Owner {
   bool client_holds_upstream() const noexcept override { return m_relay.lagging(); }
   bool on_upstream_block(const sse::Event& event) override;
   bool awaiting_responses() const noexcept override { return !m_pending.empty(); }
+  std::optional<std::string> reissue_body() override;
   void on_upstream_end(UpstreamStream::End end, std::string_view reason) override;
   // StreamRelay::Owner
   std::uint64_t last_seq() const override;
@@ -108,6 +119,9 @@ class Stream final : private UpstreamStream::Owner, private StreamRelay::Owner {
   std::optional<std::uint64_t> m_final_seq;   // once finished: the client's response ends here
   UpstreamStream m_upstream;
   StreamRelay m_relay;
+  std::optional<Reissue> m_reissue;  // POST streams of one retry-safe request
+  bool m_learn_tools = false;
+  std::string m_mapped;              // Reissue::filter's rewritten data
 };
 
 }  // namespace ssestitch::proxy

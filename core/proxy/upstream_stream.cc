@@ -73,6 +73,17 @@ void UpstreamStream::on_response(int status, const net::Headers& headers) {
     return;
   }
   const bool sse = net::media_type_is(headers.get("Content-Type").value_or(""), "text/event-stream");
+  if (m_reissue_body && status >= 200 && status < 300) {
+    // The request sent again was accepted: its answer comes as SSE, or as one JSON body.
+    m_reissue_body.reset();
+    if (!sse) {
+      m_json_answer = true;
+      m_refusal_body.clear();
+      return;
+    }
+    healthy();
+    return;
+  }
   if (status == 200 && sse) {
     if (m_sent_last_event_id) {
       ++m_ctx.metrics->reconnects_resumed;
@@ -89,6 +100,10 @@ void UpstreamStream::on_response(int status, const net::Headers& headers) {
 }
 
 net::Transfer::BodyAction UpstreamStream::on_body(std::string_view bytes) {
+  if (m_json_answer) {
+    if (m_refusal_body.size() + bytes.size() <= m_ctx.config->max_body_size) m_refusal_body.append(bytes);
+    return net::Transfer::BodyAction::consume;
+  }
   if (m_refusal_status != 0 && m_refusal_body.size() + bytes.size() <= k_max_refusal_body) m_refusal_body.append(bytes);
   if (!m_transfer_ok) return net::Transfer::BodyAction::consume;
   if (m_owner.client_holds_upstream()) {
@@ -133,6 +148,13 @@ void UpstreamStream::on_done(const util::Result<void>& result) {
   m_cleanup.fire();  // the finished transfer is destroyed outside this callback
   answered();
   if (!is_open()) return;
+  if (std::exchange(m_json_answer, false) && result) {
+    sse::Event answer;
+    answer.data = std::exchange(m_refusal_body, {});
+    answer.dispatch = true;
+    m_owner.on_upstream_block(answer);
+    if (!is_open()) return;
+  }
   if (const int status = std::exchange(m_refusal_status, 0); status != 0) {
     if (result && says_unknown_session(status, m_refusal_body)) {
       // The server does not know the session (it restarted, or ended it): try to carry the
@@ -191,9 +213,12 @@ void UpstreamStream::lost(std::string_view reason) {
   }
   const tracker::Cursor* cursor = m_ctx.tracker->cursor(m_record.stream);
   const bool has_cursor = cursor != nullptr && cursor->last_upstream_id.has_value();
-  if (m_record.kind == store::StreamKind::post && !has_cursor) {
-    end(End::not_resumable, std::string(reason) + "; the server sent no event ids, so the stream cannot be resumed");
-    return;
+  if (m_record.kind == store::StreamKind::post && !has_cursor && !m_reissue_body) {
+    const std::string why = std::string(reason) + "; the server sent no event ids, so the stream cannot be resumed";
+    if (!reissue(why)) {
+      end(End::not_resumable, why);
+      return;
+    }
   }
   schedule_reconnect(reason, std::nullopt);
 }
@@ -264,7 +289,9 @@ bool UpstreamStream::switch_upstream_session() {
   }
   m_upstream_session = s->record.upstream_id;
   if (m_record.kind == store::StreamKind::post) {
-    end(End::not_resumable, "the upstream server restarted and this request was lost with it; send it again");
+    const std::string_view why = "the upstream server restarted and this request was lost with it";
+    if (m_reissue_body || reissue(why)) return true;  // start_reconnect() sends it again
+    end(End::not_resumable, std::string(why) + "; send it again");
     return false;
   }
   // Nothing of the old server's ids means anything to the new one.
@@ -272,6 +299,18 @@ bool UpstreamStream::switch_upstream_session() {
   m_resume_with_id = true;
   m_backoff.succeeded();
   util::log(LogLevel::info, "upstream_session_switched", {{"stream", m_record.stream}});
+  return true;
+}
+
+// A POST stream whose request is lost: the owner's body to send it again, if it gives one.
+bool UpstreamStream::reissue(std::string_view reason) {
+  if (m_record.kind != store::StreamKind::post) return false;
+  m_reissue_body = m_owner.reissue_body();
+  if (!m_reissue_body) return false;
+  // The answer starts again from nothing: none of the lost attempt's ids means anything now.
+  m_ctx.tracker->restore_stream(m_record.stream, m_record.session, m_ctx.tracker->next_seq(m_record.stream), {}, {});
+  m_resume_with_id = true;
+  util::log(LogLevel::info, "request_reissued", {{"stream", m_record.stream}, {"reason", reason}});
   return true;
 }
 
@@ -296,26 +335,33 @@ void UpstreamStream::schedule_reconnect(std::string_view reason, std::optional<s
 void UpstreamStream::start_reconnect() {
   if (!is_open()) return;
   m_transfer.reset();  // a cancelled transfer not yet destroyed: we are outside its callbacks here
-  net::UpstreamRequest req;
-  req.method = "GET";
-  req.url = m_ctx.config->upstream.origin() + m_record.target;
-  req.headers = m_headers;
-  req.headers.set("Accept", "text/event-stream");
-  req.connect_timeout_ms = m_ctx.config->connect_timeout_ms;
+  Session* s = nullptr;
   if (!m_record.session.empty()) {
-    Session* s = m_ctx.sessions->find_any(m_record.session);
+    s = m_ctx.sessions->find_any(m_record.session);
     if (s == nullptr || s->record.state != store::SessionState::open) {
       end(End::not_resumable, "the session is gone");
       return;
     }
-    if (!switch_upstream_session()) return;
+    if (!switch_upstream_session()) return;  // may decide to send a lost request again
+  }
+  net::UpstreamRequest req;
+  req.method = m_reissue_body ? "POST" : "GET";
+  req.url = m_ctx.config->upstream.origin() + m_record.target;
+  req.headers = m_headers;
+  req.headers.set("Accept", m_reissue_body ? "application/json, text/event-stream" : "text/event-stream");
+  if (m_reissue_body) {
+    req.headers.set("Content-Type", "application/json");
+    req.body = *m_reissue_body;
+  }
+  req.connect_timeout_ms = m_ctx.config->connect_timeout_ms;
+  if (s != nullptr) {
     req.headers.set("Mcp-Session-Id", s->record.upstream_id);
     if (!s->record.protocol_version.empty()) req.headers.set("MCP-Protocol-Version", s->record.protocol_version);
     m_sent_session = s->record.upstream_id;
   }
   const tracker::Cursor* cursor = m_ctx.tracker->cursor(m_record.stream);
   m_sent_last_event_id = false;
-  if (m_resume_with_id && cursor != nullptr && cursor->last_upstream_id) {
+  if (!m_reissue_body && m_resume_with_id && cursor != nullptr && cursor->last_upstream_id) {
     req.headers.set("Last-Event-ID", *cursor->last_upstream_id);
     m_sent_last_event_id = true;
   }

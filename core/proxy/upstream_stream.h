@@ -18,8 +18,10 @@
 // After the upstream server restarted ("unknown session" to a reconnect, proxy/reinit.h), the
 // stream waits for the session's re-initialisation: a GET stream then re-opens on the new
 // upstream session without Last-Event-ID (the tracker forgets the old server's ids; the
-// client's seq numbering goes on); a POST stream ends as not resumable (its request was lost
-// with the old server).
+// client's seq numbering goes on); a POST stream's request was lost with the old server: it is
+// sent again (POST, same session, answered by SSE or JSON) when the owner gives a body
+// (Owner::reissue_body(): safe to repeat), and the stream ends as not resumable otherwise. The
+// same holds for a POST stream that broke without any event id to resume from.
 //
 // Backpressure, the small interface with the owner: before reading, the leg asks
 // Owner::client_holds_upstream() (the attached client catches up from the log more slowly than
@@ -67,6 +69,9 @@ class UpstreamStream final : private net::Transfer::Observer {
     virtual bool on_upstream_block(const sse::Event& event) = 0;
     // A POST stream still waiting for responses to some of its request ids.
     virtual bool awaiting_responses() const noexcept = 0;
+    // A POST stream that cannot be resumed: the body to send its request again with (counted
+    // as an attempt), or nullopt when it must not be (then the stream ends not_resumable).
+    virtual std::optional<std::string> reissue_body() = 0;
     // The stream cannot go on upstream; the leg has dropped its transfer and timers.
     virtual void on_upstream_end(End end, std::string_view reason) = 0;
 
@@ -111,6 +116,7 @@ class UpstreamStream final : private net::Transfer::Observer {
   void reconnect_failed(int status, const net::Headers& headers);
   void after_reinit(bool remapped);
   bool switch_upstream_session();
+  bool reissue(std::string_view reason);
   void answered();
   void schedule_reconnect(std::string_view reason, std::optional<std::int64_t> retry_after_ms);
   void start_reconnect();
@@ -142,6 +148,8 @@ class UpstreamStream final : private net::Transfer::Observer {
   std::string m_upstream_session;    // the upstream session the tracked ids come from
   std::string m_sent_session;        // the upstream session the current attempt named
   std::function<void()> m_on_answered;  // reopen_now()'s
+  std::optional<std::string> m_reissue_body;  // the next attempt POSTs this (a lost request)
+  bool m_json_answer = false;        // the re-issued POST was answered with JSON (m_refusal_body)
   // Lets a pipeline callback find this leg only while it lives (it may be gone by then).
   std::shared_ptr<UpstreamStream*> m_alive;
 };

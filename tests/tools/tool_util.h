@@ -24,6 +24,13 @@ inline std::int64_t mono_ns() noexcept {
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
+// CLOCK_REALTIME in milliseconds: comparable with `date +%s%3N` in test scripts.
+inline std::int64_t wall_ms() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+}
+
 // Blocks SIGTERM and SIGINT for the rest of the process. Call when the event loop has ended,
 // before the SignalWatcher goes: `timeout` delivers its signal twice (to the child, then to its
 // process group), and a second SIGTERM after libevent restored the default action would kill a

@@ -25,7 +25,7 @@ namespace {
 
 constexpr const char* k_usage = R"(usage: ssestitch-testkit upstream --listen 127.0.0.1:PORT [--lifetime S]
          [--mcp-resumable 0|1] [--mcp-get 0|1] [--mcp-unknown-session-400] [--mcp-json]
-         [--mcp-hold-resumed] [--get-interval-ms MS] [--write-timeout S] [--verbose]
+         [--mcp-hold-resumed] [--get-interval-ms MS] [--listen-drop-every N] [--write-timeout S] [--verbose]
 PORT 0 picks a free port; the line "upstream: listening on 127.0.0.1:PORT" on stderr names it.
 GET /events   SSE; data {"k":K,"t":MONO_NS,"pad":"x.."}. Query parameters:
   n=N            events, then a clean end (0 = endless)      rate=R  events/s (0 = flat out)
@@ -247,6 +247,7 @@ Stream::~Stream() = default;
 void Stream::on_client_closed() noexcept {
   m_request = nullptr;  // being destroyed by the server
   ++m_server.counters().client_closed;
+  m_server.counters().last_client_closed_ms = wall_ms();
   retire();
 }
 
@@ -351,6 +352,8 @@ std::string Server::stats_json() const {
          ",\"streams\":" + std::to_string(c.streams) + ",\"open_streams\":" + std::to_string(m_streams.size()) +
          ",\"events_sent\":" + std::to_string(c.events_sent) + ",\"resumes\":" + std::to_string(c.resumes) +
          ",\"aborts\":" + std::to_string(c.aborts) + ",\"client_closed\":" + std::to_string(c.client_closed) +
+         ",\"last_client_closed_ms\":" + std::to_string(c.last_client_closed_ms) +
+         ",\"tool_calls\":" + std::to_string(c.tool_calls) +
          ",\"mcp_sessions\":" + std::to_string(m_mcp ? m_mcp->session_count() : 0) + "}";
 }
 
@@ -493,7 +496,7 @@ namespace {
 int upstream_main(const std::vector<std::string>& argv) {
   Args args(argv);
   const std::string unknown = unknown_option(
-      argv, {"--listen", "--lifetime", "--mcp-resumable", "--mcp-get", "--get-interval-ms", "--write-timeout"},
+      argv, {"--listen", "--lifetime", "--mcp-resumable", "--mcp-get", "--get-interval-ms", "--listen-drop-every", "--write-timeout"},
       {"--mcp-json", "--mcp-hold-resumed", "--mcp-unknown-session-400", "--verbose"});
   if (!unknown.empty() || args.get("--listen").empty()) {
     if (!unknown.empty() && unknown != "--help") std::fprintf(stderr, "upstream: error: unknown option %s\n", unknown.c_str());
@@ -513,6 +516,7 @@ int upstream_main(const std::vector<std::string>& argv) {
   options.mcp_json = args.flag("--mcp-json");
   options.mcp_hold_resumed = args.flag("--mcp-hold-resumed");
   options.get_interval_ms = std::max<long long>(1, args.get_int("--get-interval-ms", 1000));
+  options.listen_drop_every = std::max<long long>(0, args.get_int("--listen-drop-every", 0));
   options.verbose = args.flag("--verbose");
   options.write_timeout_s = static_cast<int>(std::clamp<long long>(args.get_int("--write-timeout", 60), 1, 3600));
   const long long lifetime = args.get_int("--lifetime", 300);

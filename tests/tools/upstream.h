@@ -37,7 +37,8 @@ struct Options {
   bool mcp_unknown_session_400 = false;  // --mcp-unknown-session-400: 400, not 404
   bool mcp_json = false;             // --mcp-json: tools/call answers plain JSON
   bool mcp_hold_resumed = false;     // --mcp-hold-resumed: keep resumed streams open (TS SDK)
-  std::int64_t get_interval_ms = 1000;  // --get-interval-ms: standalone GET message period
+  std::int64_t get_interval_ms = 1000;  // --get-interval-ms: standalone GET and listen message period
+  std::int64_t listen_drop_every = 0;   // --listen-drop-every N: cut subscriptions/listen after N messages
   bool verbose = false;              // --verbose: one stderr line per request
   int write_timeout_s = 60;          // --write-timeout: net::HttpServer::Limits::write_timeout_s
 };
@@ -49,6 +50,8 @@ struct Counters {
   std::uint64_t resumes = 0;        // requests carrying Last-Event-ID
   std::uint64_t aborts = 0;         // connections cut on purpose (drop_every)
   std::uint64_t client_closed = 0;  // streams whose client went away first
+  std::int64_t last_client_closed_ms = 0;  // wall clock of the latest of those
+  std::uint64_t tool_calls = 0;     // tools/call executions started (any tool)
 };
 
 class Server;

@@ -5,9 +5,13 @@
 //   - POST initialize -> JSON InitializeResult plus `Mcp-Session-Id` (32 hex); any other POST
 //     needs a known session (missing -> 400, unknown -> 404, JSON-RPC error bodies);
 //   - notifications and client responses -> 202; ping -> {}; tools/list -> the one tool;
-//   - tools/call "stream" {count, size, drop_every, interval_ms} -> SSE: `count`
+//   - tools/call "stream" {count, size, drop_every, drops, interval_ms} -> SSE: `count`
 //     notifications/progress (one per interval_ms when given),
 //     ids `<stream>_<k>`, then the JSON-RPC response (id `<stream>_<count+1>`), then the end;
+//     the connection is cut after every `drop_every` events, for at most `drops` executions
+//     with the same progress token (0 = every one); tools/list also offers "read_stream", the
+//     same tool annotated readOnlyHint (the proxy may re-issue it); every execution counts in
+//     the stats' tool_calls;
 //     with protocol >= 2025-11-25 a priming event `<stream>_0` (id, empty data) comes first;
 //   - GET + Last-Event-ID `<stream>_<k>` resumes that stream at k+1; 409 while the stream still
 //     has a live connection (as the SDK does); GET without it opens the standalone stream (one
@@ -17,7 +21,11 @@
 //     --mcp-unknown-session-400, as the SDK's example servers answer);
 //   - DELETE ends the session's streams and the session;
 //   - a POST without a session but with `MCP-Protocol-Version: 2026-07-28` (or later) is served
-//     statelessly: no session header, no event ids, no priming, no resumption.
+//     statelessly: no session header, no event ids, no priming, no resumption;
+//   - subscriptions/listen (2026-07-28) -> SSE: notifications/subscriptions/acknowledged (its
+//     subscription id is the request id), then a notifications/resources/updated every
+//     --get-interval-ms whose params.k counts up across all listens of the server (so a client
+//     can see a gap or a repeat), cut after --listen-drop-every of them; never a final response.
 //
 // The "event store" is virtual: a stream's events are a pure function of (stream, k) apart from
 // the `t` timestamp, so a replay regenerates them instead of keeping them. That bounds memory
@@ -42,6 +50,7 @@ namespace {
 constexpr std::size_t k_max_sessions = 4096;
 constexpr std::size_t k_max_streams_per_session = 1024;
 constexpr const char* k_default_protocol = "2025-11-25";
+constexpr std::size_t k_max_tokens = 4096;  // progress tokens whose cuts are counted (`drops`)
 
 struct StreamRecord {
   bool standalone = false;
@@ -188,6 +197,54 @@ class ToolStream final : public McpStream {
   std::int64_t m_sent = 0;
 };
 
+// A subscriptions/listen answer: the acknowledgement, then one update per interval, numbered
+// across the server (`next_k`), cut after --listen-drop-every updates.
+class ListenStream final : public Stream {
+ public:
+  ListenStream(Server& server, net::ServerRequest& request, std::string id, std::int64_t& next_k)
+      : Stream(server, request), m_id(std::move(id)), m_next_k(next_k) {}
+
+  void begin() {
+    start_sse();
+    send("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/subscriptions/acknowledged\",\"params\":{"
+         "\"notifications\":{\"resourceSubscriptions\":[\"test://counter\"]},\"_meta\":{"
+         "\"io.modelcontextprotocol/subscriptionId\":" + m_id + "}}}");
+    m_timer.arm_ms(m_server.options().get_interval_ms);
+  }
+
+ private:
+  void pump() override {
+    if (!live()) return;
+    if (m_dropping) {
+      if (backlog() == 0) abort();
+      return;
+    }
+    send("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/resources/updated\",\"params\":{\"uri\":"
+         "\"test://counter\",\"k\":" + std::to_string(m_next_k++) + ",\"_meta\":{"
+         "\"io.modelcontextprotocol/subscriptionId\":" + m_id + "}}}");
+    const std::int64_t every = m_server.options().listen_drop_every;
+    if (every > 0 && ++m_sent >= every) {
+      m_dropping = true;
+      m_timer.arm_ms(1);
+      return;
+    }
+    m_timer.arm_ms(m_server.options().get_interval_ms);
+  }
+  bool pump_on_drain() const noexcept override { return m_dropping; }
+
+  void send(std::string_view data) {
+    std::string out;
+    append_event(out, "", "message", data);
+    write(out);
+    ++m_server.counters().events_sent;
+  }
+
+  std::string m_id;
+  std::int64_t& m_next_k;
+  std::int64_t m_sent = 0;
+  bool m_dropping = false;
+};
+
 // The standalone GET stream: notifications/message k falls due at created + k * interval.
 class StandaloneStream final : public McpStream {
  public:
@@ -296,12 +353,16 @@ class McpServiceImpl final : public McpService {
     if (*method == "ping") {
       reply_json(request, 200, result_body(*id, "{}"), session->id);
     } else if (*method == "tools/list") {
+      const std::string schema =
+          "\"inputSchema\":{\"type\":\"object\",\"properties\":{\"count\":{\"type\":\"integer\"},\"size\":{"
+          "\"type\":\"integer\"},\"drop_every\":{\"type\":\"integer\"},\"drops\":{\"type\":\"integer\"}}}";
       reply_json(request, 200,
                  result_body(*id, "{\"tools\":[{\"name\":\"stream\",\"description\":\"count progress notifications, "
-                                  "then the result\",\"inputSchema\":{\"type\":\"object\",\"properties\":{\"count\":"
-                                  "{\"type\":\"integer\"},\"size\":{\"type\":\"integer\"},\"drop_every\":{\"type\":"
-                                  "\"integer\"}}}}]}"),
+                                  "then the result\"," + schema + "},{\"name\":\"read_stream\",\"description\":\"the "
+                                  "same, declared read-only\"," + schema + ",\"annotations\":{\"readOnlyHint\":true}}]}"),
                  session->id);
+    } else if (*method == "subscriptions/listen") {
+      m_server.adopt<ListenStream>(request, std::string(*id), m_next_listen_k).begin();
     } else if (*method == "tools/call") {
       tools_call(request, *session, *id, params);
     } else {
@@ -330,13 +391,16 @@ class McpServiceImpl final : public McpService {
   void tools_call(net::ServerRequest& request, Session& session, std::string_view id, std::string_view params) {
     const auto name = json_string(json_member(params, "name"));
     const std::string_view args = json_member(params, "arguments").value_or("{}");
-    if (!name || *name != "stream") {
-      reply_json(request, 200, error_body(-32602, "Unknown tool (only \\\"stream\\\")", id), session.id);
+    if (!name || (*name != "stream" && *name != "read_stream")) {
+      reply_json(request, 200, error_body(-32602, "Unknown tool (only \\\"stream\\\", \\\"read_stream\\\")", id),
+                 session.id);
       return;
     }
+    ++m_server.counters().tool_calls;
     const long long count = json_int(json_member(args, "count")).value_or(10);
     const long long size = json_int(json_member(args, "size")).value_or(64);
-    const long long drop_every = json_int(json_member(args, "drop_every")).value_or(0);
+    long long drop_every = json_int(json_member(args, "drop_every")).value_or(0);
+    const long long drops = json_int(json_member(args, "drops")).value_or(0);
     const long long interval_ms = std::clamp(json_int(json_member(args, "interval_ms")).value_or(0), 0LL, 10'000LL);
     if (count < 0 || count > 100'000'000 || size < 0 || size > (1 << 20) || drop_every < 0) {
       reply_json(request, 200, error_body(-32602, "Invalid arguments: count 0..1e8, size 0..1MiB, drop_every >= 0", id),
@@ -361,6 +425,10 @@ class McpServiceImpl final : public McpService {
     r->progress_token = token;
     r->count = count;
     r->size = static_cast<std::size_t>(size);
+    if (drops > 0 && drop_every > 0) {  // cut only the first `drops` executions of this token
+      if (m_cuts.size() >= k_max_tokens) m_cuts.clear();
+      if (m_cuts[token]++ >= drops) drop_every = 0;
+    }
     r->drop_every = drop_every;
     r->interval_ms = interval_ms;
     const bool priming = m_server.options().mcp_resumable && !session.stateless &&
@@ -438,6 +506,8 @@ class McpServiceImpl final : public McpService {
 
   Server& m_server;
   std::uint64_t m_next_order = 1;
+  std::int64_t m_next_listen_k = 1;
+  std::unordered_map<std::string, long long> m_cuts;  // progress token -> executions cut
   std::unordered_map<std::string, std::unique_ptr<Session>> m_sessions;
   Session m_stateless = [] {
     Session s;
