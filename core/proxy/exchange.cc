@@ -10,10 +10,10 @@
 #include "core/proxy/registry.h"
 #include "core/proxy/reinit.h"
 #include "core/proxy/retry_policy.h"
+#include "core/proxy/session_effects.h"
 #include "core/proxy/session_table.h"
 #include "core/proxy/standalone_get.h"
 #include "core/proxy/stream.h"
-#include "core/sse/writer.h"
 #include "core/store/session_store.h"
 #include "core/tracker/downstream_id.h"
 #include "core/tracker/event_tracker.h"
@@ -38,15 +38,8 @@ Exchange::Exchange(Context& ctx, net::ServerRequest* client, ForwardPlan plan)
           start();
         }
       }),
-      m_self(std::make_shared<Exchange*>(this)),
-      m_keepalive(ctx, [this](std::string_view bytes) {
-        if (m_client != nullptr) m_client->write(bytes);
-      }) {
+      m_self(std::make_shared<Exchange*>(this)) {
   if (client != nullptr) client->set_observer(this);
-  if (m_plan.mcp && m_plan.era == mcp::Era::stateless && m_plan.request_ids.size() == 1 && !m_plan.rpc_method.empty()) {
-    m_reissue.emplace(m_plan.request.body, m_plan.request_ids.front(),
-                      m_ctx.retry->judge("", m_plan.rpc_method, m_plan.request.body));
-  }
 }
 
 void Exchange::adopt_client(net::ServerRequest& client) {
@@ -87,7 +80,7 @@ void Exchange::release() {
       s->get_opening = nullptr;
     }
   }
-  m_keepalive.stop();
+  if (m_stateless) m_stateless->stop();
   if (m_transfer) m_transfer->cancel();
   m_ctx.registry->release(this);
 }
@@ -113,14 +106,9 @@ void Exchange::apply_session_effects(int status, const net::Headers& headers) {
   if (m_plan.initialize && ok && m_plan.era == mcp::Era::sessions) {
     auto upstream_sid = headers.get("Mcp-Session-Id");
     if (upstream_sid && tracker::validate_session_id(*upstream_sid)) {
-      Session& s = m_ctx.sessions->create(std::string(*upstream_sid),
-                                          std::string(m_plan.request.headers.get("MCP-Protocol-Version").value_or("")),
-                                          m_plan.principal, m_ctx.clock->wall_ms());
-      m_plan.session = s.record.id;
-      s.setup.initialize = m_plan.request.body;
-      s.setup.headers = m_plan.upstream_headers;
-      m_ctx.pipeline->add_session(s.record);
-      util::log(LogLevel::info, "session_created", {{"session_prefix", s.record.id.substr(0, 8)}});
+      m_plan.session = open_session(m_ctx, *upstream_sid, m_plan.request.headers.get("MCP-Protocol-Version").value_or(""),
+                                    m_plan.principal, m_plan.request.body, m_plan.upstream_headers)
+                           .record.id;
     } else if (upstream_sid) {
       ++m_ctx.metrics->errors["bad_upstream_session_id"];
     }
@@ -131,15 +119,7 @@ void Exchange::apply_session_effects(int status, const net::Headers& headers) {
   if (ok && !m_plan.rpc_method.empty()) s->setup.accepted(m_plan.rpc_method, m_plan.request.body);
   const bool is_delete = m_plan.request.method == "DELETE";
   if ((is_delete && (ok || status == 404)) || (status == 404 && !m_plan.initialize)) {
-    s->record.state = is_delete ? store::SessionState::closed : store::SessionState::expired;
-    s->record.last_active_ms = m_ctx.clock->wall_ms();
-    m_ctx.pipeline->add_session(s->record);
-    for (Stream* stream : m_ctx.registry->streams()) {
-      if (stream->record().session == s->record.id) stream->end_session();
-    }
-    m_ctx.retry->forget(s->record.id);
-    util::log(LogLevel::info, is_delete ? "session_closed" : "session_expired",
-              {{"session_prefix", s->record.id.substr(0, 8)}});
+    end_session(m_ctx, *s, is_delete ? store::SessionState::closed : store::SessionState::expired);
   }
 }
 
@@ -195,7 +175,7 @@ bool Exchange::retry(util::Errc error) {
 void Exchange::on_response(int status, const net::Headers& headers) {
   m_status = status;
   m_ctx.metrics->note_upstream_ok(m_ctx.clock->wall_ms());
-  if (m_reissuing) return reissue_answered(status, headers);
+  if (m_stateless && m_stateless->reissuing()) return m_stateless->attempt_answered(status, headers);
   const bool sse = net::media_type_is(headers.get("Content-Type").value_or(""), "text/event-stream");
   if (may_be_unknown_session(status)) {
     m_client_headers = client_response_headers(headers, false);
@@ -235,10 +215,15 @@ void Exchange::on_response(int status, const net::Headers& headers) {
   }
   if (sse && status == 200) {
     if (m_plan.era == mcp::Era::stateless) {
-      m_passthrough_sse = true;
-      m_sse.emplace(m_ctx.config->sse_limits);
+      std::optional<Reissue> reissue;
+      if (m_plan.mcp && m_plan.request_ids.size() == 1 && !m_plan.rpc_method.empty()) {
+        reissue.emplace(m_plan.request.body, m_plan.request_ids.front(),
+                        m_ctx.retry->judge("", m_plan.rpc_method, m_plan.request.body));
+      }
+      m_stateless.emplace(m_ctx, static_cast<StatelessAnswer::Owner&>(*this), std::move(reissue),
+                          m_plan.rpc_method == "tools/list");
       m_client->start(status, m_client_headers);
-      m_keepalive.start();
+      m_stateless->start();
       return;
     }
     become_stream(m_client_headers);
@@ -305,28 +290,13 @@ net::Transfer::BodyAction Exchange::on_body(std::string_view bytes) {
     m_held_body.append(bytes);
     return net::Transfer::BodyAction::consume;
   }
-  if (m_reissuing && m_attempt == Attempt::refused) return net::Transfer::BodyAction::consume;
-  if (m_reissuing && m_attempt == Attempt::json) {
-    if (m_held_body.size() + bytes.size() > m_ctx.config->max_body_size) {
-      m_transfer->cancel();
-      lost_answer("the re-issued request's answer is larger than --max-body-size");
-      return net::Transfer::BodyAction::consume;
-    }
-    m_held_body.append(bytes);
-    return net::Transfer::BodyAction::consume;
-  }
-  if (m_passthrough_sse) {
-    m_out.clear();
-    auto fed = m_sse->feed(bytes, [this](const sse::Event& ev) { pass_event(ev); });
-    if (!m_out.empty()) {
-      m_client->write(m_out);
-      m_keepalive.wrote();
-    }
-    if (!fed) {
+  if (m_stateless) {
+    if (auto fed = m_stateless->feed(bytes); !fed) {
       m_transfer->cancel();
       reply_error(502, fed.error().message);
       return net::Transfer::BodyAction::consume;
     }
+    if (m_client == nullptr) return net::Transfer::BodyAction::consume;  // the answer ended in it
   } else {
     if (m_plan.rpc_method == "tools/list" && m_tools_body.size() + bytes.size() <= k_max_tools_body) {
       m_tools_body.append(bytes);
@@ -348,7 +318,7 @@ void Exchange::on_done(const util::Result<void>& result) {
     if (m_client == nullptr) return release();
     return reply_held();
   }
-  if (m_passthrough_sse && m_reissue) return answer_stream_ended(result);
+  if (m_stateless) return m_stateless->ended(result);
   if (!result && retry(result.error().code)) return;
   if (!result) {
     const bool unreachable = result.error().code == util::Errc::upstream_unreachable ||
@@ -399,93 +369,15 @@ void Exchange::learn_tools(std::string_view response) {
   m_ctx.retry->learn_tools(m_plan.era == mcp::Era::stateless ? std::string_view() : m_plan.session, response);
 }
 
-// One event of a 2026-07-28 answer stream, from any attempt: complete events only (a cut
-// leaves no half event behind), filtered by the Reissue when there is one.
-void Exchange::pass_event(const sse::Event& ev) {
-  if (!m_reissue || !ev.dispatch) {
-    m_out.append(ev.raw);
-    return;
-  }
-  const Reissue::Pass pass = m_reissue->filter(ev.data, m_mapped);
-  if (pass == Reissue::Pass::drop) {
-    ++m_ctx.metrics->progress_suppressed;
-    return;
-  }
-  if (pass == Reissue::Pass::answer && m_plan.rpc_method == "tools/list") learn_tools(ev.data);
-  if (m_mapped.empty()) {
-    m_out.append(ev.raw);
-  } else {
-    sse::append_event(m_out, sse::OutEvent{ev.id.value_or(""), ev.type, m_mapped, ev.retry});
-  }
+void Exchange::answer_write(std::string_view bytes) {
+  if (m_client != nullptr) m_client->write(bytes);
 }
 
-// A 2026-07-28 answer stream ended (cleanly or not). Before the request's response, the
-// answer is lost: re-issued when that is safe, else the client is told in-band.
-void Exchange::answer_stream_ended(const util::Result<void>& result) {
-  if (m_reissuing && m_attempt == Attempt::json && result) {  // the re-issue was answered in one JSON body
-    m_out.clear();
-    const Reissue::Pass pass = m_reissue->filter(m_held_body, m_mapped);
-    if (pass != Reissue::Pass::drop) {
-      sse::append_event(m_out, sse::OutEvent{"", "", m_mapped.empty() ? m_held_body : m_mapped, std::nullopt});
-    }
-    if (m_client != nullptr && !m_out.empty()) m_client->write(m_out);
-    m_held_body.clear();
-    if (m_reissue->answered()) return finish_client();
-  }
-  if (m_reissue->answered() || m_client == nullptr) return finish_client();
-  const std::string why = result ? std::string("the answer stream ended before the response")
-                                 : "the answer stream broke: " + result.error().message;
-  const std::int64_t now = m_ctx.clock->mono_ns() / 1'000'000;
-  if (!m_backoff) {
-    m_backoff.emplace(m_ctx.config->reconnect_base_ms, m_ctx.config->reconnect_cap_ms,
-                      m_ctx.config->reconnect_budget_ms, util::random_seed());
-  }
-  m_backoff->failed(now);
-  if (!m_reissue->allowed()) {
-    ++m_ctx.metrics->answers_lost;
-    return lost_answer(why + "; the request was not sent again: it may not be safe to repeat (--retry-tools)");
-  }
-  if (m_backoff->exhausted(now) || (!m_reissue->listen() && m_reissue->attempts() >= Reissue::k_max_attempts)) {
-    ++m_ctx.metrics->reissues_gave_up;
-    return lost_answer(why + "; sent again " + std::to_string(m_reissue->attempts()) + " times, giving up");
-  }
-  m_transfer.reset();
-  m_reissuing = true;
-  m_attempt = Attempt::waiting;
+void Exchange::answer_again(std::string body, std::int64_t delay_ms) {
+  m_transfer.reset();  // from on_done: the transfer may be destroyed there
   m_status = 0;
-  m_plan.request.body = m_reissue->next_body();
-  ++m_ctx.metrics->reissues;
-  util::log(LogLevel::info, "request_reissued",
-            {{"method", m_plan.rpc_method}, {"attempt", m_reissue->attempts()}, {"reason", why}});
-  m_timer.arm_ms(m_backoff->next_delay_ms(std::nullopt, std::nullopt));
-}
-
-void Exchange::reissue_answered(int status, const net::Headers& headers) {
-  if (status == 200 && net::media_type_is(headers.get("Content-Type").value_or(""), "text/event-stream")) {
-    m_attempt = Attempt::sse;
-    m_sse.emplace(m_ctx.config->sse_limits);  // the next attempt starts at an event boundary
-    if (m_reissue->listen()) m_backoff->succeeded();  // a listen that opens is healthy again
-    return;
-  }
-  // A JSON answer is read whole (on_body) and delivered as one event; an error status is a
-  // failed attempt (its body is not the client's answer).
-  m_attempt = status >= 200 && status < 300 ? Attempt::json : Attempt::refused;
-  m_held_body.clear();
-  if (m_attempt == Attempt::refused) util::log(LogLevel::warn, "reissue_refused", {{"status", status}});
-}
-
-void Exchange::lost_answer(std::string_view why) {
-  util::log(LogLevel::warn, "answer_lost", {{"method", m_plan.rpc_method}, {"reason", why}});
-  if (m_client != nullptr) {
-    m_out.clear();
-    sse::append_event(m_out, sse::OutEvent{"", "", mcp::error_response(m_reissue->client_id(), mcp::k_error_upstream_lost,
-                                                                         "ssestitch: " + std::string(why)),
-                                           std::nullopt});
-    m_client->write(m_out);
-    ++m_ctx.metrics->pending_errors_sent;
-  }
-  if (m_transfer) m_transfer->cancel();
-  finish_client();
+  m_plan.request.body = std::move(body);
+  m_timer.arm_ms(delay_ms);
 }
 
 void Exchange::reply_held() {

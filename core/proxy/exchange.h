@@ -6,8 +6,8 @@
 // it the transfer and the client and is done. Every other response (JSON, errors, 202,
 // redirects, SSE in the stateless 2026-07-28 era) is passed through as it arrives, with the
 // header policy applied, Mcp-Session-Id mapped, and the client's backlog bounded by pausing the
-// upstream. Stateless SSE gets keepalives and is forwarded event by event (complete events
-// only); closing it cancels the upstream request (2026-07-28: disconnect is cancellation).
+// upstream. Stateless SSE is a StatelessAnswer (below); closing it cancels the upstream
+// request (2026-07-28: disconnect is cancellation).
 //
 // Sessions: a 2xx answer to `initialize` carrying Mcp-Session-Id creates the proxy's session;
 // a JSON answer is held until the session record is committed, so a client never holds a
@@ -20,11 +20,9 @@
 // harm: the connection was refused (nothing listens: the request was not sent; a server
 // restarting on the same port is waited for), or the request is retry-safe
 // (mcp::is_retry_safe: ping, lists, reads) and its connection died before any answer.
-// A 2026-07-28 answer stream that breaks (or ends) before the request's response cannot be
-// resumed: a request RetryPolicy calls safe is re-issued (proxy/reissue.h: proxy-owned id, the
-// answer mapped back, progress not delivered twice; subscriptions/listen re-opened) with
-// backoff within --reconnect-budget; any other gets one JSON-RPC error event and the stream
-// ends cleanly. tools/list answers teach RetryPolicy which tools are read-only or idempotent.
+// A 2026-07-28 SSE answer is a StatelessAnswer (proxy/stateless_answer.h: events passed on,
+// a broken answer re-issued when that is safe, else one JSON-RPC error). A tools/list answer
+// teaches RetryPolicy which tools are read-only or idempotent.
 // Loop thread only.
 
 #include <cstdint>
@@ -39,10 +37,7 @@
 #include "core/net/http_server.h"
 #include "core/net/upstream_client.h"
 #include "core/proxy/context.h"
-#include "core/proxy/backoff.h"
-#include "core/proxy/keepalive.h"
-#include "core/proxy/reissue.h"
-#include "core/sse/parser.h"
+#include "core/proxy/stateless_answer.h"
 
 namespace ssestitch::proxy {
 
@@ -61,7 +56,9 @@ struct ForwardPlan {
   std::string target;                // the client's request target
 };
 
-class Exchange final : private net::Transfer::Observer, private net::ServerRequest::Observer {
+class Exchange final : private net::Transfer::Observer,
+                       private net::ServerRequest::Observer,
+                       private StatelessAnswer::Owner {
  public:
   // `client`: the request to answer; nullptr for the proxy's own early GET, which may get its
   // client later (adopt_client) or become a stream without one.
@@ -86,6 +83,9 @@ class Exchange final : private net::Transfer::Observer, private net::ServerReque
   void on_done(const util::Result<void>& result) override;
   void on_client_closed() noexcept override;
   void on_drained() noexcept override;
+  void answer_write(std::string_view bytes) override;
+  void answer_again(std::string body, std::int64_t delay_ms) override;
+  void answer_done() override { finish_client(); }
 
   void apply_session_effects(int status, const net::Headers& headers);
   void become_stream(const net::Headers& client_headers);
@@ -96,10 +96,6 @@ class Exchange final : private net::Transfer::Observer, private net::ServerReque
   void wait_for_reinit();
   void after_reinit(bool remapped);
   bool retry(util::Errc error);
-  void pass_event(const sse::Event& event);
-  void answer_stream_ended(const util::Result<void>& result);
-  void reissue_answered(int status, const net::Headers& headers);
-  void lost_answer(std::string_view why);
   void finish_client();
   void learn_tools(std::string_view response);
   void release();
@@ -110,7 +106,6 @@ class Exchange final : private net::Transfer::Observer, private net::ServerReque
   std::unique_ptr<net::Transfer> m_transfer;
   int m_status = 0;
   net::Headers m_client_headers;
-  bool m_passthrough_sse = false;  // stateless-era SSE
   bool m_hold = false;             // the answer is held: initialize until the session commits,
                                    // initialized until the early GET is answered
   bool m_waiting_commit = false;
@@ -127,16 +122,7 @@ class Exchange final : private net::Transfer::Observer, private net::ServerReque
   std::shared_ptr<Exchange*> m_self;  // lets callbacks find this exchange only while it lives
   bool m_released = false;
   std::string m_held_body;
-  std::optional<sse::Parser> m_sse;
-  std::string m_out;
-  Keepalive m_keepalive;  // stateless-era SSE only
-  // A single 2026-07-28 request: watched for its answer, re-issued when RetryPolicy allows.
-  std::optional<Reissue> m_reissue;
-  std::optional<Backoff> m_backoff;  // from the first break on
-  bool m_reissuing = false;      // the current attempt is a re-issue
-  enum class Attempt { waiting, sse, json, refused };
-  Attempt m_attempt = Attempt::waiting;  // how the re-issue was answered (json: body in m_held_body)
-  std::string m_mapped;          // Reissue::filter's rewritten data
+  std::optional<StatelessAnswer> m_stateless;  // a 2026-07-28 SSE answer
   std::string m_tools_body;      // a tools/list answer as JSON, for RetryPolicy (bounded)
 };
 
