@@ -2,7 +2,8 @@
 # 12, core/proxy/reissue.h), against the testkit's MCP emulation:
 #  2026-07-28 (stateless, no resumption):
 #  1. a read-only tool (annotated in tools/list) cut twice mid-stream: the client gets every
-#     progress value once, in order, and one answer with its own id; the server ran it 3 times;
+#     progress value once, in order, and one answer with its own id; the server ran it 3 times,
+#     each attempt with the client's Mcp-Method / Mcp-Name headers, which agree with the body;
 #  2. a tool without annotations cut once: one JSON-RPC error, never a second execution;
 #     --retry-tools names it: re-issued; --no-retry: the read-only one is not;
 #  3. subscriptions/listen cut every 3 messages: the client's one stream survives >= 5 cuts,
@@ -44,7 +45,10 @@ info "1. 2026-07-28: a read-only tool cut twice"
 post "$M" "$SCRATCH/list" "$list" "${NEW[@]}"
 expect_eq "$(messages "$SCRATCH/list" | jq -c '[.result.tools[].annotations.readOnlyHint]')" '[null,true]' "tools/list"
 calls0=$(stats tool_calls)
-post "$M" "$SCRATCH/ro" "$(call '"ro"' read_stream 250 100 2)" "${NEW[@]}"
+# (with the routing headers: the testkit answers 400 when they disagree with the body)
+post "$M" "$SCRATCH/ro" "$(call '"ro"' read_stream 250 100 2)" "${NEW[@]}" -H 'Mcp-Method: tools/call' -H 'Mcp-Name: read_stream'
+post "$M" "$SCRATCH/mismatch" "$(call 0 read_stream 1 0 0)" "${NEW[@]}" -H 'Mcp-Name: stream'
+expect_eq "$(jq -c .error.code "$SCRATCH/mismatch")" -32020 "routing headers checked by the upstream"
 expect_eq "$(progress_of "$SCRATCH/ro")" "$(seq_csv 250)" "progress 1..250, each once"
 expect_eq "$(messages "$SCRATCH/ro" | jq -c 'select(.result) | [.id, .result.content[0].text]')" '["ro","done 250"]' "one answer, the client's id"
 expect_eq "$(($(stats tool_calls) - calls0))" 3 "executions (2 cut, 1 complete)"

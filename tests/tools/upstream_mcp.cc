@@ -21,7 +21,9 @@
 //     --mcp-unknown-session-400, as the SDK's example servers answer);
 //   - DELETE ends the session's streams and the session;
 //   - a POST without a session but with `MCP-Protocol-Version: 2026-07-28` (or later) is served
-//     statelessly: no session header, no event ids, no priming, no resumption;
+//     statelessly: no session header, no event ids, no priming, no resumption; its routing
+//     headers must agree with the body (Mcp-Method = method, Mcp-Name = params.name of
+//     tools/call), else 400 with JSON-RPC error -32020, as the revision requires;
 //   - subscriptions/listen (2026-07-28) -> SSE: notifications/subscriptions/acknowledged (its
 //     subscription id is the request id), then a notifications/resources/updated every
 //     --get-interval-ms whose params.k counts up across all listens of the server (so a client
@@ -341,6 +343,13 @@ class McpServiceImpl final : public McpService {
     const std::string_view params = json_member(body, "params").value_or("{}");
     if (method && *method == "initialize") {
       initialize(request, id.value_or("null"), params);
+      return;
+    }
+    const auto header_method = request.headers().get("Mcp-Method");
+    const auto header_name = request.headers().get("Mcp-Name");
+    if ((header_method && header_method != method) ||
+        (header_name && header_name != json_string(json_member(params, "name")))) {
+      reply_json(request, 400, error_body(-32020, "Mcp-Method or Mcp-Name does not match the body", id.value_or("null")));
       return;
     }
     Session* session = require_session(request);
