@@ -7,6 +7,7 @@
 //   node client.mjs ask URL [--sessions N] [--late-get MS] [--timeout S]
 //   node client.mjs calls URL [--calls N] [--interval-ms MS] [--pause-every K --pause-file F]
 //                              [--timeout S]
+//   node client.mjs progress URL [--n N] [--delay-ms MS] [--timeout S]
 //
 // notify: calls the `notify` tool and checks the notifications it gets: received, in order,
 // duplicates, missing, the result; `reconnects` counts the SDK's resume GETs (Last-Event-ID).
@@ -20,6 +21,8 @@
 // counts the answers, the errors and the updates, and says whether the session id held. Every K
 // calls it appends a line to F and waits until F.go has as many lines (at most 30 s): a test
 // restarts the server meanwhile, with no call in flight.
+// progress: lists the tools (as hosts do), then calls the read-only `count` tool with a progress
+// handler; reports the progress values in the order received and the result.
 import fs from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -113,6 +116,24 @@ async function notify() {
   return out;
 }
 
+async function progress() {
+  const n = Number(opt('--n', '100'));
+  const delayMs = Number(opt('--delay-ms', '10'));
+  const { client } = await connect();
+  const out = { progress: [], result: null, error: null };
+  try {
+    out.tools = (await client.listTools()).tools.map((t) => t.name).sort();
+    const r = await client.callTool({ name: 'count', arguments: { n, delay_ms: delayMs } }, undefined, {
+      timeout: timeoutMs, onprogress: (p) => out.progress.push(p.progress),
+    });
+    out.result = r.isError ? `error: ${text(r)}` : text(r);
+  } catch (e) {
+    out.error = String(e?.message ?? e);
+  }
+  await client.close().catch(() => {});
+  return out;
+}
+
 async function everything() {
   const { client } = await connect();
   const out = {};
@@ -181,9 +202,9 @@ async function calls() {
   return out;
 }
 
-const modes = { parity, notify, everything, ask, calls };
+const modes = { parity, notify, everything, ask, calls, progress };
 if (!modes[mode] || !url) {
-  process.stderr.write('usage: node client.mjs parity|notify|everything|ask|calls URL [options]\n');
+  process.stderr.write('usage: node client.mjs parity|notify|everything|ask|calls|progress URL [options]\n');
   process.exit(2);
 }
 const hard = setTimeout(() => { process.stdout.write(JSON.stringify({ error: 'client deadline' }) + '\n'); process.exit(3); }, timeoutMs + 30000);

@@ -8,7 +8,8 @@
 #     its GET stream after every restart;
 #  2. --no-reinit (control): the client sees the server's 404 after the first restart;
 #  3. a long streaming call in flight during a restart ends with a JSON-RPC error soon after the
-#     server is back, not a hang.
+#     server is back, not a hang; a read-only tool's call (annotated so in tools/list) in the same
+#     situation is sent again by the proxy and completes, no progress value delivered twice.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib.sh"
 
@@ -83,5 +84,18 @@ C_OUT=$(tail -n 1 "$SCRATCH/notify.log")
 info "notify client: $(jq -c '{result, error, received}' <<<"$C_OUT") ${elapsed_ms} ms after the server was back"
 grep -q 'restarted' <<<"$(jq -r .error <<<"$C_OUT")" || fail "the lost call's error does not say the server restarted: $C_OUT"
 [ "$elapsed_ms" -lt 5000 ] || fail "the lost call took ${elapsed_ms} ms to fail"
+received=$(metric ssestitch_events_received_total)
+start progress node "$E2E/client.mjs" progress "http://127.0.0.1:$PROXY_PORT/mcp" --n 100 --delay-ms 10 --timeout 30
+progress_pid=$LAST_PID
+# Restart once the call's progress flows (~20 values in).
+for _ in $(seq 1 200); do [ "$(metric ssestitch_events_received_total)" -ge $((received + 20)) ] && break; sleep 0.05; done
+restart_server
+waited "$progress_pid"
+C_OUT=$(tail -n 1 "$SCRATCH/progress.log")
+info "read-only call across the restart: $(jq -c '{result, error, progress: (.progress | length)}' <<<"$C_OUT")"
+expect_eq "$(jq -r '"\(.result)/\(.error)"' <<<"$C_OUT")" "counted 100/null" "the read-only call completed"
+expect_eq "$(jq -c '.progress == [range(1; 101)]' <<<"$C_OUT")" true "progress 1..100, each once, in order"
+[ "$(metric ssestitch_requests_reissued_total 'outcome="sent"')" -ge 1 ] || fail "the call was not re-issued"
+info "progress values not delivered twice: $(metric ssestitch_progress_suppressed_total)"
 stopped "$PROXY_PID" "proxy stopped"
 echo "mcp_upstream_restart: ok"

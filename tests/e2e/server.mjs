@@ -79,6 +79,21 @@ function buildServer() {
     }
     return { content: [{ type: 'text', text: `sent ${count}` }] };
   });
+  // Read-only by its annotations: a proxy may run it again when its answer is lost.
+  server.registerTool('count', {
+    description: 'send n progress notifications, delay_ms apart, then answer',
+    inputSchema: { n: z.number().int(), delay_ms: z.number().int().optional() },
+    annotations: { readOnlyHint: true },
+  }, async ({ n, delay_ms }, extra) => {
+    const token = extra._meta?.progressToken;
+    for (let i = 1; i <= n; i++) {
+      if (token !== undefined) {
+        await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: i, total: n } });
+      }
+      await new Promise((r) => setTimeout(r, delay_ms ?? 5));
+    }
+    return { content: [{ type: 'text', text: `counted ${n}` }] };
+  });
   server.registerTool('slow', { description: 'answer after ms', inputSchema: { ms: z.number().int() } },
     async ({ ms }) => { await new Promise((r) => setTimeout(r, ms)); return { content: [{ type: 'text', text: 'slow done' }] }; });
   // A request to the client that names no client request (server.createMessage, not
