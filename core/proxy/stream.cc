@@ -104,7 +104,10 @@ bool Stream::on_upstream_block(const sse::Event& ev) {
   if (m_reissue) {
     const Reissue::Pass pass = m_reissue->filter(data, m_mapped);
     if (pass == Reissue::Pass::drop) {
-      if (id) m_ctx.tracker->observe_id_only(no, *id);  // the cursor still moves past it
+      if (id) {  // the cursor still moves past it
+        m_ctx.tracker->observe_id_only(no, *id);
+        m_ctx.pipeline->mark_dirty(no);
+      }
       ++m_ctx.metrics->progress_suppressed;
       return false;
     }

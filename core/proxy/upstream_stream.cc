@@ -101,7 +101,12 @@ void UpstreamStream::on_response(int status, const net::Headers& headers) {
 
 net::Transfer::BodyAction UpstreamStream::on_body(std::string_view bytes) {
   if (m_json_answer) {
-    if (m_refusal_body.size() + bytes.size() <= m_ctx.config->max_body_size) m_refusal_body.append(bytes);
+    if (m_refusal_body.size() + bytes.size() > m_ctx.config->max_body_size) {
+      m_json_answer = false;
+      end(End::not_resumable, "the answer to the request sent again is larger than --max-body-size");
+      return net::Transfer::BodyAction::consume;
+    }
+    m_refusal_body.append(bytes);
     return net::Transfer::BodyAction::consume;
   }
   if (m_refusal_status != 0 && m_refusal_body.size() + bytes.size() <= k_max_refusal_body) m_refusal_body.append(bytes);
