@@ -318,7 +318,7 @@ void Exchange::on_done(const util::Result<void>& result) {
     if (m_client == nullptr) return release();
     return reply_held();
   }
-  if (m_stateless) return m_stateless->ended(result);
+  if (m_stateless && (result || m_stateless->watched())) return m_stateless->ended(result);
   if (!result && retry(result.error().code)) return;
   if (!result) {
     const bool unreachable = result.error().code == util::Errc::upstream_unreachable ||

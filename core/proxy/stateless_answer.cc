@@ -75,7 +75,7 @@ void StatelessAnswer::pass(const sse::Event& ev) {
 }
 
 void StatelessAnswer::ended(const util::Result<void>& result) {
-  if (!m_reissue) return m_owner.answer_done();  // not watched: the end is the server's
+  if (!m_reissue) return m_owner.answer_done();  // not watched: the server ended it
   if (m_attempt == Attempt::json && result) {
     m_out.clear();
     if (m_reissue->filter(m_json, m_mapped) != Reissue::Pass::drop) {

@@ -50,13 +50,17 @@ class StatelessAnswer {
 
   // The first attempt was answered 200 text/event-stream and the client's response started.
   void start();
+  // Whether the answer is watched for its response (one request); an unwatched answer that
+  // breaks is cut for the client as it was upstream.
+  bool watched() const noexcept { return m_reissue.has_value(); }
   // Whether the current attempt is a re-issue (its status goes to attempt_answered()).
   bool reissuing() const noexcept { return m_reissuing; }
   // A re-issue's status line and headers.
   void attempt_answered(int status, const net::Headers& headers);
   // Body bytes of the current attempt. An error (malformed SSE): the caller cuts the response.
   util::Result<void> feed(std::string_view bytes);
-  // The current attempt's transfer ended (`result`: cleanly or not).
+  // The current attempt's transfer ended (`result`: cleanly or not; an unwatched answer only
+  // cleanly).
   void ended(const util::Result<void>& result);
   // The client is gone.
   void stop() { m_keepalive.stop(); }
