@@ -67,6 +67,8 @@ const std::vector<ProxyOption> k_rows = {
      O::Duration{[](ProxyOptions& o) -> std::int64_t& { return o.config.retry_connect_ms; }}},
     {"--get-stream", "Open a session's standalone GET stream upstream: early (at initialized) or client (when asked)",
      O::Choice{[](ProxyOptions& o) -> std::string& { return o.get_stream; }, {"early", "client"}}},
+    {"--tap", "Write every message, both directions, as NDJSON to this file or - (standard output) as it passes",
+     O::Text{[](ProxyOptions& o) -> std::string& { return o.config.tap; }}},
     {"--allow-origin", "Browser Origin allowed to connect, beyond loopback ones (repeatable)",
      O::List{[](ProxyOptions& o) -> std::vector<std::string>& { return o.config.allow_origins; }}},
     {"--allow-host", "Host name allowed when listening on loopback, beyond loopback ones (repeatable)",

@@ -74,6 +74,7 @@ util::Result<Message> to_message(const Fields& f, std::size_t index, bool batch)
   if (!f.id_present || !f.id_valid) return bad("is a response without a valid id");
   m.kind = Kind::response;
   m.id = *f.id;
+  m.error = f.has_error;
   return m;
 }
 

@@ -29,6 +29,7 @@ struct Message {
   Kind kind = Kind::request;
   std::string id;      // canonical JSON text of the id (requests, responses); "" otherwise
   std::string method;  // requests and notifications
+  bool error = false;  // a response carrying "error" rather than "result"
 };
 
 struct PostBody {

@@ -25,6 +25,7 @@ class SessionTable;
 class Registry;
 class Reinitializer;
 class RetryPolicy;
+class Observers;
 
 struct Context {
   const Config* config = nullptr;
@@ -41,6 +42,7 @@ struct Context {
   Registry* registry = nullptr;
   Reinitializer* reinit = nullptr;
   RetryPolicy* retry = nullptr;
+  Observers* observers = nullptr;  // proxy/message_observer.h
 };
 
 }  // namespace ssestitch::proxy

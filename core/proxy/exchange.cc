@@ -6,6 +6,7 @@
 #include "core/proxy/commit_pipeline.h"
 #include "core/proxy/config.h"
 #include "core/proxy/header_policy.h"
+#include "core/proxy/message_observer.h"
 #include "core/proxy/metrics.h"
 #include "core/proxy/registry.h"
 #include "core/proxy/reinit.h"
@@ -26,6 +27,8 @@ using util::LogLevel;
 
 // A tools/list answer larger than this is not read for tool annotations.
 constexpr std::size_t k_max_tools_body = 1u << 20;
+// An answer larger than this is shown to the observers without its body (size only).
+constexpr std::size_t k_max_observed_body = 1u << 20;
 
 }  // namespace
 
@@ -95,7 +98,11 @@ void Exchange::reply_error(int status, std::string_view message) {
     if (client->started()) {
       client->abort();
     } else {
-      client->reply(status, h, "ssestitch: " + std::string(message) + "\n");
+      const std::string body = "ssestitch: " + std::string(message) + "\n";
+      m_client_headers = h;
+      m_status = status;
+      observe_answer(body, body.size(), true);
+      client->reply(status, h, body);
     }
   }
   release();
@@ -222,10 +229,12 @@ void Exchange::on_response(int status, const net::Headers& headers) {
       }
       m_stateless.emplace(m_ctx, static_cast<StatelessAnswer::Owner&>(*this), std::move(reissue),
                           m_plan.rpc_method == "tools/list");
+      observe_answer({}, 0);
       m_client->start(status, m_client_headers);
       m_stateless->start();
       return;
     }
+    observe_answer({}, 0);
     become_stream(m_client_headers);
     return;
   }
@@ -301,6 +310,10 @@ net::Transfer::BodyAction Exchange::on_body(std::string_view bytes) {
     if (m_plan.rpc_method == "tools/list" && m_tools_body.size() + bytes.size() <= k_max_tools_body) {
       m_tools_body.append(bytes);
     }
+    if (observing(m_ctx)) {
+      m_answer_size += bytes.size();
+      if (m_answer_size <= k_max_observed_body) m_answer.append(bytes);
+    }
     m_client->write(bytes);
   }
   if (m_client->backlog() > m_ctx.config->client_buffer) {
@@ -352,6 +365,7 @@ void Exchange::on_done(const util::Result<void>& result) {
     return;
   }
   if (!m_tools_body.empty() && m_status >= 200 && m_status < 300) learn_tools(m_tools_body);
+  if (m_client != nullptr) observe_answer(m_answer_size <= k_max_observed_body ? m_answer : std::string_view(), m_answer_size);
   finish_client();
 }
 
@@ -380,8 +394,18 @@ void Exchange::answer_again(std::string body, std::int64_t delay_ms) {
   m_timer.arm_ms(delay_ms);
 }
 
+void Exchange::observe_answer(std::string_view body, std::size_t size, bool from_proxy) {
+  if (!observing(m_ctx)) return;
+  tape::Message m = to_client(m_plan.session, m_ctx.clock->wall_ms(), m_status,
+                              m_client_headers.get("Content-Type").value_or(""), body);
+  m.size = size;
+  m.from_proxy = from_proxy;
+  m_ctx.observers->observe(m);
+}
+
 void Exchange::reply_held() {
   if (m_client != nullptr) {
+    observe_answer(m_held_body, m_held_body.size());
     net::ServerRequest* client = m_client;
     m_client = nullptr;
     client->set_observer(nullptr);

@@ -98,6 +98,8 @@ std::string render_prometheus(const Metrics& m, const Gauges& g, const store::St
           m.answers_lost);
   counter(out, "ssestitch_progress_suppressed_total",
           "Progress notifications of a re-issued request not delivered again.", m.progress_suppressed);
+  counter(out, "ssestitch_tap_dropped_total", "Tap lines dropped because its reader was slower than the traffic (--tap).",
+          m.tap_dropped);
   counter(out, "ssestitch_get_streams_opened_early_total",
           "Session GET streams the proxy opened at notifications/initialized (--get-stream early).",
           m.get_streams_opened_early);

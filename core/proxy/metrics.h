@@ -48,6 +48,7 @@ struct Metrics {
   std::uint64_t reissues_gave_up = 0;         // ... until the budget ran out (the client got an error)
   std::uint64_t answers_lost = 0;             // answers lost with a request not safe to repeat (error sent)
   std::uint64_t progress_suppressed = 0;      // progress notifications of a re-issue already delivered
+  std::uint64_t tap_dropped = 0;              // tap lines dropped: its reader was too slow
   std::uint64_t store_errors = 0;             // commits that failed (events forwarded unlogged)
   std::map<std::string, std::uint64_t> errors;  // by Errc name
 

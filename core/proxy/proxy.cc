@@ -13,6 +13,7 @@
 #include "core/proxy/registry.h"
 #include "core/proxy/reinit.h"
 #include "core/proxy/retry_policy.h"
+#include "core/proxy/tap.h"
 #include "core/proxy/router.h"
 #include "core/proxy/session_table.h"
 #include "core/proxy/stream.h"
@@ -38,6 +39,7 @@ struct Proxy::Impl {
   std::unique_ptr<CommitPipeline> pipeline;
   std::unique_ptr<Reinitializer> reinit;
   std::unique_ptr<RetryPolicy> retry;
+  Observers observers;
   Context ctx;
   std::unique_ptr<Router> router;
   std::unique_ptr<net::HttpServer> server;
@@ -97,6 +99,12 @@ util::Result<std::unique_ptr<Proxy>> Proxy::create(const Config& config, std::un
   p.ctx.reinit = p.reinit.get();
   p.retry = std::make_unique<RetryPolicy>(config.reissue, config.retry_tools);
   p.ctx.retry = p.retry.get();
+  if (!config.tap.empty()) {
+    auto tap = Tap::open(config.tap, p.metrics);
+    if (!tap) return std::move(tap).error();
+    p.observers.add(std::move(*tap));
+  }
+  p.ctx.observers = &p.observers;
   p.router = std::make_unique<Router>(p.ctx);
 
   if (auto r = p.recover(); !r) return std::move(r).error();

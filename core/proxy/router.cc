@@ -8,6 +8,7 @@
 #include "core/proxy/config.h"
 #include "core/proxy/exchange.h"
 #include "core/proxy/header_policy.h"
+#include "core/proxy/message_observer.h"
 #include "core/proxy/metrics.h"
 #include "core/proxy/registry.h"
 #include "core/proxy/session_table.h"
@@ -54,11 +55,25 @@ void Router::refuse(net::ServerRequest& request, int status, std::string_view me
     body = "ssestitch: " + std::string(message) + "\n";
   }
   if (status == 401) h.add("WWW-Authenticate", "Bearer realm=\"ssestitch\"");
+  if (observing(m_ctx)) {
+    tape::Message m = to_client(request.headers().get("Mcp-Session-Id").value_or(""), m_ctx.clock->wall_ms(), status,
+                                h.get("Content-Type").value_or(""), body);
+    m.from_proxy = true;
+    m_ctx.observers->observe(m);
+  }
   request.reply(status, h, body);
 }
 
 void Router::handle(net::ServerRequest& request) {
   ++m_ctx.metrics->requests;
+  if (observing(m_ctx)) {
+    tape::Message m;  // the session the client names (its answer says which one it got)
+    m.session = request.headers().get("Mcp-Session-Id").value_or("");
+    m.time_ms = m_ctx.clock->wall_ms();
+    m.http_method = request.method();
+    m.body = request.body();
+    m_ctx.observers->observe(m);
+  }
   const bool mcp_path = is_mcp_path(request.path());
   if (!admit(request, mcp_path)) return;
   const std::string principal = principal_of(request.headers());

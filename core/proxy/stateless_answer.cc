@@ -3,6 +3,7 @@
 #include "core/mcp/message.h"
 #include "core/net/upstream_client.h"
 #include "core/proxy/config.h"
+#include "core/proxy/message_observer.h"
 #include "core/proxy/metrics.h"
 #include "core/proxy/retry_policy.h"
 #include "core/sse/writer.h"
@@ -56,8 +57,16 @@ util::Result<void> StatelessAnswer::feed(std::string_view bytes) {
 }
 
 // One complete event, from any attempt, filtered by the Reissue when there is one.
+void StatelessAnswer::observe(std::string_view data, bool from_proxy) {
+  if (!observing(m_ctx)) return;
+  tape::Message m = to_client({}, m_ctx.clock->wall_ms(), 0, {}, data);
+  m.from_proxy = from_proxy;
+  m_ctx.observers->observe(m);
+}
+
 void StatelessAnswer::pass(const sse::Event& ev) {
   if (!m_reissue || !ev.dispatch) {
+    if (ev.dispatch) observe(ev.data, false);
     m_out.append(ev.raw);
     return;
   }
@@ -67,6 +76,7 @@ void StatelessAnswer::pass(const sse::Event& ev) {
     return;
   }
   if (pass == Reissue::Pass::answer && m_learn_tools) m_ctx.retry->learn_tools("", ev.data);
+  observe(m_mapped.empty() ? std::string_view(ev.data) : m_mapped, false);
   if (m_mapped.empty()) {
     m_out.append(ev.raw);
   } else {
@@ -79,6 +89,7 @@ void StatelessAnswer::ended(const util::Result<void>& result) {
   if (m_attempt == Attempt::json && result) {
     m_out.clear();
     if (m_reissue->filter(m_json, m_mapped) != Reissue::Pass::drop) {
+      observe(m_mapped.empty() ? m_json : m_mapped, false);
       sse::append_event(m_out, sse::OutEvent{"", "", m_mapped.empty() ? m_json : m_mapped, std::nullopt});
       m_owner.answer_write(m_out);
     }
@@ -113,9 +124,9 @@ void StatelessAnswer::ended(const util::Result<void>& result) {
 void StatelessAnswer::lost(std::string_view why) {
   util::log(LogLevel::warn, "answer_lost", {{"reason", why}});
   m_out.clear();
-  sse::append_event(m_out, sse::OutEvent{"", "", mcp::error_response(m_reissue->client_id(), mcp::k_error_upstream_lost,
-                                                                       "ssestitch: " + std::string(why)),
-                                         std::nullopt});
+  const std::string error = mcp::error_response(m_reissue->client_id(), mcp::k_error_upstream_lost, "ssestitch: " + std::string(why));
+  observe(error, true);
+  sse::append_event(m_out, sse::OutEvent{"", "", error, std::nullopt});
   m_owner.answer_write(m_out);
   ++m_ctx.metrics->pending_errors_sent;
   m_owner.answer_done();

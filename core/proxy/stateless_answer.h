@@ -68,6 +68,7 @@ class StatelessAnswer {
  private:
   void pass(const sse::Event& event);
   void lost(std::string_view why);
+  void observe(std::string_view data, bool from_proxy);
 
   Context& m_ctx;
   Owner& m_owner;

@@ -6,6 +6,7 @@
 #include "core/mcp/message.h"
 #include "core/proxy/commit_pipeline.h"
 #include "core/proxy/config.h"
+#include "core/proxy/message_observer.h"
 #include "core/proxy/metrics.h"
 #include "core/proxy/registry.h"
 #include "core/proxy/retry_policy.h"
@@ -135,6 +136,7 @@ bool Stream::on_upstream_block(const sse::Event& ev) {
   m_outbox.emplace_back(obs.seq, std::string());
   sse::append_event(m_outbox.back().second,
                     sse::OutEvent{tracker::format_downstream_id({no, obs.seq}), ev.type, data, std::nullopt});
+  observe(obs.seq, data, false);
   m_ctx.pipeline->add_event(std::move(rec));
   // The store advances the stream's record (next seq, cursor) with the event itself; what the
   // event does not carry makes the stream dirty: a reset cursor, a change of pending ids.
@@ -167,9 +169,19 @@ std::uint64_t Stream::append_event(std::optional<std::string_view> upstream_id, 
   m_outbox.emplace_back(obs.seq, std::string());
   sse::append_event(m_outbox.back().second,
                     sse::OutEvent{tracker::format_downstream_id({no, obs.seq}), type, data, std::nullopt});
+  observe(obs.seq, data, true);
   m_ctx.pipeline->add_event(std::move(rec));
   if (upstream_id && upstream_id->empty()) m_ctx.pipeline->mark_dirty(no);  // as in on_upstream_block()
   return obs.seq;
+}
+
+void Stream::observe(std::uint64_t seq, std::string_view data, bool from_proxy) {
+  if (!observing(m_ctx)) return;
+  tape::Message m = to_client(m_record.session, m_ctx.clock->wall_ms(), 0, {}, data);
+  m.stream = m_record.stream;
+  m.seq = seq;
+  m.from_proxy = from_proxy;
+  m_ctx.observers->observe(m);
 }
 
 std::optional<std::string> Stream::reissue_body() {

@@ -1,0 +1,73 @@
+# proxy_tap: `proxy --tap PATH|-` (core/proxy/tap.h), against the testkit's MCP emulation:
+#  1. an MCP session through the proxy: the tap has every message, both directions, in order,
+#     with kinds, methods, ids, latencies of responses, the stream and seq of SSE events, the
+#     proxy's own refusal, as documented in ssestitch-proxy(1) TAP FORMAT;
+#  2. a tap whose reader never reads (a FIFO held open): forwarding goes on (50,000 events reach
+#     the client), the lines that do not fit are dropped and counted, the proxy stops promptly.
+. "$(dirname "$0")/lib.sh"
+[ -n "$TESTKIT" ] || skip "TESTKIT not set"
+
+start upstream "$TESTKIT" upstream --listen 127.0.0.1:0 --lifetime "$LIFETIME" --get-interval-ms 100000
+listening upstream
+UP=$PORT
+H=(-H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream')
+TAP=$SCRATCH/tap.ndjson
+start_proxy proxy --upstream "http://127.0.0.1:$UP/mcp" --no-store --tap "$TAP"
+M="http://127.0.0.1:$PROXY_PORT/mcp"
+
+info "1. a session, message by message"
+init='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"proxy_tap","version":"1"}}}'
+expect_eq "$(http_code "$M" "${H[@]}" -d "$init")" 200 "initialize"
+SID=$(grep -i '^mcp-session-id:' "$SCRATCH/head" | awk '{print $2}' | tr -d '\r')
+S=(-H "Mcp-Session-Id: $SID")
+expect_eq "$(http_code "$M" "${H[@]}" "${S[@]}" -d '{"jsonrpc":"2.0","method":"notifications/initialized"}')" 202 "initialized"
+expect_eq "$(http_code "$M" "${H[@]}" "${S[@]}" -d '{"jsonrpc":"2.0","id":"t","method":"tools/list"}')" 200 "tools/list"
+curl -s -N --max-time 10 "${H[@]}" "${S[@]}" -d '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"stream","arguments":{"count":2}}}' "$M" >/dev/null
+expect_eq "$(http_code "$M" -X DELETE "${S[@]}")" 200 "DELETE"
+expect_eq "$(http_code "$M" "${H[@]}" "${S[@]}" -d '{"jsonrpc":"2.0","id":3,"method":"ping"}')" 404 "the ended session"
+sleep 0.3  # the writer thread
+# (the proxy's own GET stream of the session carries nothing: --get-interval-ms is long)
+got=$(jq -c '[.direction, (.session != null), .http_method, .status, .kind, .method, .id, (.latency_ms != null), .stream != null, .from_proxy]' "$TAP")
+want='["client_to_server",false,"POST",null,"request","initialize",1,false,false,false]
+["server_to_client",true,null,200,"response",null,1,true,false,false]
+["client_to_server",true,"POST",null,"notification","notifications/initialized",null,false,false,false]
+["server_to_client",true,null,202,null,null,null,false,false,false]
+["client_to_server",true,"POST",null,"request","tools/list","t",false,false,false]
+["server_to_client",true,null,200,"response",null,"t",true,false,false]
+["client_to_server",true,"POST",null,"request","tools/call",2,false,false,false]
+["server_to_client",true,null,200,null,null,null,false,false,false]
+["server_to_client",true,null,null,"notification","notifications/progress",null,false,true,false]
+["server_to_client",true,null,null,"notification","notifications/progress",null,false,true,false]
+["server_to_client",true,null,null,"response",null,2,true,true,false]
+["client_to_server",true,"DELETE",null,null,null,null,false,false,false]
+["server_to_client",true,null,200,null,null,null,false,false,false]
+["client_to_server",true,"POST",null,"request","ping",3,false,false,false]
+["server_to_client",true,null,404,"error",null,null,false,false,true]'
+[ "$got" = "$want" ] || fail "tap: $(diff <(echo "$want") <(echo "$got"))"
+expect_eq "$(jq -r 'select(.kind == "response" and .id == 2) | "\(.message.result.content[0].text) \(.seq)"' "$TAP")" "done 2 3" \
+  "the tool's answer, whole, where the log keeps it"
+expect_eq "$(jq -s '[.[].session | select(. != null)] | unique | [length, (.[0] == "'"$SID"'")]' -c "$TAP")" "[1,true]" \
+  "one session, the client's (none yet for initialize)"
+stopped "$PROXY_PID" "proxy stopped"
+
+info "2. a tap nobody reads"
+FIFO=$SCRATCH/tap.fifo
+mkfifo "$FIFO"
+exec 3<>"$FIFO"  # held open, never read
+start_proxy stalled --upstream "http://127.0.0.1:$UP/mcp" --no-store --tap "$FIFO"
+M="http://127.0.0.1:$PROXY_PORT/mcp"
+expect_eq "$(http_code "$M" "${H[@]}" -d "$init")" 200 "initialize"
+SID=$(grep -i '^mcp-session-id:' "$SCRATCH/head" | awk '{print $2}' | tr -d '\r')
+n=$(curl -s -N --max-time 60 "${H[@]}" -H "Mcp-Session-Id: $SID" \
+  -d '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"stream","arguments":{"count":50000,"size":256}}}' "$M" |
+  grep -c '^data: .*notifications/progress')
+expect_eq "$n" 50000 "events forwarded while the tap is stalled"
+dropped=$(metric ssestitch_tap_dropped_total)
+[ "$dropped" -gt 0 ] || fail "nothing dropped: the tap should have filled"
+info "tap lines dropped: $dropped"
+grep -q 'tap_dropping' "$SCRATCH/stalled.log" || fail "the drops were not said in the log"
+t0=$(date +%s%N)
+stopped "$PROXY_PID" "proxy stopped with a stalled tap"
+info "stopped in $((($(date +%s%N) - t0) / 1000000)) ms"
+exec 3<&-
+echo "proxy_tap: ok"
