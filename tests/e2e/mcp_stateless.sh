@@ -63,8 +63,11 @@ expect_eq "$(stats .executions.write)" 1 "executions of write"
 
 info "3. subscriptions/listen survives 5 cuts"
 reissued=$(metric ssestitch_requests_reissued_total 'outcome="sent"')
-modern listen --listen-ms 3000
-sleep 0.5
+requests=$(metric ssestitch_requests_total)
+modern listen --listen-ms 4000
+# Cut once the listen is open: the client's server/discover and subscriptions/listen passed.
+for _ in $(seq 1 100); do [ "$(metric ssestitch_requests_total)" -ge $((requests + 2)) ] && break; sleep 0.05; done
+sleep 0.3
 for _ in 1 2 3 4 5; do cut; sleep 0.4; done
 wait "$MODERN" || true
 C_OUT=$(cat "$SCRATCH/listen.out")
