@@ -139,11 +139,11 @@ void add_proxy(CLI::App& app, Options& o, std::string& config_path) {
 
 void add_inspect(CLI::App& app, Options& o) {
   InspectOptions& i = o.inspect;
-  CLI::App* sub = app.add_subcommand("inspect", "Show what a store holds: summary, sessions, streams, events");
+  CLI::App* sub = app.add_subcommand("inspect", "Show what a store holds: summary, sessions, streams, events, messages");
   sub->callback([&o] { o.subcommand = Subcommand::inspect; });
   sub->add_option("store", i.store, "Store directory")->required();
-  sub->add_option("view", i.view, "summary, sessions, streams or events")
-      ->check(CLI::IsMember({"summary", "sessions", "streams", "events"}))->capture_default_str();
+  sub->add_option("view", i.view, "summary, sessions, streams, events or messages (recorded by the proxy)")
+      ->check(CLI::IsMember({"summary", "sessions", "streams", "events", "messages"}))->capture_default_str();
   sub->add_option("--session", i.session, "Only this session");
   sub->add_option("--stream", i.stream, "Only this stream")->check(CLI::PositiveNumber);
   sub->add_option("--after", i.after, "Events with a seq greater than this");

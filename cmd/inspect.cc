@@ -1,5 +1,6 @@
-// `ssestitch inspect STORE [summary|sessions|streams|events]`: what a store holds, as aligned
-// tables for people or as JSON / NDJSON for scripts. Field names are stable (ssestitch-inspect(1));
+// `ssestitch inspect STORE [summary|sessions|streams|events|messages]`: what a store holds, as
+// aligned tables for people or as JSON / NDJSON for scripts (messages: core/tape/reader.h, the
+// tap's lines). Field names are stable (ssestitch-inspect(1));
 // tables show the same fields, times as UTC ISO-8601, event data on one line, cut at 60 chars.
 // Opens the store read-only: works beside a running proxy and on a crashed proxy's copy.
 
@@ -13,6 +14,8 @@
 #include "cmd/store_view.h"
 #include "core/util/text.h"
 #include "cmd/subcommands.h"
+#include "core/mcp/message.h"
+#include "core/tape/reader.h"
 #include "core/tracker/downstream_id.h"
 #include "core/util/units.h"
 
@@ -188,6 +191,52 @@ int events(const InspectOptions& o, const store::SessionStore& s) {
   return k_exit_ok;
 }
 
+// One recorded message as a table row: what it is in a word (the method, "result", "error").
+Row message_row(const std::string& line) {
+  auto text = [&](const char* pointer) { return mcp::json_string_at(line, pointer).value_or(""); };
+  auto raw = [&](const char* pointer) {
+    std::string v = mcp::json_at(line, pointer).value_or("null");
+    return v == "null" ? std::string() : v;
+  };
+  const std::string kind = text("/kind");
+  std::string what = text("/method");
+  if (what.empty()) what = kind == "response" ? "result" : kind;
+  const std::int64_t time = std::strtoll(raw("/time_ms").c_str(), nullptr, 10);
+  const std::string stream = raw("/stream");
+  const std::string latency = raw("/latency_ms");
+  Row row = {time_ms("time_ms", time),
+             str("direction", text("/direction") == "client_to_server" ? "->" : "<-"),
+             str("session", text("/session"), 12),
+             {"status", raw("/status"), raw("/status").empty() ? "null" : raw("/status")},
+             str("what", what, 40),
+             {"id", cell_text(raw("/id"), 16), raw("/id").empty() ? "null" : raw("/id")},
+             {"latency_ms", latency, latency.empty() ? "null" : latency},
+             {"size", raw("/size"), raw("/size")},
+             {"event", stream.empty() ? "" : stream + "-" + raw("/seq"), stream.empty() ? "null" : util::json_quote(stream + "-" + raw("/seq"))}};
+  row[1].json = util::json_quote(text("/direction"));
+  return row;
+}
+
+int messages(const InspectOptions& o, const store::SessionStore& s) {
+  auto lines = tape::read_messages(s, o.session.empty() ? std::nullopt : std::optional<std::string>(o.session), o.limit);
+  if (!lines) return report_error(lines.error());
+  if (o.ndjson) {
+    for (const std::string& l : *lines) std::printf("%s\n", l.c_str());
+    return k_exit_ok;
+  }
+  if (o.json) {
+    std::string out = "{\"messages\":[";
+    for (std::size_t i = 0; i < lines->size(); ++i) out += (i > 0 ? "," : "") + (*lines)[i];
+    std::printf("%s]}\n", out.c_str());
+    return k_exit_ok;
+  }
+  std::vector<Row> rows;
+  rows.reserve(lines->size());
+  for (const std::string& l : *lines) rows.push_back(message_row(l));
+  print_rows(o, "messages", rows);
+  return k_exit_ok;
+}
+
 }  // namespace
 
 int run_inspect(const GlobalOptions&, const InspectOptions& o) {
@@ -201,6 +250,8 @@ int run_inspect(const GlobalOptions&, const InspectOptions& o) {
     rc = streams(o, s);
   } else if (o.view == "events") {
     rc = events(o, s);
+  } else if (o.view == "messages") {
+    rc = messages(o, s);
   } else {
     rc = summary(o, s);
   }

@@ -38,7 +38,7 @@ struct ProxyOptions {
 
 struct InspectOptions {
   std::string store;
-  std::string view = "summary";                // summary|sessions|streams|events
+  std::string view = "summary";                // summary|sessions|streams|events|messages
   std::string session;
   std::optional<std::uint64_t> stream;
   std::uint64_t after = 0;

@@ -67,6 +67,8 @@ const std::vector<ProxyOption> k_rows = {
      O::Duration{[](ProxyOptions& o) -> std::int64_t& { return o.config.retry_connect_ms; }}},
     {"--get-stream", "Open a session's standalone GET stream upstream: early (at initialized) or client (when asked)",
      O::Choice{[](ProxyOptions& o) -> std::string& { return o.get_stream; }, {"early", "client"}}},
+    {"--record", "Keep every message of a session in the store (inspect STORE messages): full, metadata (no bodies) or off",
+     O::Choice{[](ProxyOptions& o) -> std::string& { return o.config.record; }, {"full", "metadata", "off"}}},
     {"--tap", "Write every message, both directions, as NDJSON to this file or - (standard output) as it passes",
      O::Text{[](ProxyOptions& o) -> std::string& { return o.config.tap; }}},
     {"--allow-origin", "Browser Origin allowed to connect, beyond loopback ones (repeatable)",

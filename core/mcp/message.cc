@@ -233,6 +233,14 @@ std::optional<std::string> json_at(std::string_view json, std::string_view point
   return std::string(raw);
 }
 
+std::optional<std::string> json_string_at(std::string_view json, std::string_view pointer) {
+  auto doc = parse(json);
+  if (!doc) return std::nullopt;
+  std::string_view s;
+  if (doc->at_pointer(pointer).get_string().get(s)) return std::nullopt;
+  return std::string(s);
+}
+
 std::optional<std::size_t> json_array_size(std::string_view json, std::string_view pointer) {
   auto doc = parse(json);
   if (!doc) return std::nullopt;

@@ -67,6 +67,8 @@ std::optional<std::string> initialize_result_version(std::string_view data);
 // The raw JSON text of the value at RFC 6901 `pointer` in `json` ("/result/tools"), or nullopt
 // when `json` is not JSON or has nothing there. For tools reading responses (bench's smoke test).
 std::optional<std::string> json_at(std::string_view json, std::string_view pointer);
+// The string at `pointer` (unescaped), or nullopt when there is none.
+std::optional<std::string> json_string_at(std::string_view json, std::string_view pointer);
 // The number of elements of the array at `pointer`, or nullopt.
 std::optional<std::size_t> json_array_size(std::string_view json, std::string_view pointer);
 

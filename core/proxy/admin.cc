@@ -41,6 +41,7 @@ void Admin::handle(net::ServerRequest& request) {
         case store::StreamKind::post: ++g.streams_post; break;
         case store::StreamKind::get: ++g.streams_get; break;
         case store::StreamKind::generic: ++g.streams_generic; break;
+        case store::StreamKind::tape: break;  // never a Stream (proxy/recorder.h)
       }
       g.clients_attached += s->has_client() ? 1 : 0;
       g.streams_lingering += s->has_client() ? 0 : 1;

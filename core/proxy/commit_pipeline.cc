@@ -45,6 +45,11 @@ void CommitPipeline::add_session(store::SessionRecord session) {
   m_trigger.fire();
 }
 
+void CommitPipeline::add_stream(store::StreamRecord stream) {
+  m_pending.batch.streams.push_back(std::move(stream));
+  m_trigger.fire();
+}
+
 void CommitPipeline::mark_dirty(std::uint64_t stream) {
   m_dirty.insert(stream);
   m_trigger.fire();

@@ -50,6 +50,8 @@ class CommitPipeline {
 
   void add_event(store::EventRecord event);
   void add_session(store::SessionRecord session);
+  // A stream record that is no live Stream's (a recorder's tape, proxy/recorder.h).
+  void add_stream(store::StreamRecord stream);
   void mark_dirty(std::uint64_t stream);
   // Whether `stream` has changes not yet handed to the store.
   bool is_dirty(std::uint64_t stream) const { return m_dirty.count(stream) != 0; }

@@ -42,6 +42,7 @@ struct Config {
   std::int64_t retry_connect_ms = 3000;  // how long a request without an answer is retried (Exchange)
   bool early_get = true;                 // --get-stream early: open the session's GET stream at
                                          // notifications/initialized (proxy/standalone_get.h)
+  std::string record = "full";           // --record full|metadata|off (proxy/recorder.h)
   std::string tap;                       // --tap PATH|-: NDJSON of every message (proxy/tap.h); "" = off
   std::vector<std::string> allow_origins;  // beyond the loopback and own ones (proxy/access.h)
   std::vector<std::string> allow_hosts;    // Host names beyond loopback ones, when listening on loopback

@@ -234,7 +234,6 @@ void Exchange::on_response(int status, const net::Headers& headers) {
       m_stateless->start();
       return;
     }
-    observe_answer({}, 0);
     become_stream(m_client_headers);
     return;
   }
@@ -265,6 +264,7 @@ void Exchange::become_stream(const net::Headers& client_headers) {
   rec.pending_request_ids = m_plan.request_ids;
   auto opened = m_ctx.registry->open_stream(m_ctx, Opening::fresh, std::move(rec), m_plan.upstream_headers);
   Stream& s = **opened;  // a fresh stream reads nothing from the store
+  if (m_client != nullptr) observe_answer({}, 0, false, s.number());  // its events follow, logged
   if (rec_is_post && m_plan.request_ids.size() == 1 && !m_plan.rpc_method.empty()) {
     const auto verdict = m_ctx.retry->judge(m_plan.session, m_plan.rpc_method, m_plan.request.body);
     if (verdict == RetryPolicy::Verdict::reissue) {
@@ -310,7 +310,7 @@ net::Transfer::BodyAction Exchange::on_body(std::string_view bytes) {
     if (m_plan.rpc_method == "tools/list" && m_tools_body.size() + bytes.size() <= k_max_tools_body) {
       m_tools_body.append(bytes);
     }
-    if (observing(m_ctx)) {
+    if (m_plan.mcp && observing(m_ctx)) {
       m_answer_size += bytes.size();
       if (m_answer_size <= k_max_observed_body) m_answer.append(bytes);
     }
@@ -394,12 +394,13 @@ void Exchange::answer_again(std::string body, std::int64_t delay_ms) {
   m_timer.arm_ms(delay_ms);
 }
 
-void Exchange::observe_answer(std::string_view body, std::size_t size, bool from_proxy) {
-  if (!observing(m_ctx)) return;
+void Exchange::observe_answer(std::string_view body, std::size_t size, bool from_proxy, std::uint64_t stream) {
+  if (!m_plan.mcp || !observing(m_ctx)) return;
   tape::Message m = to_client(m_plan.session, m_ctx.clock->wall_ms(), m_status,
                               m_client_headers.get("Content-Type").value_or(""), body);
   m.size = size;
   m.from_proxy = from_proxy;
+  m.stream = stream;  // seq 0: the status line of the answer that became this stream
   m_ctx.observers->observe(m);
 }
 

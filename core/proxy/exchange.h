@@ -126,7 +126,7 @@ class Exchange final : private net::Transfer::Observer,
   std::string m_tools_body;      // a tools/list answer as JSON, for RetryPolicy (bounded)
   std::string m_answer;          // a JSON answer, for the observers (bounded)
   std::size_t m_answer_size = 0; // its size when larger than what is kept
-  void observe_answer(std::string_view body, std::size_t size, bool from_proxy = false);
+  void observe_answer(std::string_view body, std::size_t size, bool from_proxy = false, std::uint64_t stream = 0);
 };
 
 }  // namespace ssestitch::proxy

@@ -1,16 +1,18 @@
 #pragma once
 // MessageObserver: the one hook on the proxy's message path (DESIGN.md "tapes"). Every MCP
-// message that passes the proxy, in both directions and in the order the proxy handles them,
+// message that passes the proxy's MCP endpoint (not generic SSE), in both directions and in the order the proxy handles them,
 // is shown to each observer as a tape::Message (core/tape/message.h): the client's request as
 // it is forwarded (once, not its re-sends), each JSON answer whole, each SSE event of an answer
 // or a stream (the sessions era's with the stream and seq the log keeps it under, after the
 // commit that lets it reach the client), statuses without a body, and the answers the proxy
-// writes itself. Implementations: the tap (proxy/tap.h); a new observer is one class.
+// writes itself. Implementations: the recorder (proxy/recorder.h) and the tap (proxy/tap.h); a
+// new observer is one class.
 //
 // Observers run on the loop thread, inline: they must not block (the tap hands lines to its
 // own thread) and must not throw. With none registered the message path does no extra work.
 
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "core/proxy/context.h"
@@ -22,6 +24,8 @@ class MessageObserver {
  public:
   virtual ~MessageObserver() = default;
   virtual void observe(const tape::Message& message) noexcept = 0;
+  // The session closed or expired (no message of it follows).
+  virtual void session_ended(std::string_view session) noexcept { (void)session; }
 };
 
 class Observers {
@@ -30,6 +34,9 @@ class Observers {
   bool active() const noexcept { return !m_observers.empty(); }
   void observe(const tape::Message& message) noexcept {
     for (auto& o : m_observers) o->observe(message);
+  }
+  void session_ended(std::string_view session) noexcept {
+    for (auto& o : m_observers) o->session_ended(session);
   }
 
  private:

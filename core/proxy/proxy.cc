@@ -12,6 +12,7 @@
 #include "core/proxy/metrics.h"
 #include "core/proxy/registry.h"
 #include "core/proxy/reinit.h"
+#include "core/proxy/recorder.h"
 #include "core/proxy/retry_policy.h"
 #include "core/proxy/tap.h"
 #include "core/proxy/router.h"
@@ -40,6 +41,7 @@ struct Proxy::Impl {
   std::unique_ptr<Reinitializer> reinit;
   std::unique_ptr<RetryPolicy> retry;
   Observers observers;
+  Recorder* recorder = nullptr;  // owned by `observers`
   Context ctx;
   std::unique_ptr<Router> router;
   std::unique_ptr<net::HttpServer> server;
@@ -83,12 +85,13 @@ util::Result<std::unique_ptr<Proxy>> Proxy::create(const Config& config, std::un
   p.upstream = std::move(*upstream);
   p.registry = std::make_unique<Registry>(*p.loop);
   Registry* registry = p.registry.get();
+  Impl* impl_ptr = &p;
   p.pipeline = std::make_unique<CommitPipeline>(
       *p.loop, *p.store, p.metrics,
-      [registry](std::uint64_t no) -> std::optional<store::StreamRecord> {
-        Stream* s = registry->find(no);
-        if (s == nullptr) return std::nullopt;
-        return s->snapshot();
+      [registry, impl_ptr](std::uint64_t no) -> std::optional<store::StreamRecord> {
+        if (Stream* s = registry->find(no)) return s->snapshot();
+        if (impl_ptr->recorder != nullptr) return impl_ptr->recorder->snapshot(no);  // a tape
+        return std::nullopt;
       },
       [registry](std::uint64_t no, std::uint64_t upto, bool durable) {
         if (Stream* s = registry->find(no)) s->on_committed(upto, durable);
@@ -99,6 +102,12 @@ util::Result<std::unique_ptr<Proxy>> Proxy::create(const Config& config, std::un
   p.ctx.reinit = p.reinit.get();
   p.retry = std::make_unique<RetryPolicy>(config.reissue, config.retry_tools);
   p.ctx.retry = p.retry.get();
+  if (config.record != "off") {
+    auto recorder = std::make_unique<Recorder>(
+        p.ctx, config.record == "metadata" ? Recorder::Mode::metadata : Recorder::Mode::full);
+    p.recorder = recorder.get();
+    p.observers.add(std::move(recorder));
+  }
   if (!config.tap.empty()) {
     auto tap = Tap::open(config.tap, p.metrics);
     if (!tap) return std::move(tap).error();
@@ -144,6 +153,12 @@ util::Result<void> Proxy::Impl::recover() {
   std::size_t recovered = 0;
   for (const store::StreamRecord& rec : *streams_stored) {
     if (rec.state != store::StreamState::open) continue;
+    if (rec.kind == store::StreamKind::tape) {  // a tape ends with the run that recorded it
+      store::StreamRecord done = rec;
+      done.state = store::StreamState::completed;
+      pipeline->add_stream(std::move(done));
+      continue;
+    }
     if (auto opened = registry->open_stream(ctx, Opening::recovered, rec); !opened) return std::move(opened).error();
     ++recovered;
   }

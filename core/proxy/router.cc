@@ -55,7 +55,7 @@ void Router::refuse(net::ServerRequest& request, int status, std::string_view me
     body = "ssestitch: " + std::string(message) + "\n";
   }
   if (status == 401) h.add("WWW-Authenticate", "Bearer realm=\"ssestitch\"");
-  if (observing(m_ctx)) {
+  if (json_rpc && observing(m_ctx)) {  // (json_rpc: the MCP endpoint's)
     tape::Message m = to_client(request.headers().get("Mcp-Session-Id").value_or(""), m_ctx.clock->wall_ms(), status,
                                 h.get("Content-Type").value_or(""), body);
     m.from_proxy = true;
@@ -66,7 +66,7 @@ void Router::refuse(net::ServerRequest& request, int status, std::string_view me
 
 void Router::handle(net::ServerRequest& request) {
   ++m_ctx.metrics->requests;
-  if (observing(m_ctx)) {
+  if (observing(m_ctx) && is_mcp_path(request.path())) {
     tape::Message m;  // the session the client names (its answer says which one it got)
     m.session = request.headers().get("Mcp-Session-Id").value_or("");
     m.time_ms = m_ctx.clock->wall_ms();

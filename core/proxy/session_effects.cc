@@ -1,6 +1,7 @@
 #include "core/proxy/session_effects.h"
 
 #include "core/proxy/commit_pipeline.h"
+#include "core/proxy/message_observer.h"
 #include "core/proxy/registry.h"
 #include "core/proxy/retry_policy.h"
 #include "core/proxy/stream.h"
@@ -28,6 +29,7 @@ void end_session(Context& ctx, Session& s, store::SessionState state) {
     if (stream->record().session == s.record.id) stream->end_session();
   }
   ctx.retry->forget(s.record.id);
+  if (ctx.observers != nullptr) ctx.observers->session_ended(s.record.id);
   util::log(util::LogLevel::info, state == store::SessionState::closed ? "session_closed" : "session_expired",
             {{"session_prefix", s.record.id.substr(0, 8)}});
 }

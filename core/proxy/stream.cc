@@ -176,7 +176,7 @@ std::uint64_t Stream::append_event(std::optional<std::string_view> upstream_id, 
 }
 
 void Stream::observe(std::uint64_t seq, std::string_view data, bool from_proxy) {
-  if (!observing(m_ctx)) return;
+  if (!stateful_mcp() || !observing(m_ctx)) return;
   tape::Message m = to_client(m_record.session, m_ctx.clock->wall_ms(), 0, {}, data);
   m.stream = m_record.stream;
   m.seq = seq;

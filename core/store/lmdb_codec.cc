@@ -218,7 +218,7 @@ bool decode_stream(std::string_view in, StreamRecord& rec) {
   rec.stream = r.u64();
   rec.session = r.str();
   rec.principal = r.str();
-  rec.kind = r.enumeration<StreamKind>(1, 3);
+  rec.kind = r.enumeration<StreamKind>(1, 4);
   rec.target = r.str();
   rec.upstream_last_id = r.str();
   rec.has_upstream_id = r.boolean();

@@ -1,8 +1,11 @@
 #pragma once
 // LmdbStore: the embedded SessionStore, one LMDB environment in a directory.
 //
-// On-disk format, version 1 (k_format_version)
+// On-disk format, version 2 (k_format_version)
 // --------------------------------------------
+// Version 2 adds the stream kind 4 (tape, records.h); nothing else changed. A version 1 store is
+// read as it is, and a writable open upgrades it in place (meta "format_version" := 2: every
+// version 1 file is a valid version 2 file). Versions above 2 are refused.
 // Directory (created 0700): data.mdb and lock.mdb (LMDB, created 0600), and ssestitch.lock
 // (0600; flock()ed by the proxy that owns the store, holds its pid as text).
 // Named sub-databases (all keys compare bytewise, so big-endian integers sort numerically and
@@ -27,8 +30,8 @@
 // Opening (never overwrites anything it did not create):
 //   - a path that is not a directory, a data.mdb that LMDB rejects (MDB_INVALID), or an LMDB
 //     environment that is not empty and has no "meta" database with our magic: store_not_a_store;
-//   - MDB_VERSION_MISMATCH or a format_version other than k_format_version: store_version
-//     (no migration exists yet; a future version must migrate explicitly or refuse);
+//   - MDB_VERSION_MISMATCH or a format_version other than 1 or k_format_version: store_version
+//     (a future version must migrate explicitly or refuse);
 //   - MDB_CORRUPTED / MDB_PAGE_NOTFOUND or a record that fails to decode: store_corrupt;
 //   - another process holding ssestitch.lock (exclusive opens only): store_locked;
 //   - read-only open of a directory without data.mdb: store_open_failed ("no such store").
@@ -111,7 +114,7 @@ namespace ssestitch::store {
 
 class LmdbStore final : public SessionStore {
  public:
-  static constexpr std::uint32_t k_format_version = 1;
+  static constexpr std::uint32_t k_format_version = 2;
 
   // Opens (and, unless read_only, creates) the store in `options.dir`. Errors as listed above.
   static util::Result<std::unique_ptr<LmdbStore>> open(const LmdbOptions& options);

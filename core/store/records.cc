@@ -40,6 +40,7 @@ std::string_view to_string(StreamKind k) noexcept {
     case StreamKind::post: return "post";
     case StreamKind::get: return "get";
     case StreamKind::generic: return "generic";
+    case StreamKind::tape: return "tape";
   }
   return "unknown";
 }

@@ -14,11 +14,13 @@
 namespace ssestitch::store {
 
 enum class SessionState : std::uint8_t { open = 1, closed = 2, expired = 3 };
-enum class StreamKind : std::uint8_t { post = 1, get = 2, generic = 3 };
+// tape: a session's recorded messages (proxy/recorder.h), not an SSE stream: its events are
+// tape::ndjson_line() lines; nothing reconnects it (format version 2).
+enum class StreamKind : std::uint8_t { post = 1, get = 2, generic = 3, tape = 4 };
 enum class StreamState : std::uint8_t { open = 1, completed = 2, abandoned = 3 };
 
 // Stable names used by inspect's --json output: "open", "closed", "expired", "post", "get",
-// "generic", "completed", "abandoned".
+// "generic", "tape", "completed", "abandoned".
 std::string_view to_string(SessionState s) noexcept;
 std::string_view to_string(StreamKind k) noexcept;
 std::string_view to_string(StreamState s) noexcept;

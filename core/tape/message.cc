@@ -71,30 +71,36 @@ std::optional<std::int64_t> Latencies::response(std::string_view session, std::s
   return latency;
 }
 
-std::string ndjson_line(const Message& m, Latencies& latencies, bool with_body) {
-  std::string kind, method, id;
-  bool json = false;
-  if (!m.body.empty()) {
-    auto body = mcp::classify_post(m.body);
-    if (body) {
-      json = true;
-      if (body->batch) {
-        kind = "batch";
-      } else {
-        const mcp::Message& msg = body->messages.front();
-        method = msg.method;
-        id = msg.id;
-        switch (msg.kind) {
-          case mcp::Kind::request: kind = "request"; break;
-          case mcp::Kind::notification: kind = "notification"; break;
-          case mcp::Kind::response: kind = msg.error ? "error" : "response"; break;
-        }
-      }
-    } else {
-      kind = "other";
-      json = body.error().code == util::Errc::not_jsonrpc;  // JSON, just not JSON-RPC
-    }
+Summary summarize(std::string_view text) {
+  Summary s;
+  if (text.empty()) return s;
+  auto body = mcp::classify_post(text);
+  if (!body) {
+    s.kind = "other";
+    s.json = body.error().code == util::Errc::not_jsonrpc;  // JSON, just not JSON-RPC
+    return s;
   }
+  s.json = true;
+  if (body->batch) {
+    s.kind = "batch";
+    return s;
+  }
+  const mcp::Message& msg = body->messages.front();
+  s.method = msg.method;
+  s.id = msg.id;
+  switch (msg.kind) {
+    case mcp::Kind::request: s.kind = "request"; break;
+    case mcp::Kind::notification: s.kind = "notification"; break;
+    case mcp::Kind::response: s.kind = msg.error ? "error" : "response"; break;
+  }
+  return s;
+}
+
+std::string ndjson_line(const Message& m, const Summary& summary, Latencies& latencies, bool with_body) {
+  const std::string& kind = summary.kind;
+  const std::string& method = summary.method;
+  const std::string& id = summary.id;
+  const bool json = summary.json;
   std::optional<std::int64_t> latency;
   if (kind == "request") latencies.request(m.session, id, m.time_ms);
   if ((kind == "response" || kind == "error") && id != "null") latency = latencies.response(m.session, id, m.time_ms);

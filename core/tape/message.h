@@ -17,7 +17,8 @@
 //   id            the request's or response's JSON-RPC id (number or string), else null
 //   latency_ms    responses and errors: milliseconds since their request passed, else null
 //   size          body bytes
-//   stream, seq   an SSE event the store logged: where (`replay --stream N --after SEQ-1`)
+//   stream, seq   an SSE event the store logged: where (`replay --stream N --after SEQ-1`);
+//                 seq 0: the status line of the answer that became stream N
 //   from_proxy    true when the proxy wrote it (its own errors), not the server
 //   message       the body as JSON when it is JSON, else null; body_text: a body that is not
 //
@@ -68,9 +69,22 @@ class Latencies {
   std::list<std::string> m_order;  // oldest first
 };
 
-// One NDJSON line (with its LF) for `m`; reads the body's kind, method and id, and notes
-// requests / looks up responses in `latencies`. `with_body` false: "message" and "body_text"
-// are left out (metadata only).
-std::string ndjson_line(const Message& m, Latencies& latencies, bool with_body = true);
+// What a body is: kind ("request", "notification", "response", "error", "batch", "other", or
+// "" without a body), method and id (canonical JSON text, mcp/message.h), and whether it is JSON.
+struct Summary {
+  std::string kind;
+  std::string method;
+  std::string id;
+  bool json = false;
+};
+Summary summarize(std::string_view body);
+
+// One NDJSON line (with its LF) for `m` (`summary`: summarize(m.body)); notes requests and
+// looks up responses in `latencies`. `with_body` false: "message" and "body_text" are left out
+// (metadata only).
+std::string ndjson_line(const Message& m, const Summary& summary, Latencies& latencies, bool with_body = true);
+inline std::string ndjson_line(const Message& m, Latencies& latencies, bool with_body = true) {
+  return ndjson_line(m, summarize(m.body), latencies, with_body);
+}
 
 }  // namespace ssestitch::tape

@@ -1,7 +1,10 @@
-# proxy_tap: `proxy --tap PATH|-` (core/proxy/tap.h), against the testkit's MCP emulation:
+# proxy_tap: `proxy --tap PATH|-` (core/proxy/tap.h) and `--record` with `inspect STORE
+# messages` (core/proxy/recorder.h, core/tape/reader.h), against the testkit's MCP emulation:
 #  1. an MCP session through the proxy: the tap has every message, both directions, in order,
 #     with kinds, methods, ids, latencies of responses, the stream and seq of SSE events, the
-#     proxy's own refusal, as documented in ssestitch-proxy(1) TAP FORMAT;
+#     proxy's own refusal, as documented in ssestitch-proxy(1) TAP FORMAT; `inspect messages`
+#     shows exactly the same lines from the store; --record metadata keeps no bodies, --record
+#     off nothing;
 #  2. a tap whose reader never reads (a FIFO held open): forwarding goes on (50,000 events reach
 #     the client), the lines that do not fit are dropped and counted, the proxy stops promptly.
 . "$(dirname "$0")/lib.sh"
@@ -12,7 +15,7 @@ listening upstream
 UP=$PORT
 H=(-H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream')
 TAP=$SCRATCH/tap.ndjson
-start_proxy proxy --upstream "http://127.0.0.1:$UP/mcp" --no-store --tap "$TAP"
+start_proxy proxy --upstream "http://127.0.0.1:$UP/mcp" --store "$SCRATCH/store" --tap "$TAP"
 M="http://127.0.0.1:$PROXY_PORT/mcp"
 
 info "1. a session, message by message"
@@ -35,7 +38,7 @@ want='["client_to_server",false,"POST",null,"request","initialize",1,false,false
 ["client_to_server",true,"POST",null,"request","tools/list","t",false,false,false]
 ["server_to_client",true,null,200,"response",null,"t",true,false,false]
 ["client_to_server",true,"POST",null,"request","tools/call",2,false,false,false]
-["server_to_client",true,null,200,null,null,null,false,false,false]
+["server_to_client",true,null,200,null,null,null,false,true,false]
 ["server_to_client",true,null,null,"notification","notifications/progress",null,false,true,false]
 ["server_to_client",true,null,null,"notification","notifications/progress",null,false,true,false]
 ["server_to_client",true,null,null,"response",null,2,true,true,false]
@@ -49,6 +52,21 @@ expect_eq "$(jq -r 'select(.kind == "response" and .id == 2) | "\(.message.resul
 expect_eq "$(jq -s '[.[].session | select(. != null)] | unique | [length, (.[0] == "'"$SID"'")]' -c "$TAP")" "[1,true]" \
   "one session, the client's (none yet for initialize)"
 stopped "$PROXY_PID" "proxy stopped"
+"$SSESTITCH" inspect "$SCRATCH/store" messages --ndjson >"$SCRATCH/messages.ndjson" || fail "inspect messages"
+cmp -s "$TAP" "$SCRATCH/messages.ndjson" || fail "inspect messages differs from the tap: $(diff "$TAP" "$SCRATCH/messages.ndjson")"
+"$SSESTITCH" inspect "$SCRATCH/store" messages --session "$SID" >"$SCRATCH/messages.txt" || fail "inspect messages table"
+expect_eq "$(head -n 1 "$SCRATCH/messages.txt" | tr -s ' ')" "TIME_MS DIRECTION SESSION STATUS WHAT ID LATENCY_MS SIZE EVENT" "table header"
+expect_eq "$(wc -l <"$SCRATCH/messages.txt")" 16 "table rows (the session's 15 messages)"
+grep -q '<- .* 200 .*result .* 1 ' "$SCRATCH/messages.txt" || fail "the table shows no answer to initialize: $(cat "$SCRATCH/messages.txt")"
+for mode in metadata off; do
+  start_proxy "record-$mode" --upstream "http://127.0.0.1:$UP/mcp" --store "$SCRATCH/store-$mode" --record "$mode"
+  expect_eq "$(http_code "http://127.0.0.1:$PROXY_PORT/mcp" "${H[@]}" -d "$init")" 200 "initialize (--record $mode)"
+  stopped "$PROXY_PID" "proxy (--record $mode) stopped"
+  "$SSESTITCH" inspect "$SCRATCH/store-$mode" messages --ndjson >"$SCRATCH/messages-$mode.ndjson"
+done
+expect_eq "$(jq -c '[.kind, has("message")]' "$SCRATCH/messages-metadata.ndjson" | paste -sd' ' -)" '["request",false] ["response",false]' \
+  "--record metadata: kinds, no bodies"
+expect_eq "$(wc -l <"$SCRATCH/messages-off.ndjson")" 0 "--record off: nothing"
 
 info "2. a tap nobody reads"
 FIFO=$SCRATCH/tap.fifo

@@ -576,4 +576,33 @@ TEST_CASE("store::SessionStore a reader never sees an event without its cursor")
   });
 }
 
+TEST_CASE("store::SessionStore keeps a tape stream's kind (format version 2)") {
+  for_each_store([](StoreFixture& f) {
+    util::ManualClock clock;
+    auto s = f.open(keep_all(), &clock);
+    Batch b;
+    b.sessions.push_back(SessionRecord{"s1", "up-1", "2025-11-25", "", 1, 1, SessionState::open});
+    b.events.push_back(EventRecord{4, 1, "", "", R"({"time_ms":1,"direction":"client_to_server"})", 1});
+    StreamRecord tape;
+    tape.stream = 4;
+    tape.session = "s1";
+    tape.kind = StreamKind::tape;
+    tape.next_seq = 2;
+    b.streams.push_back(tape);
+    REQUIRE(commit(*s, std::move(b)));
+    for (int round = 0; round < (f.persistent() ? 2 : 1); ++round) {
+      if (round == 1) {
+        s.reset();
+        s = f.open(keep_all(), &clock);
+      }
+      auto rec = s->stream(4);
+      REQUIRE(rec);
+      REQUIRE(rec->has_value());
+      CHECK((*rec)->kind == StreamKind::tape);
+      CHECK((*rec)->session == "s1");
+      CHECK(s->streams(std::string_view("s1"))->size() == 1);
+    }
+  });
+}
+
 TEST_SUITE_END();

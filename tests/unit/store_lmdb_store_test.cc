@@ -129,7 +129,7 @@ TEST_CASE("store::LmdbStore::open creates the store") {
     CHECK(read_file(dir / "ssestitch.lock") == std::to_string(::getpid()) + "\n");
     auto st = s->stats();
     REQUIRE(st);
-    CHECK(st->format_version == 1);
+    CHECK(st->format_version == LmdbStore::k_format_version);
     CHECK(st->map_bytes == LmdbOptions{}.initial_map_bytes);
   }
   CHECK(names_in(dir) == std::vector<std::string>{"data.mdb", "lock.mdb", "ssestitch.lock"});
@@ -194,7 +194,7 @@ TEST_CASE("store::LmdbStore::open refuses what is not its store") {
       auto s = open_ok(options(dir.string()));
       REQUIRE(commit(*s, events_batch(1, 1, 3)));
     }
-    lmdb_put(dir.string(), "meta", "format_version", std::string("\0\0\0\x02", 4));
+    lmdb_put(dir.string(), "meta", "format_version", std::string("\0\0\0\x03", 4));
     const std::string before = read_file(dir / "data.mdb");
     for (bool ro : {false, true}) {
       LmdbOptions o = options(dir.string());
@@ -203,10 +203,28 @@ TEST_CASE("store::LmdbStore::open refuses what is not its store") {
       REQUIRE_FALSE(s);
       CHECK(s.error().code == util::Errc::store_version);
       CHECK(s.error().message == dir.string() +
-                                     ": store format version 2, but this ssestitch reads version 1 (no migration "
+                                     ": store format version 3, but this ssestitch reads version 2 (no migration "
                                      "exists; the store was left untouched)");
     }
     CHECK(read_file(dir / "data.mdb") == before);
+  }
+  SUBCASE("a version 1 store is read as it is, and upgraded by a writable open") {
+    {
+      auto s = open_ok(options(dir.string()));
+      REQUIRE(commit(*s, events_batch(1, 1, 3)));
+    }
+    lmdb_put(dir.string(), "meta", "format_version", std::string("\0\0\0\x01", 4));
+    {
+      LmdbOptions o = options(dir.string());
+      o.read_only = true;
+      auto s = LmdbStore::open(o);
+      REQUIRE(s);
+      CHECK((*s)->stats()->format_version == 1);
+      CHECK((*s)->stats()->events == 3);
+    }
+    auto s = open_ok(options(dir.string()));
+    CHECK(s->stats()->format_version == 2);
+    CHECK(s->stats()->events == 3);
   }
   SUBCASE("a malformed format_version is corruption") {
     { open_ok(options(dir.string())); }
