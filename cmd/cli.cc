@@ -150,6 +150,7 @@ void add_inspect(CLI::App& app, Options& o) {
   sub->add_option("--limit", i.limit, "At most this many rows (0: all)");
   auto* json = sub->add_flag("--json", i.json, "One JSON document on stdout");
   sub->add_flag("--ndjson", i.ndjson, "One JSON object per line on stdout")->excludes(json);
+  sub->add_option("--export-session", i.export_session, "Print this session's recorded messages as a tape file");
 }
 
 void add_replay(CLI::App& app, Options& o) {
@@ -168,6 +169,10 @@ void add_replay(CLI::App& app, Options& o) {
   sub->add_option("--serve", r.serve, "Serve the store's streams over HTTP as an SSE upstream (HOST:PORT)");
   sub->add_option("--rate", r.rate, "Events per second when serving (0: as fast as possible)")->check(CLI::NonNegativeNumber);
   sub->add_option("--drop-every", r.drop_every, "When serving, cut the connection every N events");
+  sub->add_option("--session", r.session, "With --serve: serve this recorded session as a mock MCP server at /mcp");
+  sub->add_option("--speed", r.speed, "Mock server: the recorded pace times this (0: as fast as possible)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  sub->add_option("--exit-after", r.exit_after, "Mock server: stop after this many requests were answered");
 }
 
 void add_bench(CLI::App& app, Options& o) {

@@ -15,7 +15,9 @@
 #include "core/util/text.h"
 #include "cmd/subcommands.h"
 #include "core/mcp/message.h"
+#include "core/tape/file.h"
 #include "core/tape/reader.h"
+#include "core/util/clock.h"
 #include "core/tracker/downstream_id.h"
 #include "core/util/units.h"
 
@@ -217,6 +219,26 @@ Row message_row(const std::string& line) {
   return row;
 }
 
+// A tape file (core/tape/file.h) of one session on stdout.
+int export_session(const InspectOptions& o, const store::SessionStore& s) {
+  auto session = s.session(o.export_session);
+  if (!session) return report_error(session.error());
+  if (!*session) return report_error({util::Errc::not_found, "no session " + o.export_session + " in " + o.store});
+  auto lines = tape::read_messages(s, o.export_session);
+  if (!lines) return report_error(lines.error());
+  if (lines->empty()) {
+    return report_error({util::Errc::not_found, "session " + o.export_session + " recorded no messages (--record off?)"});
+  }
+  tape::TapeFile t;
+  t.session = o.export_session;
+  t.protocol_version = (*session)->protocol_version;
+  t.exported_ms = util::system_clock().wall_ms();
+  t.lines = std::move(*lines);
+  std::printf("%s\n", tape::header_line(t).c_str());
+  for (const std::string& l : t.lines) std::printf("%s\n", l.c_str());
+  return k_exit_ok;
+}
+
 int messages(const InspectOptions& o, const store::SessionStore& s) {
   auto lines = tape::read_messages(s, o.session.empty() ? std::nullopt : std::optional<std::string>(o.session), o.limit);
   if (!lines) return report_error(lines.error());
@@ -244,7 +266,9 @@ int run_inspect(const GlobalOptions&, const InspectOptions& o) {
   if (!opened) return report_error(opened.error());
   const store::SessionStore& s = **opened;
   int rc = k_exit_ok;
-  if (o.view == "sessions") {
+  if (!o.export_session.empty()) {
+    rc = export_session(o, s);
+  } else if (o.view == "sessions") {
     rc = sessions(o, s);
   } else if (o.view == "streams") {
     rc = streams(o, s);

@@ -45,6 +45,7 @@ struct InspectOptions {
   std::uint64_t limit = 0;                     // 0 = no limit
   bool json = false;
   bool ndjson = false;
+  std::string export_session;                  // --export-session: print that session as a tape file
 };
 
 struct ReplayOptions {
@@ -59,6 +60,9 @@ struct ReplayOptions {
   std::string serve;                           // "" = print to stdout
   double rate = 0;                             // events/s when serving; 0 = as fast as possible
   std::uint64_t drop_every = 0;                // serving: cut the connection every N events
+  std::string session;                         // --session: serve this session as a mock MCP server
+  double speed = 1;                            // mock: recorded pace divided by this (0: at once)
+  std::uint64_t exit_after = 0;                // mock: stop after this many requests answered
 };
 
 struct BenchOptions {

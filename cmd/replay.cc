@@ -9,7 +9,10 @@
 
 #include "cmd/exit_code.h"
 #include "cmd/replay_format.h"
+#include "cmd/replay_mock.h"
 #include "cmd/replay_serve.h"
+#include "core/mcp/message.h"
+#include "core/tape/file.h"
 #include "cmd/store_view.h"
 #include "cmd/subcommands.h"
 #include "core/tracker/downstream_id.h"
@@ -60,10 +63,40 @@ util::Result<Start> resolve_start(const ReplayOptions& o) {
 
 }  // namespace
 
+// A tape file's SSE events of one stream (those the proxy logged), as they were replayed from the
+// store it was exported from.
+int replay_tape(const ReplayOptions& o, const Start& start) {
+  auto tape = tape::read_tape_file(o.store);
+  if (!tape) return report_error(tape.error());
+  const ReplayFormat format = o.format == "ndjson" ? ReplayFormat::ndjson : ReplayFormat::sse;
+  std::string out;
+  std::uint64_t printed = 0, last_seq = 0;
+  for (const std::string& line : tape->lines) {
+    const auto stream = mcp::json_at(line, "/stream");
+    if (stream != std::to_string(start.stream)) continue;
+    const std::uint64_t seq = std::strtoull(mcp::json_at(line, "/seq").value_or("0").c_str(), nullptr, 10);
+    last_seq = std::max(last_seq, seq);
+    if (seq == 0 || seq <= start.after) continue;
+    if (o.limit != 0 && printed >= o.limit) break;
+    const std::string data = mcp::json_at(line, "/message").value_or("");
+    store::EventView e{start.stream, seq, {}, {}, data,
+                       std::strtoll(mcp::json_at(line, "/time_ms").value_or("0").c_str(), nullptr, 10)};
+    append_replayed(out, e, format);
+    ++printed;
+  }
+  if (last_seq == 0) {
+    return report_error({util::Errc::not_found, "no stream " + std::to_string(start.stream) + " in the tape " + o.store});
+  }
+  if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) return k_exit_failure;
+  return k_exit_ok;
+}
+
 int run_replay(const GlobalOptions& global, const ReplayOptions& o) {
+  if (!o.serve.empty() && (!o.session.empty() || tape::is_tape_file(o.store))) return serve_mock(global, o);
   if (!o.serve.empty()) return serve_recorded(global, o);
   auto start = resolve_start(o);
   if (!start) return report_error(start.error());
+  if (tape::is_tape_file(o.store)) return replay_tape(o, *start);
   auto opened = open_store_read_only(o.store);
   if (!opened) return report_error(opened.error());
   const store::SessionStore& s = **opened;

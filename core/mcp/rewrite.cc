@@ -2,6 +2,10 @@
 
 #include "core/mcp/json_doc.h"
 
+#include <algorithm>
+#include <initializer_list>
+#include <utility>
+
 namespace ssestitch::mcp {
 namespace {
 
@@ -17,6 +21,65 @@ std::string_view trim_right(std::string_view s) {
   return s;
 }
 
+// Appends `v` canonically (rewrite.h canonical_params); false on malformed JSON.
+bool append_canonical(std::string& out, od::value v) {
+  od::json_type type;
+  if (v.type().get(type)) return false;
+  switch (type) {
+    case od::json_type::object: {
+      od::object object;
+      if (v.get_object().get(object)) return false;
+      std::vector<std::pair<std::string, std::string>> members;
+      for (auto field : object) {
+        std::string_view key;
+        if (field.unescaped_key().get(key)) return false;
+        od::value value;
+        if (field.value().get(value)) return false;
+        if (key == "_meta") continue;
+        std::string text;
+        if (!append_canonical(text, value)) return false;
+        members.emplace_back(detail::quoted(key), std::move(text));
+      }
+      std::sort(members.begin(), members.end());
+      out += '{';
+      for (std::size_t i = 0; i < members.size(); ++i) {
+        if (i > 0) out += ',';
+        out += members[i].first;
+        out += ':';
+        out += members[i].second;
+      }
+      out += '}';
+      return true;
+    }
+    case od::json_type::array: {
+      od::array array;
+      if (v.get_array().get(array)) return false;
+      out += '[';
+      bool first = true;
+      for (auto element : array) {
+        od::value value;
+        if (element.get(value)) return false;
+        if (!first) out += ',';
+        first = false;
+        if (!append_canonical(out, value)) return false;
+      }
+      out += ']';
+      return true;
+    }
+    case od::json_type::string: {
+      std::string_view s;
+      if (v.get_string().get(s)) return false;
+      out += detail::quoted(s);
+      return true;
+    }
+    default: {
+      std::string_view raw = trim_right(v.raw_json_token());
+      out += raw;
+      return true;
+    }
+  }
+}
+
 bool is_true(od::value v) {
   bool b = false;
   return !v.get_bool().get(b) && b;
@@ -24,26 +87,51 @@ bool is_true(od::value v) {
 
 }  // namespace
 
-std::optional<std::string> with_id(std::string_view json, std::string_view id) {
+namespace {
+
+// `json` with the value at the object path `keys` replaced by `value`; the value must be a
+// string or an integer (an id or a token).
+std::optional<std::string> replace_member(std::string_view json, std::initializer_list<std::string_view> keys,
+                                          std::string_view value) {
   auto doc = parse(json);
   if (!doc) return std::nullopt;
   od::object object;
   if (doc->get_object().get(object)) return std::nullopt;
-  for (auto field : object) {
-    std::string_view key;
-    if (field.unescaped_key().get(key)) return std::nullopt;
-    if (key != "id") continue;
-    od::value v;
-    if (field.value().get(v)) return std::nullopt;
-    const std::string_view raw = trim_right(v.raw_json_token());  // before reading: it does not move
-    if (!canonical_id(v, false)) return std::nullopt;  // objects, arrays, fractions: not an id
-    const std::size_t at = static_cast<std::size_t>(raw.data() - detail::parsed_text().data());
-    std::string out(json.substr(0, at));
-    out += id;
-    out += json.substr(at + raw.size());
-    return out;
+  const std::string_view* key = keys.begin();
+  for (;;) {
+    bool found = false;
+    for (auto field : object) {
+      std::string_view k;
+      if (field.unescaped_key().get(k)) return std::nullopt;
+      if (k != *key) continue;
+      od::value v;
+      if (field.value().get(v)) return std::nullopt;
+      if (key + 1 != keys.end()) {
+        if (v.get_object().get(object)) return std::nullopt;
+        ++key;
+        found = true;
+        break;
+      }
+      const std::string_view raw = trim_right(v.raw_json_token());  // before reading: it does not move
+      if (!canonical_id(v, false)) return std::nullopt;  // objects, arrays, fractions: not an id
+      const std::size_t at = static_cast<std::size_t>(raw.data() - detail::parsed_text().data());
+      std::string out(json.substr(0, at));
+      out += value;
+      out += json.substr(at + raw.size());
+      return out;
+    }
+    if (!found) return std::nullopt;
   }
-  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> with_id(std::string_view json, std::string_view id) {
+  return replace_member(json, {"id"}, id);
+}
+
+std::optional<std::string> with_progress_token(std::string_view json, std::string_view token) {
+  return replace_member(json, {"params", "progressToken"}, token);
 }
 
 std::optional<std::string> method_of(std::string_view json) {
@@ -91,6 +179,24 @@ std::optional<Progress> progress_of(std::string_view json) {
   }
   if (!is_progress) return std::nullopt;
   return out;
+}
+
+std::optional<std::string> canonical_params(std::string_view request) {
+  auto doc = parse(request);
+  if (!doc) return std::nullopt;
+  od::object object;
+  if (doc->get_object().get(object)) return std::nullopt;
+  for (auto field : object) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return std::nullopt;
+    if (key != "params") continue;
+    od::value v;
+    if (field.value().get(v)) return std::nullopt;
+    std::string out;
+    if (!append_canonical(out, v)) return std::nullopt;
+    return out;
+  }
+  return std::string("{}");
 }
 
 std::optional<std::string> tool_name(std::string_view request) {

@@ -16,6 +16,10 @@ namespace ssestitch::mcp {
 // object.
 std::optional<std::string> with_id(std::string_view json, std::string_view id);
 
+// `json` with the value of params.progressToken replaced by the JSON text `token`, or nullopt
+// when it has none (a progress notification of a recorded answer, given the new request's).
+std::optional<std::string> with_progress_token(std::string_view json, std::string_view token);
+
 // The method of one JSON-RPC request or notification object, or nullopt.
 std::optional<std::string> method_of(std::string_view json);
 
@@ -36,5 +40,11 @@ struct ToolSafety {
   bool safe = false;
 };
 std::vector<ToolSafety> tool_safety(std::string_view response);
+
+// The request's `params` as canonical JSON, for matching a request against a recorded one
+// (core/tape/script.h): object keys sorted, no whitespace, numbers and strings as written, and
+// every "_meta" member left out (progress tokens and other per-run values live there). "{}"
+// without params; nullopt when `request` is not a JSON object.
+std::optional<std::string> canonical_params(std::string_view request);
 
 }  // namespace ssestitch::mcp

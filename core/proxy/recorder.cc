@@ -10,8 +10,12 @@ namespace ssestitch::proxy {
 
 void Recorder::observe(const tape::Message& m) noexcept {
   if (m_mode == Mode::off) return;
-  if (m.stream != 0 && m.seq != 0) return;  // an event the log keeps: merged in by inspect
   try {
+    if (m.stream != 0 && m.seq != 0) {  // an event the log keeps: merged in by inspect
+      // (an initialize answered by SSE: its answer names the session here)
+      if (!m_held.empty() && !m.session.empty()) flush_held(m.session, tape::summarize(m.body).id);
+      return;
+    }
     const tape::Summary summary = tape::summarize(m.body);
     std::string line = tape::ndjson_line(m, summary, m_latencies, m_mode == Mode::full);
     line.pop_back();  // the LF

@@ -15,7 +15,7 @@
 // header but the content type.
 //
 // An `initialize` is sent before its session exists: it is held (at most k_max_held) until its
-// answer names the session, then recorded in that session's tape before the answer; without
+// answer (JSON, or an SSE event) names the session, then recorded in that session's tape; without
 // one it goes to the sessionless tape. A session's tape completes when the session ends (what
 // still comes, like the answer to the DELETE that ended it, is appended), and at a proxy
 // restart, which starts new tapes for the sessions that go on.

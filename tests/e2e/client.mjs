@@ -8,6 +8,7 @@
 //   node client.mjs calls URL [--calls N] [--interval-ms MS] [--pause-every K --pause-file F]
 //                              [--timeout S]
 //   node client.mjs progress URL [--n N] [--delay-ms MS] [--timeout S]
+//   node client.mjs tape URL [--extra] [--retries R] [--timeout S]
 //
 // notify: calls the `notify` tool and checks the notifications it gets: received, in order,
 // duplicates, missing, the result; `reconnects` counts the SDK's resume GETs (Last-Event-ID).
@@ -23,6 +24,10 @@
 // restarts the server meanwhile, with no call in flight.
 // progress: lists the tools (as hosts do), then calls the read-only `count` tool with a progress
 // handler; reports the progress values in the order received and the result.
+// tape: one session of every kind of exchange (tools/list, a call with progress, prompts/get,
+// completion, resources/read, a call whose tool samples the client on its stream, DELETE);
+// prints the results without per-run values, so a recording and its replay compare equal.
+// --extra adds a call the recording did not make.
 import fs from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -134,6 +139,38 @@ async function progress() {
   return out;
 }
 
+async function tape() {
+  const { client, transport } = await connect({ sampling: {} }, (c) => {
+    c.setRequestHandler(CreateMessageRequestSchema, async () => ({
+      role: 'assistant', model: 'e2e', content: { type: 'text', text: 'from the client' } }));
+  });
+  const out = { steps: [] };
+  const step = async (name, fn) => {
+    try {
+      out.steps.push({ name, result: await fn() });
+    } catch (e) {
+      out.steps.push({ name, error: String(e?.message ?? e) });
+    }
+  };
+  await step('tools/list', async () => (await client.listTools()).tools.map((t) => t.name).sort());
+  const progress = [];
+  await step('tools/call count', async () => text(await client.callTool({ name: 'count', arguments: { n: 30, delay_ms: 10 } },
+    undefined, { timeout: timeoutMs, onprogress: (p) => progress.push(p.progress) })));
+  out.progress = progress;
+  await step('prompts/get', async () => (await client.getPrompt({ name: 'greet', arguments: { name: 'alice' } })).messages[0].content.text);
+  await step('completion/complete', async () => (await client.complete({
+    ref: { type: 'ref/prompt', name: 'greet' }, argument: { name: 'name', value: 'al' } })).completion.values);
+  await step('resources/read', async () => (await client.readResource({ uri: 'test://static' })).contents[0].text);
+  await step('tools/call sample', async () => text(await client.callTool({ name: 'sample', arguments: {} })));
+  if (opt('--extra') !== undefined || rest.includes('--extra')) {
+    await step('tools/call echo (not recorded)', async () => text(await client.callTool({ name: 'echo', arguments: { text: 'new' } })));
+  }
+  out.reconnects = reconnects;
+  await transport.terminateSession().catch(() => {});
+  await client.close().catch(() => {});
+  return out;
+}
+
 async function everything() {
   const { client } = await connect();
   const out = {};
@@ -202,9 +239,9 @@ async function calls() {
   return out;
 }
 
-const modes = { parity, notify, everything, ask, calls, progress };
+const modes = { parity, notify, everything, ask, calls, progress, tape };
 if (!modes[mode] || !url) {
-  process.stderr.write('usage: node client.mjs parity|notify|everything|ask|calls|progress URL [options]\n');
+  process.stderr.write('usage: node client.mjs parity|notify|everything|ask|calls|progress|tape URL [options]\n');
   process.exit(2);
 }
 const hard = setTimeout(() => { process.stdout.write(JSON.stringify({ error: 'client deadline' }) + '\n'); process.exit(3); }, timeoutMs + 30000);

@@ -17,8 +17,10 @@
 // Tools: echo {text}; notify {count, size}: `count` notifications/message (data {i, pad}) on the
 // request's stream as they are made (it yields to the event loop every 100), then the result
 // "sent <count>"; slow {ms}; ask: a sampling request on the session's GET stream, answered with
-// the client's text. A resource `test://static` with subscribe support, so
-// subscriptions travel on the GET stream.
+// the client's text; sample: a sampling request on the call's own stream (extra.sendRequest),
+// answered with the client's text; count {n, delay_ms} (readOnlyHint): n progress notifications.
+// A resource `test://static` with subscribe support, so subscriptions travel on the GET stream.
+// A prompt `greet` {name}, whose argument completes (names starting with what was typed).
 import fs from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -26,8 +28,11 @@ import https from 'node:https';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest, SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CreateMessageResultSchema, isInitializeRequest, SubscribeRequestSchema, UnsubscribeRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
@@ -104,6 +109,16 @@ function buildServer() {
       const r = await server.server.createMessage({ messages: [{ role: 'user', content: { type: 'text', text: 'ask' } }], maxTokens: 8 });
       return { content: [{ type: 'text', text: r.content.text }] };
     });
+  server.registerTool('sample', { description: 'ask the client to sample, on this call\'s stream' },
+    async (extra) => {  // (a tool without inputSchema gets no arguments)
+      const r = await extra.sendRequest({ method: 'sampling/createMessage', params: {
+        messages: [{ role: 'user', content: { type: 'text', text: 'sample' } }], maxTokens: 8 } }, CreateMessageResultSchema);
+      return { content: [{ type: 'text', text: `sampled: ${r.content.text}` }] };
+    });
+  const names = ['alice', 'albert', 'bob'];
+  server.registerPrompt('greet', {
+    description: 'a greeting', argsSchema: { name: completable(z.string(), (v) => names.filter((n) => n.startsWith(v ?? ''))) },
+  }, ({ name }) => ({ messages: [{ role: 'user', content: { type: 'text', text: `Hello, ${name}!` } }] }));
   server.registerResource('static', 'test://static', { mimeType: 'text/plain' },
     async (uri) => ({ contents: [{ uri: uri.href, text: 'static text' }] }));
   // Subscriptions: acknowledge, then announce an update on the session's GET stream.

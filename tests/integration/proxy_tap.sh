@@ -1,6 +1,6 @@
 # proxy_tap: `proxy --tap PATH|-` (core/proxy/tap.h) and `--record` with `inspect STORE
 # messages` (core/proxy/recorder.h, core/tape/reader.h), against the testkit's MCP emulation:
-#  1. an MCP session through the proxy: the tap has every message, both directions, in order,
+#  1. an MCP session through the proxy (--tap -, piped through jq): the tap has every message, both directions, in order,
 #     with kinds, methods, ids, latencies of responses, the stream and seq of SSE events, the
 #     proxy's own refusal, as documented in ssestitch-proxy(1) TAP FORMAT; `inspect messages`
 #     shows exactly the same lines from the store; --record metadata keeps no bodies, --record
@@ -15,7 +15,9 @@ listening upstream
 UP=$PORT
 H=(-H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream')
 TAP=$SCRATCH/tap.ndjson
-start_proxy proxy --upstream "http://127.0.0.1:$UP/mcp" --store "$SCRATCH/store" --tap "$TAP"
+# --tap -: the lines go to standard output, here the same file as the log on stderr (each line is
+# one write below PIPE_BUF: they do not interleave); they are the lines that start with {"time_ms"
+start_proxy proxy --upstream "http://127.0.0.1:$UP/mcp" --store "$SCRATCH/store" --tap -
 M="http://127.0.0.1:$PROXY_PORT/mcp"
 
 info "1. a session, message by message"
@@ -29,6 +31,7 @@ curl -s -N --max-time 10 "${H[@]}" "${S[@]}" -d '{"jsonrpc":"2.0","id":2,"method
 expect_eq "$(http_code "$M" -X DELETE "${S[@]}")" 200 "DELETE"
 expect_eq "$(http_code "$M" "${H[@]}" "${S[@]}" -d '{"jsonrpc":"2.0","id":3,"method":"ping"}')" 404 "the ended session"
 sleep 0.3  # the writer thread
+grep '^{"time_ms"' "$SCRATCH/proxy.log" | jq -c . >"$TAP"
 # (the proxy's own GET stream of the session carries nothing: --get-interval-ms is long)
 got=$(jq -c '[.direction, (.session != null), .http_method, .status, .kind, .method, .id, (.latency_ms != null), .stream != null, .from_proxy]' "$TAP")
 want='["client_to_server",false,"POST",null,"request","initialize",1,false,false,false]
@@ -53,7 +56,8 @@ expect_eq "$(jq -s '[.[].session | select(. != null)] | unique | [length, (.[0] 
   "one session, the client's (none yet for initialize)"
 stopped "$PROXY_PID" "proxy stopped"
 "$SSESTITCH" inspect "$SCRATCH/store" messages --ndjson >"$SCRATCH/messages.ndjson" || fail "inspect messages"
-cmp -s "$TAP" "$SCRATCH/messages.ndjson" || fail "inspect messages differs from the tap: $(diff "$TAP" "$SCRATCH/messages.ndjson")"
+jq -c . "$SCRATCH/messages.ndjson" >"$SCRATCH/messages.jq"
+cmp -s "$TAP" "$SCRATCH/messages.jq" || fail "inspect messages differs from the tap: $(diff "$TAP" "$SCRATCH/messages.jq")"
 "$SSESTITCH" inspect "$SCRATCH/store" messages --session "$SID" >"$SCRATCH/messages.txt" || fail "inspect messages table"
 expect_eq "$(head -n 1 "$SCRATCH/messages.txt" | tr -s ' ')" "TIME_MS DIRECTION SESSION STATUS WHAT ID LATENCY_MS SIZE EVENT" "table header"
 expect_eq "$(wc -l <"$SCRATCH/messages.txt")" 16 "table rows (the session's 15 messages)"
