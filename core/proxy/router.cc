@@ -55,32 +55,39 @@ void Router::refuse(net::ServerRequest& request, int status, std::string_view me
     body = "ssestitch: " + std::string(message) + "\n";
   }
   if (status == 401) h.add("WWW-Authenticate", "Bearer realm=\"ssestitch\"");
-  if (json_rpc && observing(m_ctx)) {  // (json_rpc: the MCP endpoint's)
-    tape::Message m = to_client(request.headers().get("Mcp-Session-Id").value_or(""), m_ctx.clock->wall_ms(), status,
-                                h.get("Content-Type").value_or(""), body);
+  if (m_observing) {
+    if (!m_request_observed) observe_request(request, {});
+    tape::Message m = to_client(m_observed_session, m_ctx.clock->wall_ms(), status, h.get("Content-Type").value_or(""), body);
     m.from_proxy = true;
     m_ctx.observers->observe(m);
   }
   request.reply(status, h, body);
 }
 
+void Router::observe_request(const net::ServerRequest& request, std::string_view session) {
+  tape::Message m;
+  m.session = session;
+  m.time_ms = m_ctx.clock->wall_ms();
+  m.http_method = request.method();
+  m.body = request.body();
+  m_ctx.observers->observe(m);
+  m_request_observed = true;
+  m_observed_session = std::string(session);
+}
+
 void Router::handle(net::ServerRequest& request) {
   ++m_ctx.metrics->requests;
-  if (observing(m_ctx) && is_mcp_path(request.path())) {
-    tape::Message m;  // the session the client names (its answer says which one it got)
-    m.session = request.headers().get("Mcp-Session-Id").value_or("");
-    m.time_ms = m_ctx.clock->wall_ms();
-    m.http_method = request.method();
-    m.body = request.body();
-    m_ctx.observers->observe(m);
-  }
   const bool mcp_path = is_mcp_path(request.path());
+  m_observing = mcp_path && observing(m_ctx);
+  m_request_observed = false;
+  m_observed_session.clear();
   if (!admit(request, mcp_path)) return;
   const std::string principal = principal_of(request.headers());
   const mcp::Era era = mcp::era_of(request.headers().get("MCP-Protocol-Version").value_or(""));
   Session* session = nullptr;
   if (era == mcp::Era::sessions && !map_session(request, mcp_path, principal, session)) return;
   const std::string session_id = session != nullptr ? session->record.id : std::string();
+  if (m_observing) observe_request(request, session_id);
   if (request.method() == "GET" && era == mcp::Era::sessions) {
     if (auto last = request.headers().get("Last-Event-ID"); last && !last->empty()) {
       resume(request, *last, session_id, principal);

@@ -50,8 +50,15 @@ class Router {
   void resume(net::ServerRequest& request, std::string_view last_event_id, const std::string& session,
               const std::string& principal);
   void refuse(net::ServerRequest& request, int status, std::string_view message, bool json_rpc);
+  // Shows the request being handled to the message observers, in `session` (validated: a
+  // refused request's session is not its claim).
+  void observe_request(const net::ServerRequest& request, std::string_view session);
 
   Context& m_ctx;
+  // The request being handled (handle() runs to its end before the next): observed or not.
+  bool m_observing = false;
+  bool m_request_observed = false;
+  std::string m_observed_session;
 };
 
 }  // namespace ssestitch::proxy
