@@ -98,6 +98,15 @@ std::string render_prometheus(const Metrics& m, const Gauges& g, const store::St
           m.answers_lost);
   counter(out, "ssestitch_progress_suppressed_total",
           "Progress notifications of a re-issued request not delivered again.", m.progress_suppressed);
+  family(out, "ssestitch_mcp_client_messages_total", "counter",
+         "MCP messages from clients to the MCP endpoint, by JSON-RPC kind (request, notification, response, error, batch, other, none).");
+  for (const auto& [kind, n] : m.client_messages) sample(out, "ssestitch_mcp_client_messages_total", "kind=\"" + kind + "\"", n);
+  family(out, "ssestitch_mcp_answers_total", "counter", "Answers on the MCP endpoint, by HTTP status class.");
+  for (int c = 1; c <= 5; ++c) {
+    sample(out, "ssestitch_mcp_answers_total", "class=\"" + std::to_string(c) + "xx\"", m.answers_by_class[c]);
+  }
+  counter(out, "ssestitch_mcp_proxy_messages_total",
+          "MCP messages the proxy wrote itself (its refusals, JSON-RPC errors for lost answers).", m.messages_from_proxy);
   counter(out, "ssestitch_tap_dropped_total", "Tap lines dropped because its reader was slower than the traffic (--tap).",
           m.tap_dropped);
   counter(out, "ssestitch_get_streams_opened_early_total",

@@ -48,6 +48,9 @@ struct Metrics {
   std::uint64_t reissues_gave_up = 0;         // ... until the budget ran out (the client got an error)
   std::uint64_t answers_lost = 0;             // answers lost with a request not safe to repeat (error sent)
   std::uint64_t progress_suppressed = 0;      // progress notifications of a re-issue already delivered
+  std::map<std::string, std::uint64_t> client_messages;  // MCP client messages by kind (message_metrics.h)
+  std::uint64_t answers_by_class[6] = {};     // MCP answers by HTTP status class (index status / 100)
+  std::uint64_t messages_from_proxy = 0;      // MCP messages the proxy wrote itself
   std::uint64_t tap_dropped = 0;              // tap lines dropped: its reader was too slow
   std::uint64_t store_errors = 0;             // commits that failed (events forwarded unlogged)
   std::map<std::string, std::uint64_t> errors;  // by Errc name

@@ -12,6 +12,7 @@
 #include "core/proxy/metrics.h"
 #include "core/proxy/registry.h"
 #include "core/proxy/reinit.h"
+#include "core/proxy/message_metrics.h"
 #include "core/proxy/recorder.h"
 #include "core/proxy/retry_policy.h"
 #include "core/proxy/tap.h"
@@ -102,6 +103,7 @@ util::Result<std::unique_ptr<Proxy>> Proxy::create(const Config& config, std::un
   p.ctx.reinit = p.reinit.get();
   p.retry = std::make_unique<RetryPolicy>(config.reissue, config.retry_tools);
   p.ctx.retry = p.retry.get();
+  p.observers.add(std::make_unique<MessageMetrics>(p.metrics));
   if (config.record != "off") {
     auto recorder = std::make_unique<Recorder>(
         p.ctx, config.record == "metadata" ? Recorder::Mode::metadata : Recorder::Mode::full);

@@ -8,15 +8,16 @@
 
 namespace ssestitch::proxy {
 
-void Recorder::observe(const tape::Message& m) noexcept {
+void Recorder::observe(const Observed& observed) noexcept {
   if (m_mode == Mode::off) return;
+  const tape::Message& m = observed.message();
   try {
     if (m.stream != 0 && m.seq != 0) {  // an event the log keeps: merged in by inspect
       // (an initialize answered by SSE: its answer names the session here)
-      if (!m_held.empty() && !m.session.empty()) flush_held(m.session, tape::summarize(m.body).id);
+      if (!m_held.empty() && !m.session.empty()) flush_held(m.session, observed.summary().id);
       return;
     }
-    const tape::Summary summary = tape::summarize(m.body);
+    const tape::Summary& summary = observed.summary();
     std::string line = tape::ndjson_line(m, summary, m_latencies, m_mode == Mode::full);
     line.pop_back();  // the LF
     if (m.direction == tape::Direction::to_server && m.session.empty() && summary.method == "initialize") {

@@ -45,7 +45,7 @@ class Recorder final : public MessageObserver {
 
   Recorder(Context& ctx, Mode mode) : m_ctx(ctx), m_mode(mode) {}
 
-  void observe(const tape::Message& message) noexcept override;
+  void observe(const Observed& observed) noexcept override;
   void session_ended(std::string_view session) noexcept override;
   // The record of tape stream `stream` as it is now (CommitPipeline's snapshot of a dirty
   // stream), or nullopt when it is not one of ours.

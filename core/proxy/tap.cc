@@ -35,9 +35,9 @@ Tap::~Tap() {
   if (m_owns_fd) ::close(m_fd);
 }
 
-void Tap::observe(const tape::Message& message) noexcept {
+void Tap::observe(const Observed& observed) noexcept {
   try {
-    std::string line = tape::ndjson_line(message, m_latencies);
+    std::string line = tape::ndjson_line(observed.message(), observed.summary(), m_latencies);
     bool dropped = false, closed = false;
     {
       std::lock_guard lock(m_mutex);

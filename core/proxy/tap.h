@@ -45,7 +45,7 @@ class Tap final : public MessageObserver {
   Tap(const Tap&) = delete;
   Tap& operator=(const Tap&) = delete;
 
-  void observe(const tape::Message& message) noexcept override;
+  void observe(const Observed& observed) noexcept override;
 
  private:
   Tap(int fd, bool owns_fd, Metrics& metrics);

@@ -4,7 +4,7 @@
 #     with kinds, methods, ids, latencies of responses, the stream and seq of SSE events, the
 #     proxy's own refusal, as documented in ssestitch-proxy(1) TAP FORMAT; `inspect messages`
 #     shows exactly the same lines from the store; --record metadata keeps no bodies, --record
-#     off nothing;
+#     off nothing; the message counters in /metrics agree;
 #  2. a tap whose reader never reads (a FIFO held open): forwarding goes on (50,000 events reach
 #     the client), the lines that do not fit are dropped and counted, the proxy stops promptly.
 . "$(dirname "$0")/lib.sh"
@@ -55,6 +55,10 @@ expect_eq "$(jq -r 'select(.kind == "response" and .id == 2) | "\(.message.resul
   "the tool's answer, whole, where the log keeps it"
 expect_eq "$(jq -s '[.[].session | select(. != null)] | unique | [length, (.[0] == "'"$SID"'")]' -c "$TAP")" "[1,true]" \
   "one session, the client's (none yet for initialize)"
+expect_eq "$(metric ssestitch_mcp_client_messages_total 'kind="request"')/$(metric ssestitch_mcp_client_messages_total 'kind="notification"')/$(metric ssestitch_mcp_client_messages_total 'kind="none"')" \
+  4/1/1 "client messages by kind (the DELETE has no body)"
+expect_eq "$(metric ssestitch_mcp_answers_total 'class="2xx"')/$(metric ssestitch_mcp_answers_total 'class="4xx"')/$(metric ssestitch_mcp_proxy_messages_total)" \
+  5/1/1 "answers by status class, the proxy's own"
 stopped "$PROXY_PID" "proxy stopped"
 "$SSESTITCH" inspect "$SCRATCH/store" messages --ndjson >"$SCRATCH/messages.ndjson" || fail "inspect messages"
 jq -c . "$SCRATCH/messages.ndjson" >"$SCRATCH/messages.jq"
