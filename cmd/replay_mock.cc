@@ -38,7 +38,7 @@ class Mock;
 // The connection an Answer is written to (the POST's, or a resuming GET's).
 class Conn final : public net::ServerRequest::Observer {
  public:
-  Conn(Mock& mock, net::ServerRequest& request, Answer& answer, std::int64_t start_ms);
+  Conn(Mock& mock, net::ServerRequest& request, std::shared_ptr<Answer> answer, std::int64_t start_ms);
   void pump();
   void on_client_closed() noexcept override;
 
@@ -46,7 +46,7 @@ class Conn final : public net::ServerRequest::Observer {
   void done();
   Mock& m_mock;
   net::ServerRequest* m_request;
-  Answer& m_answer;
+  std::shared_ptr<Answer> m_answer;  // shared: the oldest answers are forgotten while served
   std::int64_t m_start_ms;  // when the request came: delays count from here
   net::Timer m_timer;
 };
@@ -74,7 +74,7 @@ class Mock {
   const ReplayOptions& m_o;
   tape::Script m_script;
   net::EventLoop& m_loop;
-  std::deque<Answer> m_answers;
+  std::deque<std::shared_ptr<Answer>> m_answers;  // for resumption, at most k_max_answers
   std::uint64_t m_next_answer = 1;
   std::map<Conn*, std::unique_ptr<Conn>> m_conns;
   std::uint64_t m_requests = 0, m_matched = 0, m_answered = 0;
@@ -87,8 +87,8 @@ std::int64_t now_ms() {
   return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
 }
 
-Conn::Conn(Mock& mock, net::ServerRequest& request, Answer& answer, std::int64_t start_ms)
-    : m_mock(mock), m_request(&request), m_answer(answer), m_start_ms(start_ms), m_timer(mock.loop(), [this] { pump(); }) {
+Conn::Conn(Mock& mock, net::ServerRequest& request, std::shared_ptr<Answer> answer, std::int64_t start_ms)
+    : m_mock(mock), m_request(&request), m_answer(std::move(answer)), m_start_ms(start_ms), m_timer(mock.loop(), [this] { pump(); }) {
   request.set_observer(this);
 }
 
@@ -96,8 +96,9 @@ void Conn::pump() {
   if (m_request == nullptr) return;
   std::string out;
   const double speed = m_mock.speed();
-  while (m_answer.next < m_answer.events.size()) {
-    const tape::ScriptEvent& e = m_answer.events[m_answer.next];
+  Answer& a = *m_answer;
+  while (a.next < a.events.size()) {
+    const tape::ScriptEvent& e = a.events[a.next];
     if (speed > 0) {
       const std::int64_t due = m_start_ms + static_cast<std::int64_t>(static_cast<double>(e.delay_ms) / speed);
       if (due > now_ms()) {
@@ -105,12 +106,12 @@ void Conn::pump() {
         break;
       }
     }
-    const std::string id = std::to_string(m_answer.number) + "-" + std::to_string(m_answer.next + 1);
+    const std::string id = std::to_string(a.number) + "-" + std::to_string(a.next + 1);
     sse::append_event(out, sse::OutEvent{id, "message", e.data, std::nullopt});
-    ++m_answer.next;
+    ++a.next;
   }
   if (!out.empty()) m_request->write(out);
-  if (m_answer.next == m_answer.events.size()) done();
+  if (a.next == a.events.size()) done();
 }
 
 void Conn::done() {
@@ -197,7 +198,7 @@ void Mock::post(net::ServerRequest& request) {
 
 void Mock::start_answer(net::ServerRequest& request, std::vector<tape::ScriptEvent> events, std::size_t from) {
   if (m_answers.size() >= k_max_answers) m_answers.pop_front();
-  m_answers.push_back(Answer{m_next_answer++, std::move(events), from});
+  m_answers.push_back(std::make_shared<Answer>(Answer{m_next_answer++, std::move(events), from}));
   net::Headers h;
   h.set("Content-Type", "text/event-stream");
   h.set("Cache-Control", "no-cache");
@@ -212,14 +213,15 @@ void Mock::resume(net::ServerRequest& request, std::string_view last) {
   const auto dash = last.find('-');
   const std::uint64_t number = std::strtoull(std::string(last.substr(0, dash)).c_str(), nullptr, 10);
   const std::size_t k = dash == std::string_view::npos ? 0 : std::strtoull(std::string(last.substr(dash + 1)).c_str(), nullptr, 10);
-  for (Answer& a : m_answers) {
+  for (const std::shared_ptr<Answer>& answer : m_answers) {
+    Answer& a = *answer;
     if (a.number != number || k > a.events.size()) continue;
     a.next = k;  // exactly the rest: what the client has not seen
     net::Headers h;
     h.set("Content-Type", "text/event-stream");
     h.set("Cache-Control", "no-cache");
     request.start(200, h);
-    auto conn = std::make_unique<Conn>(*this, request, a, now_ms() - (k > 0 ? a.events[k - 1].delay_ms : 0));
+    auto conn = std::make_unique<Conn>(*this, request, answer, now_ms() - (k > 0 ? a.events[k - 1].delay_ms : 0));
     Conn* raw = conn.get();
     m_conns.emplace(raw, std::move(conn));
     raw->pump();
