@@ -29,6 +29,7 @@ Tap::~Tap() {
   {
     std::lock_guard lock(m_mutex);
     m_stopping = true;
+    m_stop_deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(k_drain_ms);
   }
   m_wake.notify_one();
   m_writer.join();
@@ -75,11 +76,12 @@ bool Tap::write_all(std::string_view line) {
     const int ready = ::poll(&p, 1, k_poll_ms);
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0 || (p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) return false;
-    if (ready == 0) {
+    {
       std::lock_guard lock(m_mutex);
-      if (m_stopping) return false;  // the reader stalls and we are stopping: drop the rest
-      continue;
+      // Stopping: a stalled reader gets nothing more, a slow one at most k_drain_ms.
+      if (m_stopping && (ready == 0 || std::chrono::steady_clock::now() > m_stop_deadline)) return false;
     }
+    if (ready == 0) continue;
     const ssize_t n = ::write(m_fd, line.data() + off, std::min<std::size_t>(line.size() - off, PIPE_BUF));
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (n <= 0) return false;
