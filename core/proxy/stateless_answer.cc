@@ -56,7 +56,6 @@ util::Result<void> StatelessAnswer::feed(std::string_view bytes) {
   return fed;
 }
 
-// One complete event, from any attempt, filtered by the Reissue when there is one.
 void StatelessAnswer::observe(std::string_view data, bool from_proxy) {
   if (!observing(m_ctx)) return;
   tape::Message m = to_client({}, m_ctx.clock->wall_ms(), 0, {}, data);
@@ -64,6 +63,7 @@ void StatelessAnswer::observe(std::string_view data, bool from_proxy) {
   m_ctx.observers->observe(m);
 }
 
+// One complete event, from any attempt, filtered by the Reissue when there is one.
 void StatelessAnswer::pass(const sse::Event& ev) {
   if (!m_reissue || !ev.dispatch) {
     if (ev.dispatch) observe(ev.data, false);

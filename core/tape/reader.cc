@@ -20,7 +20,6 @@ struct Item {
   std::string text;  // the line, or the event's data
 };
 
-
 }  // namespace
 
 util::Result<std::vector<std::string>> read_messages(const store::SessionStore& store,
