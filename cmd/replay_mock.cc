@@ -25,6 +25,7 @@ namespace ssestitch::cmd {
 namespace {
 
 constexpr std::size_t k_max_answers = 1024;  // answers kept for resumption (the oldest go first)
+constexpr std::size_t k_max_listed = 100;     // unmatched requests named in the report (all counted)
 
 // One SSE answer being served: its events already mapped to the request that asked for it.
 struct Answer {
@@ -77,8 +78,8 @@ class Mock {
   std::deque<std::shared_ptr<Answer>> m_answers;  // for resumption, at most k_max_answers
   std::uint64_t m_next_answer = 1;
   std::map<Conn*, std::unique_ptr<Conn>> m_conns;
-  std::uint64_t m_requests = 0, m_matched = 0, m_answered = 0;
-  std::vector<std::string> m_unmatched;
+  std::uint64_t m_requests = 0, m_matched = 0, m_answered = 0, m_not_recorded = 0;
+  std::vector<std::string> m_unmatched;  // the first k_max_listed
 };
 
 std::int64_t now_ms() {
@@ -169,8 +170,8 @@ void Mock::post(net::ServerRequest& request) {
   tape::Exchange* e = m_script.take(tape::match_key(body));
   if (e == nullptr || e->status == 0 || e->events.empty()) {
     std::string what = tape::match_key(body);
-    m_unmatched.push_back(what);
     if (what.size() > 200) what = what.substr(0, 200) + "...";
+    if (++m_not_recorded <= k_max_listed) m_unmatched.push_back(what);
     reply_json(request, 200, mcp::error_response(msg.id, -32601, "ssestitch replay: the tape has no (more) answer for " + what));
     answered();
     return;
@@ -238,10 +239,14 @@ void Mock::answered() {
 }
 
 int Mock::report() const {
-  std::fprintf(stderr, "replay: %llu requests, %llu matched, %zu not recorded\n",
-               static_cast<unsigned long long>(m_requests), static_cast<unsigned long long>(m_matched), m_unmatched.size());
+  std::fprintf(stderr, "replay: %llu requests, %llu matched, %llu not recorded\n",
+               static_cast<unsigned long long>(m_requests), static_cast<unsigned long long>(m_matched),
+               static_cast<unsigned long long>(m_not_recorded));
   for (const std::string& u : m_unmatched) std::fprintf(stderr, "replay: not recorded: %s\n", u.c_str());
-  return m_unmatched.empty() ? k_exit_ok : k_exit_failure;
+  if (m_not_recorded > m_unmatched.size()) {
+    std::fprintf(stderr, "replay: ... and %llu more\n", static_cast<unsigned long long>(m_not_recorded - m_unmatched.size()));
+  }
+  return m_not_recorded == 0 ? k_exit_ok : k_exit_failure;
 }
 
 }  // namespace
