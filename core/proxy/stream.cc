@@ -136,7 +136,7 @@ bool Stream::on_upstream_block(const sse::Event& ev) {
   m_outbox.emplace_back(obs.seq, std::string());
   sse::append_event(m_outbox.back().second,
                     sse::OutEvent{tracker::format_downstream_id({no, obs.seq}), ev.type, data, std::nullopt});
-  observe(obs.seq, data, false);
+  observe(obs.seq, rec.arrival_ms, data, false);
   m_ctx.pipeline->add_event(std::move(rec));
   // The store advances the stream's record (next seq, cursor) with the event itself; what the
   // event does not carry makes the stream dirty: a reset cursor, a change of pending ids.
@@ -169,15 +169,16 @@ std::uint64_t Stream::append_event(std::optional<std::string_view> upstream_id, 
   m_outbox.emplace_back(obs.seq, std::string());
   sse::append_event(m_outbox.back().second,
                     sse::OutEvent{tracker::format_downstream_id({no, obs.seq}), type, data, std::nullopt});
-  observe(obs.seq, data, true);
+  observe(obs.seq, rec.arrival_ms, data, true);
   m_ctx.pipeline->add_event(std::move(rec));
   if (upstream_id && upstream_id->empty()) m_ctx.pipeline->mark_dirty(no);  // as in on_upstream_block()
   return obs.seq;
 }
 
-void Stream::observe(std::uint64_t seq, std::string_view data, bool from_proxy) {
+void Stream::observe(std::uint64_t seq, std::int64_t arrival_ms, std::string_view data, bool from_proxy) {
   if (!stateful_mcp() || !observing(m_ctx)) return;
-  tape::Message m = to_client(m_record.session, m_ctx.clock->wall_ms(), 0, {}, data);
+  // The logged event's own time: `inspect messages` shows it from the log, the tap must agree.
+  tape::Message m = to_client(m_record.session, arrival_ms, 0, {}, data);
   m.stream = m_record.stream;
   m.seq = seq;
   m.from_proxy = from_proxy;

@@ -109,7 +109,7 @@ class Stream final : private UpstreamStream::Owner, private StreamRelay::Owner {
                              std::string_view data);
   void end_not_resumable(std::string_view reason);
   // Shows one logged event to the message observers (proxy/message_observer.h).
-  void observe(std::uint64_t seq, std::string_view data, bool from_proxy);
+  void observe(std::uint64_t seq, std::int64_t arrival_ms, std::string_view data, bool from_proxy);
   void finish(store::StreamState state, std::optional<std::uint64_t> final_seq);
   bool stateful_mcp() const noexcept { return m_record.kind != store::StreamKind::generic; }
 
