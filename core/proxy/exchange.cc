@@ -25,10 +25,9 @@ namespace ssestitch::proxy {
 namespace {
 using util::LogLevel;
 
-// A tools/list answer larger than this is not read for tool annotations.
-constexpr std::size_t k_max_tools_body = 1u << 20;
-// An answer larger than this is shown to the observers without its body (size only).
-constexpr std::size_t k_max_observed_body = 1u << 20;
+// A JSON answer larger than this is kept by neither reader: the observers get its size only,
+// and a tools/list answer that large is not read for tool annotations.
+constexpr std::size_t k_max_kept_answer = 1u << 20;
 
 }  // namespace
 
@@ -307,12 +306,9 @@ net::Transfer::BodyAction Exchange::on_body(std::string_view bytes) {
     }
     if (m_client == nullptr) return net::Transfer::BodyAction::consume;  // the answer ended in it
   } else {
-    if (m_plan.rpc_method == "tools/list" && m_tools_body.size() + bytes.size() <= k_max_tools_body) {
-      m_tools_body.append(bytes);
-    }
-    if (m_plan.mcp && observing(m_ctx)) {
+    if (m_plan.rpc_method == "tools/list" || (m_plan.mcp && observing(m_ctx))) {
       m_answer_size += bytes.size();
-      if (m_answer_size <= k_max_observed_body) m_answer.append(bytes);
+      if (m_answer_size <= k_max_kept_answer) m_answer.append(bytes);
     }
     m_client->write(bytes);
   }
@@ -364,8 +360,9 @@ void Exchange::on_done(const util::Result<void>& result) {
     });
     return;
   }
-  if (!m_tools_body.empty() && m_status >= 200 && m_status < 300) learn_tools(m_tools_body);
-  if (m_client != nullptr) observe_answer(m_answer_size <= k_max_observed_body ? m_answer : std::string_view(), m_answer_size);
+  const std::string_view kept = m_answer_size <= k_max_kept_answer ? std::string_view(m_answer) : std::string_view();
+  if (m_plan.rpc_method == "tools/list" && !kept.empty() && m_status >= 200 && m_status < 300) learn_tools(kept);
+  if (m_client != nullptr) observe_answer(kept, m_answer_size);
   finish_client();
 }
 

@@ -123,8 +123,8 @@ class Exchange final : private net::Transfer::Observer,
   bool m_released = false;
   std::string m_held_body;
   std::optional<StatelessAnswer> m_stateless;  // a 2026-07-28 SSE answer
-  std::string m_tools_body;      // a tools/list answer as JSON, for RetryPolicy (bounded)
-  std::string m_answer;          // a JSON answer, for the observers (bounded)
+  std::string m_answer;          // a JSON answer, for the observers and, of tools/list, for
+                                 // RetryPolicy (bounded)
   std::size_t m_answer_size = 0; // its size when larger than what is kept
   void observe_answer(std::string_view body, std::size_t size, bool from_proxy = false, std::uint64_t stream = 0);
 };
