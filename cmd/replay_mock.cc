@@ -19,6 +19,7 @@
 #include "core/tape/file.h"
 #include "core/tape/reader.h"
 #include "core/tape/script.h"
+#include "core/util/clock.h"
 #include "core/util/random.h"
 
 namespace ssestitch::cmd {
@@ -70,7 +71,7 @@ class Mock {
   void post(net::ServerRequest& request);
   void resume(net::ServerRequest& request, std::string_view last_event_id);
   void reply_json(net::ServerRequest& request, int status, std::string_view body, bool session = false);
-  void start_answer(net::ServerRequest& request, std::vector<tape::ScriptEvent> events, std::size_t from);
+  void start_answer(net::ServerRequest& request, std::vector<tape::ScriptEvent> events);
 
   const ReplayOptions& m_o;
   tape::Script m_script;
@@ -82,11 +83,7 @@ class Mock {
   std::vector<std::string> m_unmatched;  // the first k_max_listed
 };
 
-std::int64_t now_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
-}
+std::int64_t now_ms() { return util::system_clock().mono_ns() / 1'000'000; }
 
 Conn::Conn(Mock& mock, net::ServerRequest& request, std::shared_ptr<Answer> answer, std::int64_t start_ms)
     : m_mock(mock), m_request(&request), m_answer(std::move(answer)), m_start_ms(start_ms), m_timer(mock.loop(), [this] { pump(); }) {
@@ -194,12 +191,12 @@ void Mock::post(net::ServerRequest& request) {
   }
   std::fprintf(stderr, "replay: answer %llu: %s, %zu events\n", static_cast<unsigned long long>(m_next_answer),
                e->method.c_str(), events.size());
-  start_answer(request, std::move(events), 0);
+  start_answer(request, std::move(events));
 }
 
-void Mock::start_answer(net::ServerRequest& request, std::vector<tape::ScriptEvent> events, std::size_t from) {
+void Mock::start_answer(net::ServerRequest& request, std::vector<tape::ScriptEvent> events) {
   if (m_answers.size() >= k_max_answers) m_answers.pop_front();
-  m_answers.push_back(std::make_shared<Answer>(Answer{m_next_answer++, std::move(events), from}));
+  m_answers.push_back(std::make_shared<Answer>(Answer{m_next_answer++, std::move(events), 0}));
   net::Headers h;
   h.set("Content-Type", "text/event-stream");
   h.set("Cache-Control", "no-cache");
