@@ -30,6 +30,7 @@ struct ProxyOptions {
   std::string sync = "batch";                  // always|batch|none
   std::string on_gap = "error";                // error|oldest
   std::string get_stream = "early";            // early|client
+  std::string upstream_client = "own";         // own|curl
   bool no_reinit = false;
   bool no_retry = false;
   std::uint64_t max_event_size = sse::Limits{}.max_event_bytes;

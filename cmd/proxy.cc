@@ -41,6 +41,7 @@ util::Result<proxy::Config> make_config(const ProxyOptions& o) {
   c.sse_limits.max_line_bytes = o.max_event_size;
   c.on_gap_oldest = o.on_gap == "oldest";
   c.early_get = o.get_stream == "early";
+  c.http_engine = o.upstream_client == "curl" ? net::HttpEngine::curl : net::HttpEngine::own;
   c.reinit = !o.no_reinit;
   c.reissue = !o.no_retry;
   auto positive = [](std::int64_t v, const char* flag) -> util::Result<void> {

@@ -83,6 +83,8 @@ const std::vector<ProxyOption> k_rows = {
      O::Text{[](ProxyOptions& o) -> std::string& { return o.config.tls.capath; }}},
     {"--insecure", "Do not verify the upstream's TLS certificate",
      O::Flag{[](ProxyOptions& o) -> bool& { return o.config.tls.insecure; }}},
+    {"--upstream-client", "Client for an http:// upstream with a numeric address: own (ssestitch's HTTP/1.1 client) or curl (libcurl, as for https and host names)",
+     O::Choice{[](ProxyOptions& o) -> std::string& { return o.upstream_client; }, {"own", "curl"}}},
 };
 
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }

@@ -9,6 +9,8 @@
 #include <mutex>
 #include <vector>
 
+#include "core/net/guarded.h"
+#include "core/net/http1_transfer.h"
 #include "core/util/log.h"
 
 namespace ssestitch::net {
@@ -53,21 +55,6 @@ util::Errc errc_for(CURLcode code) {
 // removed (see UpstreamClient::remove): refuse everything, which ends the transfer.
 size_t refuse(char*, size_t, size_t, void*) noexcept { return 0; }
 
-// Runs an observer callback; an exception it throws is logged and reported as false, so that
-// the trampoline can end the transfer instead of letting it reach libcurl.
-template <class F>
-bool guarded(const char* where, F&& f) noexcept {
-  try {
-    f();
-    return true;
-  } catch (const std::exception& e) {
-    util::log(util::LogLevel::error, "internal_error", {{"where", where}, {"what", e.what()}});
-  } catch (...) {
-    util::log(util::LogLevel::error, "internal_error", {{"where", where}});
-  }
-  return false;
-}
-
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
@@ -76,14 +63,44 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
-// ----------------------------------------------------------------------------- Transfer
+// ----------------------------------------------------------------------------- CurlTransfer
 
-Transfer::Transfer(UpstreamClient& client, UpstreamRequest request, Observer* observer)
-    : m_client(client), m_request(std::move(request)), m_observer(observer) {}
+// A Transfer on libcurl (owns CURL, its header list and error buffer).
+class CurlTransfer final : public Transfer {
+ public:
+  static util::Result<std::unique_ptr<Transfer>> start(UpstreamClient& client, UpstreamRequest request,
+                                                       Observer* observer);
+  ~CurlTransfer() override;
+  void cancel() override;
+  void resume() override;
+
+ private:
+  friend class UpstreamClient;
+  CurlTransfer(UpstreamClient& client, UpstreamRequest request, Observer* observer)
+      : Transfer(std::move(request), observer), m_client(client) {}
+  static size_t on_header_line(char* data, size_t size, size_t n, void* arg) noexcept;
+  static size_t on_write(char* data, size_t size, size_t n, void* arg) noexcept;
+  void detach();
+
+  UpstreamClient& m_client;
+  CurlEasy m_easy;
+  CurlSlist m_header_list;
+  std::uint64_t m_serial = 0;
+  bool m_headers_done = false;
+  char m_error[256] = {};
+};
 
 util::Result<std::unique_ptr<Transfer>> Transfer::start(UpstreamClient& client, UpstreamRequest request,
                                                         Observer* observer) {
-  std::unique_ptr<Transfer> t(new Transfer(client, std::move(request), observer));
+  if (client.m_engine == HttpEngine::own && Http1Transfer::serves(request.url)) {
+    return Http1Transfer::start(client, std::move(request), observer);
+  }
+  return CurlTransfer::start(client, std::move(request), observer);
+}
+
+util::Result<std::unique_ptr<Transfer>> CurlTransfer::start(UpstreamClient& client, UpstreamRequest request,
+                                                            Observer* observer) {
+  std::unique_ptr<CurlTransfer> t(new CurlTransfer(client, std::move(request), observer));
   t->m_easy.reset(curl_easy_init());
   if (!t->m_easy) return util::fail(util::Errc::internal, "curl_easy_init failed");
   CURL* easy = easy_of(t->m_easy.get());
@@ -93,9 +110,9 @@ util::Result<std::unique_ptr<Transfer>> Transfer::start(UpstreamClient& client, 
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_PRIVATE, t.get());
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->m_error);
-  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &Transfer::on_header_line);
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &CurlTransfer::on_header_line);
   curl_easy_setopt(easy, CURLOPT_HEADERDATA, t.get());
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Transfer::on_write);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &CurlTransfer::on_write);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, t.get());
   curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(r.connect_timeout_ms));
   if (r.total_timeout_ms > 0) curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(r.total_timeout_ms));
@@ -139,22 +156,22 @@ util::Result<std::unique_ptr<Transfer>> Transfer::start(UpstreamClient& client, 
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, list);
 
   if (auto added = client.add(*t); !added) return std::move(added).error();
-  return t;
+  return std::unique_ptr<Transfer>(std::move(t));
 }
 
-Transfer::~Transfer() {
+CurlTransfer::~CurlTransfer() {
   cancel();
   detach();
 }
 
-void Transfer::detach() {
+void CurlTransfer::detach() {
   if (m_easy) {
     m_client.remove(*this);
     m_client.release(std::move(m_easy), std::move(m_header_list));
   }
 }
 
-void Transfer::cancel() {
+void CurlTransfer::cancel() {
   m_cancelled = true;
   m_observer = nullptr;
   if (m_easy && !m_finished) {
@@ -163,7 +180,7 @@ void Transfer::cancel() {
   }
 }
 
-void Transfer::resume() {
+void CurlTransfer::resume() {
   if (!m_paused || !m_easy || m_finished) return;
   m_paused = false;
   // May call on_write synchronously (deps notes: worked and ASan-clean).
@@ -171,8 +188,8 @@ void Transfer::resume() {
   m_client.settle();
 }
 
-size_t Transfer::on_header_line(char* data, size_t size, size_t n, void* arg) noexcept {
-  auto* self = static_cast<Transfer*>(arg);
+size_t CurlTransfer::on_header_line(char* data, size_t size, size_t n, void* arg) noexcept {
+  auto* self = static_cast<CurlTransfer*>(arg);
   const size_t len = size * n;
   if (self->m_cancelled) return 0;
   std::string_view line(data, len);
@@ -208,8 +225,8 @@ size_t Transfer::on_header_line(char* data, size_t size, size_t n, void* arg) no
   return len;
 }
 
-size_t Transfer::on_write(char* data, size_t size, size_t n, void* arg) noexcept {
-  auto* self = static_cast<Transfer*>(arg);
+size_t CurlTransfer::on_write(char* data, size_t size, size_t n, void* arg) noexcept {
+  auto* self = static_cast<CurlTransfer*>(arg);
   const size_t len = size * n;
   if (self->m_cancelled || self->m_observer == nullptr) return 0;
   BodyAction action = BodyAction::consume;
@@ -226,11 +243,13 @@ size_t Transfer::on_write(char* data, size_t size, size_t n, void* arg) noexcept
 
 // ----------------------------------------------------------------------------- UpstreamClient
 
-UpstreamClient::UpstreamClient(EventLoop& loop, TlsOptions tls) : m_loop(loop), m_tls(std::move(tls)) {}
+UpstreamClient::UpstreamClient(EventLoop& loop, TlsOptions tls, HttpEngine engine)
+    : m_loop(loop), m_tls(std::move(tls)), m_http1_buffer(new char[Http1Transfer::k_read_buffer_bytes]), m_engine(engine) {}
 
-util::Result<std::unique_ptr<UpstreamClient>> UpstreamClient::create(EventLoop& loop, TlsOptions tls) {
+util::Result<std::unique_ptr<UpstreamClient>> UpstreamClient::create(EventLoop& loop, TlsOptions tls,
+                                                                     HttpEngine engine) {
   init_process();
-  std::unique_ptr<UpstreamClient> c(new UpstreamClient(loop, std::move(tls)));
+  std::unique_ptr<UpstreamClient> c(new UpstreamClient(loop, std::move(tls), engine));
   c->m_multi.reset(curl_multi_init());
   if (!c->m_multi) return util::fail(util::Errc::internal, "curl_multi_init failed");
   CURLM* multi = multi_of(c->m_multi.get());
@@ -250,7 +269,7 @@ UpstreamClient::~UpstreamClient() {
   m_timer.reset();
 }
 
-util::Result<void> UpstreamClient::add(Transfer& transfer) {
+util::Result<void> UpstreamClient::add(CurlTransfer& transfer) {
   transfer.m_serial = m_next_serial++;
   if (m_callback_depth > 0) {
     // libcurl refuses its multi API inside a callback (CURLM_RECURSIVE_API_CALL): added by
@@ -263,7 +282,7 @@ util::Result<void> UpstreamClient::add(Transfer& transfer) {
   return util::ok();
 }
 
-void UpstreamClient::remove(Transfer& transfer) noexcept {
+void UpstreamClient::remove(CurlTransfer& transfer) noexcept {
   void* easy = transfer.m_easy.get();
   auto it = m_transfers.find(easy);
   if (it == m_transfers.end() || it->second != &transfer) return;
@@ -314,7 +333,7 @@ void UpstreamClient::settle() {
     if (rc == CURLM_OK) continue;
     auto it = m_transfers.find(easy);
     if (it == m_transfers.end()) continue;
-    Transfer& t = *it->second;
+    CurlTransfer& t = *it->second;
     m_transfers.erase(it);
     finish(t, util::fail(util::Errc::internal, std::string("curl_multi_add_handle: ") + curl_multi_strerror(rc)));
   }
@@ -389,7 +408,7 @@ void UpstreamClient::drain_completed() {
   for (const Done& d : done) {
     auto it = m_transfers.find(d.easy);
     if (it == m_transfers.end() || it->second->m_serial != d.serial) continue;
-    Transfer& t = *it->second;
+    CurlTransfer& t = *it->second;
     remove(t);
     util::Result<void> result = util::ok();
     if (d.result != CURLE_OK) {
@@ -400,7 +419,7 @@ void UpstreamClient::drain_completed() {
   }
 }
 
-void UpstreamClient::finish(Transfer& transfer, const util::Result<void>& result) {
+void UpstreamClient::finish(CurlTransfer& transfer, const util::Result<void>& result) {
   transfer.m_finished = true;
   Transfer::Observer* observer = transfer.m_observer;
   // on_done may destroy the transfer; an exception it throws is logged (guarded).

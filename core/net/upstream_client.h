@@ -1,20 +1,29 @@
 #pragma once
-// UpstreamClient and Transfer: HTTP requests to the upstream with libcurl's multi_socket API
-// driven by our EventLoop (the hiperfifo pattern; deps notes §3 and STYLE.md 3b):
-//   UpstreamClient = GlobalInfo (owns CURLM and the timer), SocketWatch = SockInfo,
-//   Transfer = ConnInfo (owns CURL, headers, body, error buffer).
-// http:// and https:// (TLS and HTTP/2 negotiated by libcurl), threaded DNS, no redirects
-// followed (a 3xx is a response like any other), no content decoding (we ask for identity).
+// UpstreamClient and Transfer: HTTP requests to the upstream, driven by our EventLoop, with two
+// engines behind one Transfer interface:
+//   - Http1Transfer (http1_transfer.h), our own HTTP/1.1 client, for plain http:// URLs whose
+//     host is a numeric IPv4 or IPv6 address: one socket and one parser per transfer, a read
+//     buffer shared by all of them, idle connections kept per origin (Http1Pool). Measured
+//     against libcurl on the same streams (peer-bench, 2026-12-06; figures in http1_transfer.h):
+//     libcurl spent a poll() and its multi bookkeeping on every read, and an easy handle and a
+//     64 KiB download buffer on every transfer.
+//   - CurlTransfer (here), libcurl's multi_socket API (the hiperfifo pattern; deps notes §3 and
+//     STYLE.md 3b: UpstreamClient = GlobalInfo (owns CURLM and the timer), SocketWatch =
+//     SockInfo, CurlTransfer = ConnInfo), for https:// (TLS, HTTP/2), host names (threaded
+//     DNS), and for every URL with HttpEngine::curl (`proxy --upstream-client curl`).
+// Both: no redirects followed (a 3xx is a response like any other), no content decoding (we
+// ask for identity), 1xx responses skipped, connection refused reported as upstream_refused.
 //
 // Observers may throw: the trampolines catch, log, and end the transfer as failed (libcurl is
-// told so through its callback's error value), never letting an exception into libcurl.
+// told so through its callback's error value), never letting an exception into C frames.
 // Callback rules. libcurl refuses its multi API (add, remove) while any of its callbacks runs,
 // for any transfer of the multi; UpstreamClient defers both until libcurl has returned
 // (settle()), so observers may start, cancel and destroy Transfers, including other ones,
 // from on_response() and on_body(). Two exceptions: never destroy the Transfer whose callback
 // is running, and never call resume() from inside a callback.
-//   - on_done() runs after libcurl returned: the Transfer may be destroyed there.
+//   - on_done() runs last, outside the engine's own work: the Transfer may be destroyed there.
 //   - After cancel() or destruction no callback runs again.
+//   - No callback runs inside Transfer::start().
 // Loop thread only. Call init_process() once before any thread starts.
 
 #include <cstdint>
@@ -27,6 +36,7 @@
 #include "core/net/curl_handles.h"
 #include "core/net/event_loop.h"
 #include "core/net/headers.h"
+#include "core/net/http1_pool.h"
 #include "core/util/result.h"
 
 namespace ssestitch::net {
@@ -40,6 +50,10 @@ struct TlsOptions {
   bool insecure = false;  // skip peer and host verification
 };
 
+// Which engine serves http:// URLs with a numeric host (`proxy --upstream-client`); https and
+// host names always go through libcurl.
+enum class HttpEngine { own, curl };
+
 struct UpstreamRequest {
   std::string method = "GET";
   std::string url;                   // absolute http(s) URL
@@ -50,6 +64,8 @@ struct UpstreamRequest {
 };
 
 class UpstreamClient;
+class CurlTransfer;
+class Http1Transfer;
 
 class Transfer {
  public:
@@ -59,7 +75,8 @@ class Transfer {
    public:
     // The final (non-1xx) response's status and headers.
     virtual void on_response(int status, const Headers& headers) = 0;
-    // A piece of the body. `pause`: libcurl keeps the bytes and offers them again after resume().
+    // A piece of the body. `pause`: the engine keeps the bytes and offers them again after
+    // resume().
     virtual BodyAction on_body(std::string_view bytes) = 0;
     // The transfer ended: ok after a complete response, else an error: upstream_refused
     // (connection refused: nothing was sent), upstream_unreachable (DNS/TLS), timeout, upstream_protocol (reset mid-body and other I/O errors).
@@ -69,17 +86,18 @@ class Transfer {
     ~Observer() = default;
   };
 
-  // Starts the request at once. Errors: invalid_argument (bad URL), internal.
+  // Starts the request at once, on the engine the URL calls for (above). Errors:
+  // invalid_argument (bad URL), internal.
   static util::Result<std::unique_ptr<Transfer>> start(UpstreamClient& client, UpstreamRequest request,
                                                        Observer* observer);
-  ~Transfer();  // = cancel()
+  virtual ~Transfer() = default;  // the engines' destructors cancel()
   Transfer(const Transfer&) = delete;
   Transfer& operator=(const Transfer&) = delete;
 
   // Stops the transfer; no callback runs afterwards. Safe inside this transfer's callbacks.
-  void cancel();
+  virtual void cancel() = 0;
   // Lets a paused transfer continue. Not from inside this transfer's callbacks.
-  void resume();
+  virtual void resume() = 0;
   // Hands the callbacks to another observer (e.g. from inside on_response, when an exchange
   // hands an SSE response over to a stream).
   void set_observer(Observer* observer) noexcept {
@@ -92,53 +110,48 @@ class Transfer {
   const Headers& response_headers() const noexcept { return m_response_headers; }
   std::string_view url() const noexcept { return m_request.url; }
 
- private:
-  friend class UpstreamClient;
-  Transfer(UpstreamClient& client, UpstreamRequest request, Observer* observer);
-  static size_t on_header_line(char* data, size_t size, size_t n, void* arg) noexcept;
-  static size_t on_write(char* data, size_t size, size_t n, void* arg) noexcept;
-  void detach();
+ protected:
+  Transfer(UpstreamRequest request, Observer* observer)
+      : m_request(std::move(request)), m_observer(observer) {}
 
-  UpstreamClient& m_client;
   UpstreamRequest m_request;
   Observer* m_observer;
-  CurlEasy m_easy;
-  CurlSlist m_header_list;
-  std::uint64_t m_serial = 0;
   int m_status = 0;
-  bool m_headers_done = false;
   bool m_paused = false;
   bool m_finished = false;
   bool m_cancelled = false;
   Headers m_response_headers;
-  char m_error[256] = {};
 };
 
 class UpstreamClient {
  public:
-  static util::Result<std::unique_ptr<UpstreamClient>> create(EventLoop& loop, TlsOptions tls);
+  static util::Result<std::unique_ptr<UpstreamClient>> create(EventLoop& loop, TlsOptions tls,
+                                                              HttpEngine engine = HttpEngine::own);
   // All Transfers must be destroyed first.
   ~UpstreamClient();
   UpstreamClient(const UpstreamClient&) = delete;
   UpstreamClient& operator=(const UpstreamClient&) = delete;
 
   EventLoop& loop() noexcept { return m_loop; }
-  std::size_t active() const noexcept { return m_transfers.size(); }
+  // Transfers started and not yet finished or cancelled, both engines.
+  std::size_t active() const noexcept { return m_transfers.size() + m_http1_active; }
 
  private:
   friend class Transfer;
+  friend class CurlTransfer;
+  friend class Http1Transfer;
   struct SocketWatch;
-  UpstreamClient(EventLoop& loop, TlsOptions tls);
+  UpstreamClient(EventLoop& loop, TlsOptions tls, HttpEngine engine);
   static int on_socket(void* easy, int fd, int what, void* clientp, void* socketp) noexcept;
   static int on_timer(void* multi, long timeout_ms, void* clientp) noexcept;
   static void on_socket_event(int fd, short what, void* arg) noexcept;
   void on_timeout();
   void drain_completed();
   // Marks a transfer that left m_transfers finished and tells its observer (unless cancelled).
-  void finish(Transfer& transfer, const util::Result<void>& result);
-  util::Result<void> add(Transfer& transfer);
+  void finish(CurlTransfer& transfer, const util::Result<void>& result);
+  util::Result<void> add(CurlTransfer& transfer);
   // Takes the handle out of the multi (later, from inside a callback: see settle()).
-  void remove(Transfer& transfer) noexcept;
+  void remove(CurlTransfer& transfer) noexcept;
   // Frees a removed handle and its header list, at once or once it is out of the multi.
   void release(CurlEasy easy, CurlSlist header_list) noexcept;
   // Carries out the adds and removes deferred while inside libcurl callbacks.
@@ -149,7 +162,7 @@ class UpstreamClient {
   CurlMulti m_multi;
   std::unique_ptr<Timer> m_timer;
   std::uint64_t m_next_serial = 1;
-  std::unordered_map<void*, Transfer*> m_transfers;  // CURL* -> live transfer
+  std::unordered_map<void*, CurlTransfer*> m_transfers;  // CURL* -> live transfer
   struct Unlinking {
     void* easy;                 // CURL*, muted, still in the multi
     CurlEasy owned;             // its Transfer is gone: freed here once removed
@@ -158,6 +171,13 @@ class UpstreamClient {
   int m_callback_depth = 0;           // observers running inside libcurl callbacks
   std::vector<Unlinking> m_unlinking;  // removes deferred by remove()
   std::vector<void*> m_pending_adds;   // CURL* added inside a callback, not yet in the multi
+
+  // Http1Transfer's: the read buffer all of them share (loop thread: one reads at a time; a
+  // paused transfer copies what it has not consumed), idle connections, the live count.
+  std::unique_ptr<char[]> m_http1_buffer;
+  Http1Pool m_http1_pool;
+  std::size_t m_http1_active = 0;
+  HttpEngine m_engine;
 };
 
 }  // namespace ssestitch::net

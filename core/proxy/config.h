@@ -48,6 +48,7 @@ struct Config {
   std::vector<std::string> allow_hosts;    // Host names beyond loopback ones, when listening on loopback
   std::string require_token;             // secret
   net::TlsOptions tls;
+  net::HttpEngine http_engine = net::HttpEngine::own;  // --upstream-client
 };
 
 }  // namespace ssestitch::proxy

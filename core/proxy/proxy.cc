@@ -81,7 +81,7 @@ util::Result<std::unique_ptr<Proxy>> Proxy::create(const Config& config, std::un
   if (!loop) return std::move(loop).error();
   p.loop = std::move(*loop);
   p.store = std::move(store);
-  auto upstream = net::UpstreamClient::create(*p.loop, config.tls);
+  auto upstream = net::UpstreamClient::create(*p.loop, config.tls, config.http_engine);
   if (!upstream) return std::move(upstream).error();
   p.upstream = std::move(*upstream);
   p.registry = std::make_unique<Registry>(*p.loop);
