@@ -19,12 +19,13 @@ void Backoff::succeeded() {
   m_streak_start_ms.reset();
 }
 
-std::int64_t Backoff::next_delay_ms(std::optional<std::uint32_t> retry_ms, std::optional<std::int64_t> retry_after_ms) {
+std::int64_t Backoff::next_delay_ms(std::optional<std::uint32_t> retry_ms, std::optional<std::int64_t> retry_after_ms,
+                                    bool now_allowed) {
   const unsigned shift = std::min(m_failures, 31u) - (m_failures > 0 ? 1 : 0);
   const std::int64_t ceiling =
       m_failures == 0 ? std::min(m_base_ms, k_first_jitter_ms) : std::min(m_cap_ms, m_base_ms << shift);
   std::uniform_int_distribution<std::int64_t> dist(0, ceiling);
-  std::int64_t delay = dist(m_rng);
+  std::int64_t delay = m_failures == 0 && now_allowed ? 0 : dist(m_rng);
   if (retry_ms) delay = std::max<std::int64_t>(delay, *retry_ms);
   if (retry_after_ms) delay = std::max(delay, *retry_after_ms);
   return delay;

@@ -10,6 +10,7 @@
 
 #include "core/net/event_loop.h"
 #include "core/net/headers.h"
+#include "core/proxy/backoff.h"
 #include "core/proxy/context.h"
 #include "core/store/records.h"
 #include "core/util/result.h"
@@ -45,6 +46,7 @@ class Registry {
   void release(Exchange* exchange);
   // Some stream may have become collectable: look later in this loop iteration.
   void collect_soon() { m_collect.fire(); }
+  FirstResumeGate& first_resumes() noexcept { return m_first_resumes; }
   std::vector<Stream*> streams() const;
   std::vector<Exchange*> exchanges() const;
   // Destroys everything now (shutdown, after streams and exchanges were told to stop).
@@ -57,6 +59,7 @@ class Registry {
   std::unordered_map<Exchange*, std::unique_ptr<Exchange>> m_exchanges;
   std::vector<Exchange*> m_released;
   net::Trigger m_collect;
+  FirstResumeGate m_first_resumes;
 };
 
 }  // namespace ssestitch::proxy

@@ -331,7 +331,8 @@ void UpstreamStream::schedule_reconnect(std::string_view reason, std::optional<s
   const tracker::Cursor* cursor = m_ctx.tracker->cursor(m_record.stream);
   std::optional<std::uint32_t> retry;
   if (cursor != nullptr && cursor->retry_ms) retry = cursor->retry_ms;
-  const std::int64_t delay = m_backoff.next_delay_ms(retry, retry_after_ms);
+  const bool now_allowed = m_backoff.failures() == 0 && m_ctx.registry->first_resumes().take(m_ctx.clock->mono_ns());
+  const std::int64_t delay = m_backoff.next_delay_ms(retry, retry_after_ms, now_allowed);
   util::log(LogLevel::info, "upstream_reconnect",
             {{"stream", m_record.stream}, {"reason", reason}, {"delay_ms", delay}, {"attempt", m_backoff.failures() + 1}});
   m_reconnect_timer.arm_ms(delay);

@@ -36,6 +36,24 @@ TEST_CASE("proxy::Backoff: the first resume at once, then full jitter under a ce
   }
 }
 
+TEST_CASE("proxy::FirstResumeGate: one immediate first resume per millisecond; the rest keep the jitter") {
+  proxy::FirstResumeGate gate;
+  CHECK(gate.take(5'000'000));
+  CHECK(!gate.take(5'000'001));   // a herd: the others of the same millisecond wait
+  CHECK(!gate.take(5'999'999));
+  CHECK(gate.take(6'000'000));
+  CHECK(gate.take(0) == false);   // never earlier than the last slot plus 1 ms (clock steps back)
+
+  Backoff b(200, 30'000, 60'000, 42);
+  CHECK(b.next_delay_ms(std::nullopt, std::nullopt, true) == 0);
+  CHECK(b.next_delay_ms(std::uint32_t{300}, std::nullopt, true) == 300);  // retry: still a floor
+  b.failed(0);
+  // After a failure the gate says nothing: full jitter under the ceiling.
+  bool any_positive = false;
+  for (int i = 0; i < 50; ++i) any_positive = any_positive || b.next_delay_ms(std::nullopt, std::nullopt, true) > 0;
+  CHECK(any_positive);
+}
+
 TEST_CASE("proxy::Backoff: retry: and Retry-After are floors") {
   Backoff b(200, 30'000, 60'000, 7);
   for (int i = 0; i < 50; ++i) {
