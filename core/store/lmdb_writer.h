@@ -18,6 +18,13 @@
 //
 // Rejected: a thread per sync (two threads would fight over the same pages); syncing back to
 // back (each sync write-protects the pages the next commits write: page faults in the loop).
+// Measured and rejected on 2026-12-06 (issue 23; perf, peer-bench bulk: 22 % of the loop
+// thread is the kernel zeroing pages a growing store writes for the first time): the log
+// without MDB_WRITEMAP (one interleaved peer-bench run, 2 rounds: worse on every figure, CPU
+// per event 4.05 against 3.58 us one write per event, 55.6 against 41.4 paced, 45.5 against
+// 34.3 at 100 streams; bulk 0.14x against 0.17x of direct); this thread reading the next
+// 16 MiB past the used end into the page cache (MADV_WILLNEED) when an inline commit came
+// near it (3 rounds: bulk 0.10x against 0.20x, 4x the CPU; upstream cuts 0.25x against 0.16x).
 
 #include <atomic>
 #include <condition_variable>
