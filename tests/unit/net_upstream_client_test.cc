@@ -24,6 +24,7 @@
 #include "core/net/http1_transfer.h"
 #include "core/net/upstream_client.h"
 #include "core/util/unique_fd.h"
+#include "tests/unit/loop_support.h"
 
 namespace ssestitch::test {
 namespace {
@@ -194,20 +195,12 @@ struct Engine {
     return std::move(*t);
   }
 
-  // Runs the loop until `done()` or, so that a broken test never hangs, 10 s.
-  bool run_until(const std::function<bool()>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    std::unique_ptr<net::Timer> poll;
-    poll = std::make_unique<net::Timer>(*loop, [&] {
-      if (done() || std::chrono::steady_clock::now() > deadline) {
-        loop->stop();
-      } else {
-        poll->arm_ms(1);
-      }
-    });
-    poll->arm_ms(0);
-    loop->run();
-    return done();
+  bool run_until(const std::function<bool()>& done) { return test::run_until(*loop, done); }
+  // Starts `request` and runs the loop until the transfer is done.
+  std::unique_ptr<Transfer> fetch(net::UpstreamRequest request, Recorder& rec) {
+    auto t = start(std::move(request), rec);
+    REQUIRE(run_until([&] { return rec.done.has_value(); }));
+    return t;
   }
   // Runs the loop for `ms` whatever happens.
   void run_for(int ms) {
@@ -250,8 +243,7 @@ static void transfer_contract(bool curl) {
       Recorder rec;
       net::UpstreamRequest r = get(server.url("/stream?x=1&y=2"));
       r.headers.add("Last-Event-ID", "41");
-      auto t = e.start(std::move(r), rec);
-      REQUIRE(e.run_until([&] { return rec.done.has_value(); }));
+      auto t = e.fetch(std::move(r), rec);
       CHECK(*rec.done);
       CHECK(rec.status == 200);
       CHECK(rec.responses == 1);
@@ -275,8 +267,7 @@ static void transfer_contract(bool curl) {
       r.method = "POST";
       r.body = R"({"jsonrpc":"2.0","id":1,"method":"ping"})";
       r.headers.add("Content-Type", "application/json");
-      auto t = e.start(std::move(r), rec);
-      REQUIRE(e.run_until([&] { return rec.done.has_value(); }));
+      auto t = e.fetch(std::move(r), rec);
       CHECK(*rec.done);
       CHECK(rec.status == 202);
       CHECK(rec.responses == 1);
@@ -295,8 +286,7 @@ static void transfer_contract(bool curl) {
         return false;
       });
       Recorder rec;
-      auto t = e.start(get(server.url("/")), rec);
-      REQUIRE(e.run_until([&] { return rec.done.has_value(); }));
+      auto t = e.fetch(get(server.url("/")), rec);
       CHECK(*rec.done);
       CHECK(rec.body == "until the end");
     }
@@ -307,8 +297,7 @@ static void transfer_contract(bool curl) {
         return false;
       });
       Recorder rec;
-      auto t = e.start(get(server.url("/")), rec);
-      REQUIRE(e.run_until([&] { return rec.done.has_value(); }));
+      auto t = e.fetch(get(server.url("/")), rec);
       REQUIRE(!*rec.done);
       CHECK(rec.done->error().code == util::Errc::upstream_protocol);
       CHECK(rec.body == "data: one\n\n");
@@ -320,8 +309,7 @@ static void transfer_contract(bool curl) {
         return false;
       });
       Recorder rec;
-      auto t = e.start(get(server.url("/")), rec);
-      REQUIRE(e.run_until([&] { return rec.done.has_value(); }));
+      auto t = e.fetch(get(server.url("/")), rec);
       REQUIRE(!*rec.done);
       CHECK(rec.done->error().code == util::Errc::upstream_protocol);
     }
@@ -383,8 +371,7 @@ static void transfer_contract(bool curl) {
       });
       Recorder rec;
       rec.mode = Recorder::OnBody::throw_first;
-      auto t = e.start(get(server.url("/")), rec);
-      REQUIRE(e.run_until([&] { return rec.done.has_value(); }));
+      auto t = e.fetch(get(server.url("/")), rec);
       CHECK(!*rec.done);
       CHECK(rec.dones == 1);
     }
@@ -398,8 +385,7 @@ static void transfer_contract(bool curl) {
       Recorder rec;
       net::UpstreamRequest r = get(server.url("/"));
       r.total_timeout_ms = 100;
-      auto t = e.start(std::move(r), rec);
-      REQUIRE(e.run_until([&] { return rec.done.has_value(); }));
+      auto t = e.fetch(std::move(r), rec);
       REQUIRE(!*rec.done);
       CHECK(rec.done->error().code == util::Errc::timeout);
     }
@@ -412,8 +398,7 @@ static void transfer_contract(bool curl) {
       Recorder rec;
       net::UpstreamRequest r = get(server.url("/"));
       r.method = "HEAD";
-      auto t = e.start(std::move(r), rec);
-      REQUIRE(e.run_until([&] { return rec.done.has_value(); }));
+      auto t = e.fetch(std::move(r), rec);
       CHECK(*rec.done);
       CHECK(rec.status == 200);
       CHECK(rec.body.empty());
@@ -429,8 +414,7 @@ static void transfer_contract(bool curl) {
       for (int i = 0; i < 5; ++i) {
         CAPTURE(i);
         Recorder rec;
-        auto t = e.start(get(server.url("/")), rec);
-        REQUIRE(e.run_until([&] { return rec.done.has_value(); }));
+        auto t = e.fetch(get(server.url("/")), rec);
         CHECK(*rec.done);
         CHECK(rec.body == "ok");
         if (i == 2) e.run_for(30);  // the close reaches the client's idle socket

@@ -13,6 +13,7 @@
 #include "core/proxy/context.h"
 #include "core/proxy/metrics.h"
 #include "core/util/clock.h"
+#include "tests/unit/loop_support.h"
 
 namespace ssestitch::test {
 
@@ -27,22 +28,8 @@ struct ProxyFixture {
     ctx.metrics = &metrics;
   }
 
-  // Runs the loop until `done()` holds (checked every millisecond) or, so that a broken test
-  // never hangs, 10 s have passed; returns done().
-  bool run_until(const std::function<bool()>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    std::unique_ptr<net::Timer> poll;
-    poll = std::make_unique<net::Timer>(*loop, [&] {
-      if (done() || std::chrono::steady_clock::now() > deadline) {
-        loop->stop();
-      } else {
-        poll->arm_ms(1);
-      }
-    });
-    poll->arm_ms(0);
-    loop->run();
-    return done();
-  }
+  // Runs the loop until `done()` holds or 10 s have passed (test::run_until).
+  bool run_until(const std::function<bool()>& done) { return test::run_until(*loop, done); }
 
   proxy::Config config;
   proxy::Metrics metrics;
