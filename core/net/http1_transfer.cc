@@ -279,6 +279,7 @@ bool Http1Transfer::send_pending() {
   }
   m_write.reset();  // all sent
   m_sent_all = true;
+  if (m_got_bytes) m_out = std::string();  // the server answers: never sent again
   return true;
 }
 
@@ -291,10 +292,10 @@ void Http1Transfer::on_readable() {
     const ssize_t n = ::recv(m_fd.get(), buffer, k_read_buffer_bytes, 0);
     if (n > 0) {
       if (!m_got_bytes) {
-        // The server answers: the request is not sent again, and need not be kept.
+        // The server answers: the request is not sent again, and need not be kept once sent
+        // (the rest of a body still goes out: an interim 100 Continue may come first).
         m_got_bytes = true;
-        m_write.reset();
-        m_out = std::string();
+        if (m_sent_all) m_out = std::string();
       }
       if (feed(buffer, static_cast<std::size_t>(n)) == Fed::stop) return;
       if (static_cast<std::size_t>(n) < k_read_buffer_bytes) return;

@@ -99,7 +99,7 @@ class Http1Transfer final : public Transfer {
   std::int64_t m_total_deadline_ns = 0;    // 0: none
   util::Error m_start_error;               // reported by the timer (no callback in start())
   http_parser m_parser{};
-  std::string m_out;              // the request; kept until a response byte arrives (retry)
+  std::string m_out;              // the request; kept until sent and answered (retry)
   std::size_t m_out_sent = 0;
   std::string m_field;            // header being read
   std::string m_value;
