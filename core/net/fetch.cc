@@ -18,12 +18,6 @@ struct Reading {
   bool failed = false;  // a callback threw: the transfer is ended
 };
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
-  return s;
-}
-
 // CURLOPT_HEADERFUNCTION
 size_t on_header_line(char* data, size_t size, size_t n, void* arg) noexcept {
   auto* x = static_cast<Reading*>(arg);
@@ -36,10 +30,10 @@ size_t on_header_line(char* data, size_t size, size_t n, void* arg) noexcept {
         const std::string_view code = line.substr(sp + 1, 3);
         std::from_chars(code.data(), code.data() + code.size(), x->status);
       }
-    } else if (trim(line).empty()) {
+    } else if (trim_header_text(line).empty()) {
       if (x->status >= 200) x->on_headers(x->status, x->headers);
     } else if (const auto colon = line.find(':'); colon != std::string_view::npos) {
-      x->headers.add(trim(line.substr(0, colon)), trim(line.substr(colon + 1)));
+      x->headers.add(trim_header_text(line.substr(0, colon)), trim_header_text(line.substr(colon + 1)));
     }
   } catch (const std::exception& e) {
     util::log(util::LogLevel::error, "internal_error", {{"where", "fetch headers"}, {"what", e.what()}});

@@ -47,4 +47,10 @@ bool media_type_is(std::string_view content_type, std::string_view type) noexcep
   return iequals(base, type);
 }
 
+std::string_view trim_header_text(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
+  return s;
+}
+
 }  // namespace ssestitch::net

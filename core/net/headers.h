@@ -31,6 +31,9 @@ class Headers {
 };
 
 bool iequals(std::string_view a, std::string_view b) noexcept;
+// `s` without the spaces and tabs around it and any line end after it: a header name or value
+// as an HTTP parser hands it over.
+std::string_view trim_header_text(std::string_view s) noexcept;
 // Whether a header value may be sent as is: no CR, LF or NUL (header injection) and no other
 // control bytes except horizontal tab.
 bool is_safe_header_value(std::string_view value) noexcept;

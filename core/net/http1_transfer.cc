@@ -77,12 +77,6 @@ std::string request_bytes(const UpstreamRequest& r, const Target& t) {
   return out;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 std::string errno_text(std::string_view call, int err) { return std::string(call) + ": " + std::strerror(err); }
 
 std::int64_t now_ns() { return util::system_clock().mono_ns(); }
@@ -101,8 +95,6 @@ const http_parser_settings Http1Transfer::k_settings = [] {
   return s;
 }();
 
-bool Http1Transfer::serves(std::string_view url) { return parse_target(url).has_value(); }
-
 Http1Transfer::Http1Transfer(UpstreamClient& client, UpstreamRequest request, Observer* observer)
     : Transfer(std::move(request), observer), m_client(client) {
   http_parser_init(&m_parser, HTTP_RESPONSE);
@@ -110,10 +102,10 @@ Http1Transfer::Http1Transfer(UpstreamClient& client, UpstreamRequest request, Ob
   ++m_client.m_http1_active;
 }
 
-util::Result<std::unique_ptr<Transfer>> Http1Transfer::start(UpstreamClient& client, UpstreamRequest request,
+util::Result<std::unique_ptr<Transfer>> Http1Transfer::start(UpstreamClient& client, UpstreamRequest& request,
                                                              Observer* observer) {
   std::optional<Target> target = parse_target(request.url);
-  if (!target) return util::fail(util::Errc::invalid_argument, "not an http:// URL with a numeric host: " + request.url);
+  if (!target) return std::unique_ptr<Transfer>();  // libcurl's, `request` untouched
   std::unique_ptr<Http1Transfer> t(new Http1Transfer(client, std::move(request), observer));
   t->m_origin = std::move(target->origin);
   t->m_address = std::move(target->address);
@@ -153,11 +145,7 @@ Http1Transfer::~Http1Transfer() { cancel(); }
 void Http1Transfer::cancel() {
   m_cancelled = true;
   m_observer = nullptr;
-  if (m_finished) return;
-  m_finished = true;
-  --m_client.m_http1_active;
-  close_connection(false);
-  if (m_timer) m_timer->cancel();
+  end(false);
 }
 
 void Http1Transfer::resume() {
@@ -208,7 +196,7 @@ util::Result<void> Http1Transfer::connect(bool may_reuse) {
   } else {
     const int err = errno;
     return util::fail(err == ECONNREFUSED ? util::Errc::upstream_refused : util::Errc::upstream_unreachable,
-                      "upstream " + m_request.url + ": " + errno_text("connect", err));
+                      errno_text("connect", err));
   }
   m_fd = std::move(fd);
   return watch();
@@ -320,8 +308,7 @@ Http1Transfer::Fed Http1Transfer::feed(const char* data, std::size_t len) {
   if (m_complete) {
     // Reusable when both messages ended exactly: all of the request sent (a server may answer
     // before it has read the body), nothing read beyond the response.
-    close_connection(m_sent_all && http_should_keep_alive(&m_parser) != 0 && parsed == len);
-    complete();
+    complete(m_sent_all && http_should_keep_alive(&m_parser) != 0 && parsed == len);
     return Fed::stop;
   }
   const http_errno err = HTTP_PARSER_ERRNO(&m_parser);
@@ -350,8 +337,7 @@ void Http1Transfer::on_eof() {
   if (m_cancelled) return;
   if (m_callback_failed) return fail(util::Errc::upstream_protocol, "the response could not be handed over");
   if (!m_complete) return fail(util::Errc::upstream_protocol, "the connection closed before the response ended");
-  close_connection(false);
-  complete();
+  complete(false);
 }
 
 bool Http1Transfer::retry_fresh() {
@@ -379,25 +365,26 @@ void Http1Transfer::close_connection(bool reusable) {
   }
 }
 
-void Http1Transfer::complete() {
-  if (m_finished) return;
+bool Http1Transfer::end(bool reusable) {
+  close_connection(reusable);
+  if (m_finished) return false;
   m_finished = true;
   --m_client.m_http1_active;
-  m_timer->cancel();
+  if (m_timer) m_timer->cancel();
+  return true;
+}
+
+void Http1Transfer::complete(bool reusable) {
+  if (!end(reusable)) return;
   Observer* observer = m_observer;
   if (observer != nullptr) guarded("on_done", [&] { observer->on_done(util::ok()); });
 }
 
 void Http1Transfer::fail(util::Errc code, std::string_view what) {
-  close_connection(false);
-  if (m_finished) return;
-  m_finished = true;
-  --m_client.m_http1_active;
-  m_timer->cancel();
+  if (!end(false)) return;
   Observer* observer = m_observer;
   if (observer == nullptr) return;
-  // Messages from connect() already name the URL.
-  std::string message = what.starts_with("upstream ") ? std::string(what) : "upstream " + m_request.url + ": " + std::string(what);
+  std::string message = "upstream " + m_request.url + ": " + std::string(what);
   guarded("on_done", [&] { observer->on_done(util::fail(code, std::move(message))); });
 }
 
@@ -406,7 +393,7 @@ void Http1Transfer::fail(util::Errc code, std::string_view what) {
 int Http1Transfer::on_header_field(http_parser* p, const char* at, std::size_t len) noexcept {
   Http1Transfer* self = self_of(p);
   if (self->m_in_value) {
-    self->m_response_headers.add(trim(self->m_field), trim(self->m_value));
+    self->m_response_headers.add(trim_header_text(self->m_field), trim_header_text(self->m_value));
     self->m_field.clear();
     self->m_value.clear();
     self->m_in_value = false;
@@ -424,7 +411,7 @@ int Http1Transfer::on_header_value(http_parser* p, const char* at, std::size_t l
 
 int Http1Transfer::on_headers_complete(http_parser* p) noexcept {
   Http1Transfer* self = self_of(p);
-  if (self->m_in_value) self->m_response_headers.add(trim(self->m_field), trim(self->m_value));
+  if (self->m_in_value) self->m_response_headers.add(trim_header_text(self->m_field), trim_header_text(self->m_value));
   self->m_field = std::string();
   self->m_value = std::string();
   self->m_in_value = false;

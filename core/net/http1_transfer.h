@@ -49,10 +49,11 @@ class Http1Transfer final : public Transfer {
  public:
   static constexpr std::size_t k_read_buffer_bytes = 64u << 10;
 
-  // Whether this engine serves `url`: http:// with a numeric IPv4 or [IPv6] host.
-  static bool serves(std::string_view url);
-  // Errors: invalid_argument (bad URL), io_error (no socket).
-  static util::Result<std::unique_ptr<Transfer>> start(UpstreamClient& client, UpstreamRequest request,
+  // Starts `request` when this engine serves its URL (http:// with a numeric IPv4 or [IPv6]
+  // host), taking it; otherwise returns nullptr and leaves `request` as it was (the URL is
+  // parsed once, for both the choice and the start). Errors found here (no socket, connection
+  // refused at once) are reported from the loop, like every other.
+  static util::Result<std::unique_ptr<Transfer>> start(UpstreamClient& client, UpstreamRequest& request,
                                                        Observer* observer);
   ~Http1Transfer() override;
   void cancel() override;
@@ -74,8 +75,11 @@ class Http1Transfer final : public Transfer {
   // A connection that fails before any response byte: a pooled one is replaced once.
   bool retry_fresh();
   void close_connection(bool reusable);
-  // Ends the transfer and calls on_done() last: `this` may be gone when they return.
-  void complete();
+  // Closes the connection (to the pool when `reusable`) and, the first time, marks the transfer
+  // finished; false when it already was.
+  bool end(bool reusable);
+  // End the transfer and call on_done() last: `this` may be gone when they return.
+  void complete(bool reusable);
   void fail(util::Errc code, std::string_view what);
   void arm_timeouts();
 

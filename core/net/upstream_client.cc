@@ -55,12 +55,6 @@ util::Errc errc_for(CURLcode code) {
 // removed (see UpstreamClient::remove): refuse everything, which ends the transfer.
 size_t refuse(char*, size_t, size_t, void*) noexcept { return 0; }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
-  return s;
-}
-
 }  // namespace
 
 // ----------------------------------------------------------------------------- CurlTransfer
@@ -92,8 +86,9 @@ class CurlTransfer final : public Transfer {
 
 util::Result<std::unique_ptr<Transfer>> Transfer::start(UpstreamClient& client, UpstreamRequest request,
                                                         Observer* observer) {
-  if (client.m_engine == HttpEngine::own && Http1Transfer::serves(request.url)) {
-    return Http1Transfer::start(client, std::move(request), observer);
+  if (client.m_engine == HttpEngine::own) {
+    auto own = Http1Transfer::start(client, request, observer);
+    if (!own || *own) return own;
   }
   return CurlTransfer::start(client, std::move(request), observer);
 }
@@ -205,7 +200,7 @@ size_t CurlTransfer::on_header_line(char* data, size_t size, size_t n, void* arg
     }
     return len;
   }
-  if (trim(line).empty()) {
+  if (trim_header_text(line).empty()) {
     if (self->m_status >= 200) {
       self->m_headers_done = true;
       bool ok = true;
@@ -220,7 +215,7 @@ size_t CurlTransfer::on_header_line(char* data, size_t size, size_t n, void* arg
   }
   const auto colon = line.find(':');
   if (colon != std::string_view::npos) {
-    self->m_response_headers.add(trim(line.substr(0, colon)), trim(line.substr(colon + 1)));
+    self->m_response_headers.add(trim_header_text(line.substr(0, colon)), trim_header_text(line.substr(colon + 1)));
   }
   return len;
 }
@@ -244,7 +239,10 @@ size_t CurlTransfer::on_write(char* data, size_t size, size_t n, void* arg) noex
 // ----------------------------------------------------------------------------- UpstreamClient
 
 UpstreamClient::UpstreamClient(EventLoop& loop, TlsOptions tls, HttpEngine engine)
-    : m_loop(loop), m_tls(std::move(tls)), m_http1_buffer(new char[Http1Transfer::k_read_buffer_bytes]), m_engine(engine) {}
+    : m_loop(loop),
+      m_tls(std::move(tls)),
+      m_http1_buffer(engine == HttpEngine::own ? new char[Http1Transfer::k_read_buffer_bytes] : nullptr),
+      m_engine(engine) {}
 
 util::Result<std::unique_ptr<UpstreamClient>> UpstreamClient::create(EventLoop& loop, TlsOptions tls,
                                                                      HttpEngine engine) {
