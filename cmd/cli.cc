@@ -141,7 +141,7 @@ void add_inspect(CLI::App& app, Options& o) {
   InspectOptions& i = o.inspect;
   CLI::App* sub = app.add_subcommand("inspect", "Show what a store holds: summary, sessions, streams, events, messages");
   sub->callback([&o] { o.subcommand = Subcommand::inspect; });
-  sub->add_option("store", i.store, "Store directory")->required();
+  sub->add_option("store", i.store, "Store directory, or its redis://HOST:PORT[/DB] / unix:///PATH URL")->required();
   sub->add_option("view", i.view, "summary, sessions, streams, events or messages (recorded by the proxy)")
       ->check(CLI::IsMember({"summary", "sessions", "streams", "events", "messages"}))->capture_default_str();
   sub->add_option("--session", i.session, "Only this session");
@@ -157,7 +157,7 @@ void add_replay(CLI::App& app, Options& o) {
   ReplayOptions& r = o.replay;
   CLI::App* sub = app.add_subcommand("replay", "Print, follow or serve the recorded events of a stream");
   sub->callback([&o] { o.subcommand = Subcommand::replay; });
-  sub->add_option("store", r.store, "Store directory")->required();
+  sub->add_option("store", r.store, "Store directory (or its Redis URL), or a tape file")->required();
   sub->add_option("--stream", r.stream, "Stream number")->check(CLI::PositiveNumber);
   auto* after = sub->add_option("--after", r.after, "Start after this seq");
   sub->add_option("--after-id", r.after_id, "Start after this event id (<stream>-<seq>)")->excludes(after);

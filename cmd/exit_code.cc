@@ -13,7 +13,8 @@ int exit_code_for(util::Errc e) noexcept {
     case Errc::store_locked:
     case Errc::store_full:
     case Errc::store_queue_full:
-    case Errc::store_closed: return k_exit_store;
+    case Errc::store_closed:
+    case Errc::store_unavailable: return k_exit_store;
     case Errc::upstream_unreachable: return k_exit_upstream;
     case Errc::upstream_refused: return k_exit_upstream;
     case Errc::not_found: return k_exit_not_found;

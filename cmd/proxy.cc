@@ -10,6 +10,7 @@
 #include "core/proxy/proxy.h"
 #include "core/store/lmdb_store.h"
 #include "core/store/memory_store.h"
+#include "core/store/redis_store.h"
 #include "core/util/log.h"
 
 namespace ssestitch::cmd {
@@ -84,6 +85,22 @@ int run_proxy(const GlobalOptions&, const ProxyOptions& options) {
   std::unique_ptr<store::SessionStore> store;
   if (config->store_dir.empty()) {
     store = std::make_unique<store::MemoryStore>(config->retention);
+  } else if (store::redis::is_url(config->store_dir)) {
+    auto address = store::redis::parse_url(config->store_dir);
+    if (!address) {
+      std::fprintf(stderr, "ssestitch: error: %s\n", address.error().message.c_str());
+      return k_exit_usage;
+    }
+    store::RedisOptions ro;
+    ro.address = std::move(*address);
+    ro.sync = config->sync;
+    ro.retention = config->retention;
+    auto opened = store::RedisStore::open(ro);
+    if (!opened) {
+      std::fprintf(stderr, "ssestitch: error: %s\n", opened.error().message.c_str());
+      return exit_code_for(opened.error().code);
+    }
+    store = std::move(*opened);
   } else {
     store::LmdbOptions lo;
     lo.dir = config->store_dir;

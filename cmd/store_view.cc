@@ -5,10 +5,21 @@
 
 #include "cmd/exit_code.h"
 #include "core/store/lmdb_store.h"
+#include "core/store/redis_store.h"
 
 namespace ssestitch::cmd {
 
 util::Result<std::unique_ptr<store::SessionStore>> open_store_read_only(const std::string& dir) {
+  if (store::redis::is_url(dir)) {
+    auto address = store::redis::parse_url(dir);
+    if (!address) return std::move(address).error();
+    store::RedisOptions ro;
+    ro.address = std::move(*address);
+    ro.read_only = true;
+    auto opened = store::RedisStore::open(ro);
+    if (!opened) return std::move(opened).error();
+    return std::unique_ptr<store::SessionStore>(std::move(*opened));
+  }
   store::LmdbOptions o;
   o.dir = dir;
   o.read_only = true;

@@ -29,7 +29,13 @@ void Admin::handle(net::ServerRequest& request) {
     return;
   }
   if (path == "/readyz") {
-    request.reply(m_stopping ? 503 : 200, h, m_stopping ? "stopping\n" : "ready\n");
+    if (m_stopping) {
+      request.reply(503, h, "stopping\n");
+    } else if (sm.degraded) {
+      request.reply(503, h, "not ready: store: " + sm.last_error + "\n");
+    } else {
+      request.reply(200, h, "ready\n");
+    }
     return;
   }
   if (path == "/metrics") {

@@ -16,14 +16,6 @@ using SteadyClock = std::chrono::steady_clock;
 constexpr std::int64_t k_maintenance_interval_ns = 1'000'000'000;
 constexpr std::size_t k_max_notices = 8;  // stale-write log lines per transaction
 
-void record_latency(StoreMetrics& m, std::int64_t ns) {
-  const double s = static_cast<double>(ns) / 1e9;
-  int i = 0;
-  while (i < StoreMetrics::k_latency_buckets - 1 && s > StoreMetrics::k_bucket_bounds_s[i]) ++i;
-  ++m.commit_latency_buckets[i];
-  m.commit_latency_sum_s += s;
-}
-
 void raise_to(std::atomic<std::uint64_t>& a, std::uint64_t v) noexcept {
   std::uint64_t cur = a.load();
   while (cur < v && !a.compare_exchange_weak(cur, v)) {
@@ -178,7 +170,7 @@ util::Result<CommitInfo> Committer::commit_batches(std::span<Pending*> batches) 
       {
         std::lock_guard lk(m_metrics_mutex);
         ++m_metrics.commits;
-        record_latency(m_metrics, ns);
+        record_commit_latency(m_metrics, ns);
         m_metrics.degraded = false;
       }
       return CommitInfo{ns};

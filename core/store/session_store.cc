@@ -21,6 +21,14 @@ std::string_view to_string(SyncMode m) noexcept {
   return "batch";
 }
 
+void record_commit_latency(StoreMetrics& m, std::int64_t ns) noexcept {
+  const double s = static_cast<double>(ns) / 1e9;
+  int i = 0;
+  while (i < StoreMetrics::k_latency_buckets - 1 && s > StoreMetrics::k_bucket_bounds_s[i]) ++i;
+  ++m.commit_latency_buckets[i];
+  m.commit_latency_sum_s += s;
+}
+
 util::Result<std::vector<EventRecord>> SessionStore::events(std::uint64_t stream,
                                                             std::uint64_t after_seq,
                                                             std::size_t limit) const {

@@ -1,7 +1,8 @@
 #pragma once
 // SessionStore: the durable half of the core (DESIGN.md "SessionStore"). The proxy, `inspect`
-// and `replay` use only this interface; LmdbStore is the embedded default, MemoryStore backs
-// `proxy --no-store` and unit tests, and a Redis backend can fit behind it later.
+// and `replay` use only this interface; LmdbStore is the embedded default, RedisStore shares
+// sessions and logs between several proxies, MemoryStore backs `proxy --no-store` and unit
+// tests.
 //
 // Threads: submit() may be called from any one thread (the proxy's loop); reads may be called
 // from any thread and never block the writer. Commit callbacks run inline inside submit()
@@ -69,6 +70,9 @@ struct StoreMetrics {
   bool degraded = false;               // the last commit failed (e.g. store_full)
   std::string last_error;              // message of the last failed commit ("" if none)
 };
+
+// Counts one commit of `ns` nanoseconds in `m` (latency histogram and sum).
+void record_commit_latency(StoreMetrics& m, std::int64_t ns) noexcept;
 
 // Delivered to a commit callback.
 struct CommitInfo {

@@ -19,6 +19,7 @@ std::string_view to_string(Errc e) noexcept {
     case Errc::store_full: return "store_full";
     case Errc::store_queue_full: return "store_queue_full";
     case Errc::store_closed: return "store_closed";
+    case Errc::store_unavailable: return "store_unavailable";
     case Errc::json_invalid: return "json_invalid";
     case Errc::not_jsonrpc: return "not_jsonrpc";
     case Errc::upstream_unreachable: return "upstream_unreachable";

@@ -26,6 +26,7 @@ enum class Errc {
   store_full,            // the map is full even after eviction (--store-max)
   store_queue_full,      // the writer queue is at its bound; try again after the next commit
   store_closed,          // the store is shutting down
+  store_unavailable,     // the store's server (Redis) cannot be reached or refused a command
   // mcp / json
   json_invalid,          // the body is not valid JSON
   not_jsonrpc,           // valid JSON, but not a JSON-RPC 2.0 message or batch

@@ -1,7 +1,8 @@
 #pragma once
 // Helpers shared by the store unit tests: one fixture per SessionStore implementation, so that
-// the contract tests (store_contract_test.cc) run unchanged against LmdbStore and MemoryStore,
-// plus record builders and a synchronous commit.
+// the contract tests (store_contract_test.cc) run unchanged against LmdbStore, RedisStore (on
+// a real redis-server, redis_server.h) and MemoryStore, plus record builders and a synchronous
+// commit.
 
 #include <doctest/doctest.h>
 
@@ -14,8 +15,10 @@
 
 #include "core/store/lmdb_store.h"
 #include "core/store/memory_store.h"
+#include "core/store/redis_store.h"
 #include "core/store/session_store.h"
 #include "core/util/clock.h"
+#include "tests/unit/redis_server.h"
 #include "tests/unit/test_support.h"
 
 namespace ssestitch::test {
@@ -28,6 +31,8 @@ class StoreFixture {
   virtual std::unique_ptr<store::SessionStore> open(const store::Retention& retention,
                                                     const util::Clock* clock) = 0;
   virtual bool persistent() const = 0;
+  // What stats() reports beyond the common figures.
+  virtual void check_stats(const store::StoreStats& st) const = 0;
 };
 
 class LmdbFixture final : public StoreFixture {
@@ -44,9 +49,47 @@ class LmdbFixture final : public StoreFixture {
     return std::move(*s);
   }
   bool persistent() const override { return true; }
+  void check_stats(const store::StoreStats& st) const override {
+    CHECK(st.format_version == store::LmdbStore::k_format_version);
+    CHECK(st.file_bytes > 0);
+    CHECK(st.map_bytes >= st.file_bytes);
+  }
 
  private:
   TempDir m_dir{"lmdb"};
+};
+
+// A key prefix of its own on the shared test redis-server: reopening sees the same data.
+class RedisFixture final : public StoreFixture {
+ public:
+  RedisFixture() {
+    static std::atomic<int> counter{0};
+    std::string p(1, 't');  // (appended: g++ 12 reports a false -Wrestrict for "t" + std::string)
+    p.append(std::to_string(getpid())).append("_").append(std::to_string(counter++));
+    m_prefix = std::move(p);
+  }
+  std::unique_ptr<store::SessionStore> open(const store::Retention& retention,
+                                            const util::Clock* clock) override {
+    store::RedisOptions o;
+    auto address = store::redis::parse_url(RedisServer::shared().url(m_prefix));
+    REQUIRE(address);
+    o.address = *address;
+    o.sync = store::SyncMode::none;
+    o.retention = retention;
+    o.clock = clock;
+    auto s = store::RedisStore::open(o);
+    REQUIRE_MESSAGE(s, (s ? "" : s.error().message));
+    return std::move(*s);
+  }
+  bool persistent() const override { return true; }
+  void check_stats(const store::StoreStats& st) const override {
+    CHECK(st.format_version == store::RedisStore::k_format_version);
+    CHECK(st.file_bytes > 0);  // the server's used_memory
+  }
+  const std::string& prefix() const { return m_prefix; }
+
+ private:
+  std::string m_prefix;
 };
 
 class MemoryFixture final : public StoreFixture {
@@ -56,12 +99,17 @@ class MemoryFixture final : public StoreFixture {
     return std::make_unique<store::MemoryStore>(retention, clock);
   }
   bool persistent() const override { return false; }
+  void check_stats(const store::StoreStats&) const override {}
 };
 
 // Runs `body` once per store kind, each in its own SUBCASE.
 inline void for_each_store(const std::function<void(StoreFixture&)>& body) {
   SUBCASE("lmdb") {
     LmdbFixture f;
+    body(f);
+  }
+  SUBCASE("redis") {
+    RedisFixture f;
     body(f);
   }
   SUBCASE("memory") {

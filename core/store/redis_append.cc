@@ -1,0 +1,99 @@
+#include "core/store/redis_append.h"
+
+#include <algorithm>
+
+namespace ssestitch::store::redis {
+namespace {
+
+// Appends the events of one stream and rewrites its record, atomically (see redis_store.h).
+// KEYS: the stream's record hash, its event stream. ARGV: now_ms, max_events, max_bytes,
+// max_age_ms, the record ("" keeps it), then 5 per event: seq, upstream id, type, data,
+// arrival_ms. Returns {first_seq, events, bytes, evicted, last_seq, written, evicted_now}.
+constexpr const char* k_script = R"lua(
+local st, ev = KEYS[1], KEYS[2]
+local now, maxn, maxb, maxage = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local function d(x) return string.format('%d', x) end
+local h = redis.call('HMGET', st, 'last_seq', 'first_seq', 'events', 'bytes', 'evicted')
+local last, first = tonumber(h[1]) or 0, tonumber(h[2]) or 0
+local n, bytes, evicted = tonumber(h[3]) or 0, tonumber(h[4]) or 0, tonumber(h[5]) or 0
+local written, gone = 0, 0
+for i = 6, #ARGV, 5 do
+  local seq = tonumber(ARGV[i])
+  if seq > last then
+    redis.call('XADD', ev, ARGV[i] .. '-0', 'u', ARGV[i + 1], 't', ARGV[i + 2], 'd', ARGV[i + 3], 'a', ARGV[i + 4])
+    if n == 0 then first = seq end
+    n = n + 1
+    bytes = bytes + #ARGV[i + 1] + #ARGV[i + 2] + #ARGV[i + 3]
+    last = seq
+    written = written + 1
+  end
+end
+local cutoff = nil
+if maxage > 0 then cutoff = now - maxage end
+local start, keep = '-', nil
+while n > 0 do
+  local over = (maxn > 0 and n > maxn) or (maxb > 0 and bytes > maxb)
+  if not over and not cutoff then break end
+  local head = redis.call('XRANGE', ev, start, '+', 'COUNT', over and 128 or 8)
+  if #head == 0 then break end
+  for _, e in ipairs(head) do
+    local f, size, at = e[2], 0, 0
+    for j = 1, #f, 2 do
+      if f[j] == 'a' then at = tonumber(f[j + 1]) else size = size + #f[j + 1] end
+    end
+    local drop = (maxn > 0 and n > maxn) or (maxb > 0 and bytes > maxb) or (cutoff and at < cutoff)
+    if not drop then keep = e[1] break end
+    n, bytes, evicted, gone = n - 1, bytes - size, evicted + 1, gone + 1
+    start = '(' .. e[1]
+  end
+  if keep then break end
+end
+if gone > 0 then
+  if n == 0 then
+    redis.call('XTRIM', ev, 'MAXLEN', 0)
+    first = 0
+  else
+    redis.call('XTRIM', ev, 'MINID', keep)
+    first = tonumber(string.match(keep, '^(%d+)'))
+  end
+end
+if ARGV[5] ~= '' then redis.call('HSET', st, 'rec', ARGV[5]) end
+if written > 0 or gone > 0 or ARGV[5] ~= '' then
+  redis.call('HSET', st, 'last_seq', d(last), 'first_seq', d(first), 'events', d(n), 'bytes', d(bytes), 'evicted', d(evicted))
+end
+return {first, n, bytes, evicted, last, written, gone}
+)lua";
+
+}  // namespace
+
+const char* append_script() noexcept { return k_script; }
+
+std::vector<std::string> append_args(const std::string& sha, const Keys& keys, std::uint64_t stream, std::int64_t now_ms,
+                                     const Retention& r, std::string record,
+                                     const std::vector<const EventRecord*>& events) {
+  std::vector<std::string> a{"EVALSHA", sha, "2", keys.stream(stream), keys.events(stream),
+                             std::to_string(now_ms), std::to_string(r.max_events_per_stream),
+                             std::to_string(r.max_bytes_per_stream), std::to_string(std::max<std::int64_t>(0, r.max_age_ms)),
+                             std::move(record)};
+  a.reserve(a.size() + events.size() * 5);
+  for (const EventRecord* e : events) {
+    a.push_back(std::to_string(e->seq));
+    a.push_back(e->upstream_id);
+    a.push_back(e->type);
+    a.push_back(e->data);
+    a.push_back(std::to_string(e->arrival_ms));
+  }
+  return a;
+}
+
+bool decode_append_reply(const redisReply* r, AppendResult& out) {
+  if (elements(r) != 7) return false;
+  const auto at = [&](std::size_t i) { return static_cast<std::uint64_t>(integer(element(r, i))); };
+  out.retained = Retained{at(0), at(1), at(2), at(3)};
+  out.last_seq = at(4);
+  out.written = at(5);
+  out.evicted_now = at(6);
+  return true;
+}
+
+}  // namespace ssestitch::store::redis

@@ -1,0 +1,41 @@
+#pragma once
+// The append script of a RedisStore: the one write a stream's events and record get (the layout
+// is in redis_store.h). Private to core/store.
+//
+// One call per stream and commit, atomic in Redis: it appends the events whose seq is beyond
+// the stream's newest (so sending a call again is harmless), replaces the record when one is
+// given, keeps the retained counters (first_seq, events, bytes, evicted, last_seq) beside it and
+// trims the oldest events past the per-stream limits (count, bytes, age: it reads their sizes
+// and arrival times from the entries, which only a script can do in the same atomic step, then
+// one XTRIM MINID). A call without events and record only trims (the age pass).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/store/records.h"
+#include "core/store/redis_connection.h"
+#include "core/store/redis_keys.h"
+#include "core/store/session_store.h"
+
+namespace ssestitch::store::redis {
+
+// The Lua text, for SCRIPT LOAD.
+const char* append_script() noexcept;
+
+// The EVALSHA arguments of one call: `record` is the encoded StreamRecord ("" keeps the stored
+// one), `events` those of `stream` to append, in seq order.
+std::vector<std::string> append_args(const std::string& sha, const Keys& keys, std::uint64_t stream, std::int64_t now_ms,
+                                     const Retention& retention, std::string record,
+                                     const std::vector<const EventRecord*>& events);
+
+struct AppendResult {
+  Retained retained;            // after the call
+  std::uint64_t last_seq = 0;   // newest seq ever stored
+  std::uint64_t written = 0;    // events appended by this call
+  std::uint64_t evicted_now = 0;
+};
+// False when the reply is not the script's.
+bool decode_append_reply(const redisReply* r, AppendResult& out);
+
+}  // namespace ssestitch::store::redis

@@ -1,0 +1,119 @@
+#pragma once
+// redis::Writer: RedisStore's writer thread. Private to core/store.
+//
+// The problem: an event may reach a client only after Redis acknowledged it together with the
+// stream record whose cursor it advances, the proxy's loop must never wait for Redis, and one
+// round trip per event would cap a stream at the round-trip rate.
+//
+// The approach: submit() appends the batch to a queue bounded by bytes; this thread takes
+// everything queued and sends it as ONE pipeline (sessions, index entries, then one script call
+// per stream that appends the stream's events and rewrites its record atomically, retention
+// included), reads every reply, then calls the callbacks in submission order. Stream records
+// are cached here (this is the only writer of the prefix: see "Writer lease" in
+// redis_store.h), so the rules of every SessionStore (records.h: advance, upsert; writes only
+// move forward) are applied in C++ exactly as MemoryStore applies them, and the script only
+// appends, trims and counts. A failed round trip fails the whole group (store_unavailable),
+// forgets the cache (reloaded from Redis on next use) and reconnects on the next group.
+// The thread also renews the writer lease and runs the idle/age retention pass once a second.
+//
+// Rejected: hiredis' async API on the proxy's loop (no thread hand-off, but the store interface
+// hands callbacks to any thread already, and its reads are synchronous and called from other
+// threads too: a loop-bound connection would serve only half of it); MULTI/EXEC per stream
+// instead of a script (the trimming needs the sizes and ages of the oldest entries, which only
+// a script can read and act on in the same atomic step).
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "core/store/redis_connection.h"
+#include "core/store/redis_keys.h"
+#include "core/store/redis_lease.h"
+#include "core/store/redis_options.h"
+
+namespace ssestitch::store::redis {
+
+class Writer {
+ public:
+  // Connects, takes the writer lease (waiting up to one lease period for a lease left by a
+  // process that died) and starts the thread. `raise_next_stream(n)` is called with every
+  // stream number a batch uses. Errors: store_unavailable, store_locked.
+  static util::Result<std::unique_ptr<Writer>> start(const RedisOptions& options,
+                                                     std::function<void(std::uint64_t)> raise_next_stream);
+  // Commits everything queued, releases the lease, stops the thread.
+  ~Writer();
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  util::Result<void> submit(Batch batch, CommitCallback done);
+  util::Result<void> flush();
+  StoreMetrics metrics() const;
+
+ private:
+  struct Pending {
+    Batch batch;
+    CommitCallback done;
+    std::size_t bytes = 0;
+  };
+  struct Cached {
+    StreamRecord rec;
+    std::uint64_t last_seq = 0;       // newest seq ever stored
+    bool exists = false;              // Redis has a record for it (or the group being built does)
+    bool indexed = false;             // it is in the streams index
+    std::string indexed_session;      // the session index it is in ("" for none)
+  };
+
+  Writer(const RedisOptions& options, Connection conn, std::function<void(std::uint64_t)> raise);
+  void run() noexcept;
+  util::Result<void> connect();
+  util::Result<void> renew_lease();
+  util::Result<void> commit_group(std::vector<Pending>& group);
+  util::Result<void> load(const std::vector<std::uint64_t>& streams);
+  // The append script's arguments for stream `n` (see k_append_script in redis_writer.cc).
+  std::vector<std::string> append_call(std::uint64_t n, std::string record,
+                                       const std::vector<const EventRecord*>& events) const;
+  util::Result<void> run_appends(std::vector<std::vector<std::string>>& calls, std::vector<std::uint64_t>& streams);
+  void forget();  // drops what this thread believes Redis holds (after any failure)
+  void note_append_reply(std::uint64_t stream, const redisReply* r);
+  util::Result<void> maintenance(std::int64_t now_ms);
+  void housekeeping();  // lease renewal and maintenance, each when due
+  util::Result<void> hold(std::vector<Pending>& group, util::Error error);
+  void finish(std::vector<Pending>& group, const util::Result<CommitInfo>& result);
+
+  const RedisOptions m_options;
+  const Keys m_keys;
+  const util::Clock& m_clock;
+  const std::function<void(std::uint64_t)> m_raise_next_stream;
+  WriterLease m_lease;
+  std::optional<Connection> m_conn;     // writer thread only (after start)
+  std::string m_append_sha;
+
+  std::unordered_map<std::uint64_t, Cached> m_cache;  // writer thread only
+  std::int64_t m_next_maintenance_ns = 0;
+  std::string m_session_cursor;         // maintenance windows: last visited session id
+  std::uint64_t m_stream_cursor = 0;    // ... and stream number
+  std::int64_t m_last_commit_written_ms = 0;
+  std::uint64_t m_raised_to = 0;        // next_stream is known to be at least this
+
+  mutable std::mutex m_mutex;  // queue, metrics, lease state
+  std::condition_variable m_wake;
+  std::condition_variable m_committed_cv;
+  std::vector<Pending> m_queue;
+  std::size_t m_queued_bytes = 0;
+  std::uint64_t m_submitted = 0;
+  std::uint64_t m_committed = 0;   // batches whose callbacks ran
+  bool m_stopping = false;
+  bool m_lease_lost = false;
+  StoreMetrics m_metrics;
+  std::thread m_thread;
+};
+
+}  // namespace ssestitch::store::redis

@@ -1,0 +1,209 @@
+// RedisStore beyond the shared contract (store_contract_test.cc), on a real redis-server
+// (redis_server.h): URLs, what an open refuses, the writer lease, and recovery from a lost
+// connection or a flushed script cache.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "core/store/redis_connection.h"
+#include "core/store/redis_store.h"
+#include "tests/unit/store_test_support.h"
+
+using namespace ssestitch;
+using namespace ssestitch::store;
+using namespace ssestitch::test;
+
+TEST_SUITE_BEGIN("store");
+
+namespace {
+
+RedisOptions options_for(const std::string& url) {
+  auto a = redis::parse_url(url);
+  REQUIRE_MESSAGE(a, (a ? "" : a.error().message));
+  RedisOptions o;
+  o.address = *a;
+  o.sync = SyncMode::none;
+  o.retention = keep_all();
+  o.writer_lease_ms = 300;
+  return o;
+}
+
+// A fresh prefix on the shared server, and a raw connection to poke at it.
+struct Scratch {
+  RedisFixture fixture;
+  std::string url = RedisServer::shared().url(fixture.prefix());
+  redis::Connection raw = open_raw(url);
+
+  static redis::Connection open_raw(const std::string& url) {
+    auto c = redis::Connection::open(options_for(url).address, 2000);
+    REQUIRE_MESSAGE(c, (c ? "" : c.error().message));
+    return std::move(*c);
+  }
+  std::string key(const char* rest) const {
+    std::string k = fixture.prefix();
+    k.append(rest);
+    return k;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("store::redis::parse_url") {
+  auto a = redis::parse_url("redis://127.0.0.1:6380/2?prefix=fleet");
+  REQUIRE(a);
+  CHECK(a->host == "127.0.0.1");
+  CHECK(a->port == 6380);
+  CHECK(a->db == 2);
+  CHECK(a->prefix == "fleet");
+  CHECK(a->display() == "redis://127.0.0.1:6380/2?prefix=fleet");
+  auto d = redis::parse_url("redis://cache.internal");
+  REQUIRE(d);
+  CHECK(d->port == 6379);
+  CHECK(d->db == 0);
+  CHECK(d->prefix == "ssestitch");
+  auto v6 = redis::parse_url("redis://[::1]:7000");
+  REQUIRE(v6);
+  CHECK(v6->host == "::1");
+  CHECK(v6->display() == "redis://[::1]:7000");
+  auto u = redis::parse_url("unix:///run/redis/redis.sock?db=3&prefix=p");
+  REQUIRE(u);
+  CHECK(u->unix_path == "/run/redis/redis.sock");
+  CHECK(u->db == 3);
+  CHECK(u->prefix == "p");
+  CHECK(redis::is_url("redis://x"));
+  CHECK(redis::is_url("unix:///x"));
+  CHECK_FALSE(redis::is_url("/var/lib/ssestitch"));
+  for (const char* bad : {"redis://", "redis://:6379", "redis://h:0", "redis://h:65536", "redis://h:x", "redis://h/x",
+                          "redis://user:pw@h", "redis://[::1", "redis://h?prefix=", "redis://h?prefix=a:b",
+                          "redis://h?db=1", "redis://h?color=red", "unix://relative.sock", "http://h"}) {
+    CAPTURE(bad);
+    auto r = redis::parse_url(bad);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == util::Errc::invalid_argument);
+    CHECK(r.error().message.find(bad) == 0);
+  }
+}
+
+TEST_CASE("store::RedisStore::open refuses what is not its store") {
+  Scratch s;
+  SUBCASE("read-only open of an empty prefix") {
+    RedisOptions o = options_for(s.url);
+    o.read_only = true;
+    auto r = RedisStore::open(o);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == util::Errc::store_open_failed);
+    CHECK(r.error().message.find("no ssestitch store") != std::string::npos);
+  }
+  SUBCASE("another program's keys") {
+    REQUIRE(s.raw.command({"HSET", s.key(":meta"), "magic", "someone-else"}));
+    auto r = RedisStore::open(options_for(s.url));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == util::Errc::store_not_a_store);
+  }
+  SUBCASE("another format version") {
+    REQUIRE(s.raw.command({"HSET", s.key(":meta"), "magic", "ssestitch-redis-store", "format_version", "99"}));
+    auto r = RedisStore::open(options_for(s.url));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == util::Errc::store_version);
+    CHECK(r.error().message.find("99") != std::string::npos);
+  }
+  SUBCASE("nothing listens") {
+    auto r = RedisStore::open(options_for("unix:///nonexistent/redis.sock"));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == util::Errc::store_unavailable);
+    CHECK(r.error().message.find("unix:///nonexistent/redis.sock") != std::string::npos);
+  }
+}
+
+TEST_CASE("store::RedisStore one writer per prefix") {
+  Scratch s;
+  auto first = RedisStore::open(options_for(s.url));
+  REQUIRE(first);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto second = RedisStore::open(options_for(s.url));
+  REQUIRE_FALSE(second);
+  CHECK(second.error().code == util::Errc::store_locked);
+  // It waited out one lease period in case the holder was dead; the live holder renewed it.
+  CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(300));
+  RedisOptions ro = options_for(s.url);
+  ro.read_only = true;
+  CHECK(RedisStore::open(ro));  // readers never need the lease
+  first->reset();
+  CHECK(RedisStore::open(options_for(s.url)));  // released on close
+
+  SUBCASE("a writer that lost its lease stops writing") {
+    auto w = RedisStore::open(options_for(s.url));
+    REQUIRE(w);
+    REQUIRE(commit(**w, events_batch(1, 1, 1)));
+    REQUIRE(s.raw.command({"SET", s.key(":writer"), "someone-else", "PX", "60000"}));
+    bool refused = false;
+    for (int i = 0; i < 200 && !refused; ++i) {  // renewal runs every lease/3 = 100 ms
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      auto r = commit(**w, events_batch(1, static_cast<std::uint64_t>(i) + 2, static_cast<std::uint64_t>(i) + 2));
+      refused = !r && r.error().code == util::Errc::store_locked;
+    }
+    CHECK(refused);
+  }
+}
+
+TEST_CASE("store::RedisStore recovers from a lost connection and a flushed script cache") {
+  Scratch s;
+  auto opened = RedisStore::open(options_for(s.url));
+  REQUIRE(opened);
+  SessionStore& st = **opened;
+  REQUIRE(commit(st, events_batch(1, 1, 3)));
+  SUBCASE("the server closed the writer's connection") {
+    auto killed = s.raw.command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
+    REQUIRE(killed);
+    CHECK(redis::integer(killed->get()) >= 1);
+  }
+  SUBCASE("SCRIPT FLUSH") {
+    REQUIRE(s.raw.command({"SCRIPT", "FLUSH"}));
+  }
+  // The writer finds the broken connection (or the missing script) by using it, sends the
+  // group again on a new connection and commits it: the caller sees no error. Its reader
+  // connection recovers the same way.
+  REQUIRE(commit(st, events_batch(1, 4, 6)));
+  REQUIRE(commit(st, events_batch(1, 4, 7)));  // 4..6 again: skipped as stale, 7 appended
+  CHECK(seqs(st, 1) == std::vector<std::uint64_t>{1, 2, 3, 4, 5, 6, 7});
+  CHECK(stored_stream(st, 1).next_seq == 8);
+  CHECK(stored_stream(st, 1).retained.events == 7);
+}
+
+TEST_CASE("store::RedisStore holds commits while Redis is away, then commits them") {
+  RedisServer server("redis_restart", true);
+  REQUIRE_MESSAGE(server.running(), server.error());
+  RedisOptions o = options_for(server.url("hold"));
+  o.writer_lease_ms = 3000;
+  auto opened = RedisStore::open(o);
+  REQUIRE(opened);
+  SessionStore& st = **opened;
+  REQUIRE(commit(st, events_batch(1, 1, 3)));
+  server.stop();
+  std::mutex m;
+  std::optional<util::Result<CommitInfo>> got;
+  REQUIRE(st.submit(events_batch(1, 4, 6), [&](const util::Result<CommitInfo>& r) {
+    std::lock_guard lk(m);
+    got = r;
+  }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  {
+    std::lock_guard lk(m);
+    CHECK_FALSE(got.has_value());  // held, not failed
+  }
+  CHECK(st.metrics().degraded);
+  server.start();
+  REQUIRE(server.running());
+  REQUIRE(st.flush());  // never hangs: the hold gives up after outage_hold_ms (60 s)
+  {
+    std::lock_guard lk(m);
+    REQUIRE(got.has_value());
+    CHECK(*got);
+  }
+  CHECK_FALSE(st.metrics().degraded);
+  CHECK(seqs(st, 1) == std::vector<std::uint64_t>{1, 2, 3, 4, 5, 6});
+}
+
+TEST_SUITE_END();
