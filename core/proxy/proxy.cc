@@ -49,6 +49,11 @@ struct Proxy::Impl {
   std::unique_ptr<Admin> admin_endpoints;
   std::unique_ptr<net::HttpServer> admin;
   std::unique_ptr<net::SignalWatcher> signals;
+  // Open streams of a store shared with other proxies whose writer was still alive at start
+  // (RedisStore): claimed again once a second, up to k_claim_tries times (proxy.cc).
+  std::vector<std::uint64_t> unclaimed;
+  std::unique_ptr<net::Timer> claim_timer;
+  int claim_tries = 0;
   bool stopping = false;
 
   explicit Impl(const Config& c) : config(c), tracker(c.dedup_window) {}
@@ -65,6 +70,8 @@ struct Proxy::Impl {
   }
 
   util::Result<void> recover();
+  util::Result<bool> recover_stream(const store::StreamRecord& rec);
+  void claim_unclaimed();
   void stop(int signo);
 };
 
@@ -155,18 +162,67 @@ util::Result<void> Proxy::Impl::recover() {
   std::size_t recovered = 0;
   for (const store::StreamRecord& rec : *streams_stored) {
     if (rec.state != store::StreamState::open) continue;
-    if (rec.kind == store::StreamKind::tape) {  // a tape ends with the run that recorded it
-      store::StreamRecord done = rec;
-      done.state = store::StreamState::completed;
-      pipeline->add_stream(std::move(done));
-      continue;
+    auto done = recover_stream(rec);
+    if (!done) return std::move(done).error();
+    if (*done) {
+      recovered += rec.kind == store::StreamKind::tape ? 0 : 1;
+    } else {
+      unclaimed.push_back(rec.stream);
     }
-    if (auto opened = registry->open_stream(ctx, Opening::recovered, rec); !opened) return std::move(opened).error();
-    ++recovered;
   }
   util::log(LogLevel::info, "store_recovered",
-            {{"sessions", sessions.open_count()}, {"open_streams", recovered}});
+            {{"sessions", sessions.open_count()}, {"open_streams", recovered}, {"owned_elsewhere", unclaimed.size()}});
+  if (!unclaimed.empty()) {
+    claim_timer = std::make_unique<net::Timer>(*loop, [this] { claim_unclaimed(); });
+    claim_timer->arm_ms(1000);
+  }
   return util::ok();
+}
+
+// An open stream found in the store: false when another live proxy sharing the store writes
+// it (left to that proxy). A tape ends with the run that recorded it; any other stream is read
+// again from its stored cursor.
+util::Result<bool> Proxy::Impl::recover_stream(const store::StreamRecord& rec) {
+  auto mine = store->claim(rec.stream);
+  if (!mine) return std::move(mine).error();
+  if (!*mine) return false;
+  if (rec.kind == store::StreamKind::tape) {
+    store::StreamRecord done = rec;
+    done.state = store::StreamState::completed;
+    pipeline->add_stream(std::move(done));
+    return true;
+  }
+  if (auto opened = registry->open_stream(ctx, Opening::recovered, rec); !opened) return std::move(opened).error();
+  return true;
+}
+
+// A proxy restarted after a crash finds its predecessor's streams still owned by it until the
+// predecessor's liveness key expires (RedisStore: 3 s); they are taken over then, as streams
+// recovered at start are. Streams of proxies still alive after 10 tries are theirs.
+void Proxy::Impl::claim_unclaimed() {
+  constexpr int k_claim_tries = 10;
+  std::vector<std::uint64_t> left;
+  for (std::uint64_t n : unclaimed) {
+    if (registry->find(n) != nullptr) continue;  // a resuming client took it over meanwhile
+    auto rec = store->stream(n);
+    if (!rec) {
+      left.push_back(n);
+      continue;
+    }
+    if (!*rec || (*rec)->state != store::StreamState::open) continue;
+    auto done = recover_stream(**rec);
+    if (!done || !*done) {
+      left.push_back(n);
+    } else {
+      util::log(LogLevel::info, "stream_taken_over", {{"stream", n}});
+    }
+  }
+  unclaimed = std::move(left);
+  if (!unclaimed.empty() && ++claim_tries < k_claim_tries && !stopping) {
+    claim_timer->arm_ms(1000);
+  } else if (!unclaimed.empty()) {
+    util::log(LogLevel::info, "streams_owned_elsewhere", {{"streams", unclaimed.size()}});
+  }
 }
 
 int Proxy::run() {

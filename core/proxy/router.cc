@@ -133,6 +133,19 @@ bool Router::map_session(net::ServerRequest& request, bool mcp_path, const std::
     return false;
   }
   session = m_ctx.sessions->find(*sid, principal);
+  if (session == nullptr && mcp_path && m_ctx.sessions->find_any(*sid) == nullptr) {
+    // Not known here: another proxy sharing the store may have created it (RedisStore).
+    auto stored = m_ctx.store->session(*sid);
+    if (!stored) {
+      util::log(LogLevel::error, "store_read_failed", {{"message", stored.error().message}});
+      refuse(request, 503, "store unavailable", true);
+      return false;
+    }
+    if (*stored && (*stored)->state == store::SessionState::open && (*stored)->principal == principal) {
+      session = &m_ctx.sessions->adopt(std::move(**stored));
+      util::log(LogLevel::info, "session_adopted", {{"session", session->record.id}});
+    }
+  }
   if (session == nullptr) {
     if (!mcp_path) return true;  // not our endpoint: the header is passed on as it is
     ++m_ctx.metrics->unknown_session;
@@ -244,6 +257,27 @@ void Router::resume(net::ServerRequest& request, std::string_view last_event_id,
       return;
     }
     after = oldest_available - 1;
+  }
+  if (live == nullptr && record->state == store::StreamState::open && record->kind != store::StreamKind::tape) {
+    // Open, but not read here: its proxy (sharing the store) died, or still runs.
+    auto mine = m_ctx.store->claim(id->stream);
+    if (!mine || !*mine) {
+      ++metrics.resumes_refused_owned;
+      util::log(LogLevel::info, "resume_refused", {{"reason", "owned_elsewhere"}, {"stream", id->stream}});
+      net::Headers h;
+      h.add("Content-Type", "text/plain; charset=utf-8");
+      h.add("Retry-After", "1");
+      request.reply(503, h, "ssestitch: another proxy instance serves this stream; retry shortly\n");
+      return;
+    }
+    auto opened = m_ctx.registry->open_stream(m_ctx, Opening::recovered, *record);
+    if (!opened) {
+      util::log(LogLevel::error, "store_read_failed", {{"message", opened.error().message}});
+      refuse(request, 503, "store unavailable", false);
+      return;
+    }
+    live = *opened;
+    util::log(LogLevel::info, "stream_taken_over", {{"stream", id->stream}});
   }
   if (live == nullptr) live = *m_ctx.registry->open_stream(m_ctx, Opening::replay, *record);
   ++metrics.resumes_served;

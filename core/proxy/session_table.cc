@@ -57,6 +57,13 @@ void SessionTable::load(const std::vector<store::SessionRecord>& records) {
   }
 }
 
+Session& SessionTable::adopt(store::SessionRecord record) {
+  Session s;
+  std::string id = record.id;
+  s.record = std::move(record);
+  return m_sessions.insert_or_assign(std::move(id), std::move(s)).first->second;
+}
+
 std::size_t SessionTable::open_count() const {
   std::size_t n = 0;
   for (const auto& [id, s] : m_sessions) n += s.record.state == store::SessionState::open ? 1 : 0;

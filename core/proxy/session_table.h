@@ -55,6 +55,9 @@ class SessionTable {
   Session& create(std::string upstream_id, std::string protocol_version, std::string principal, std::int64_t now_ms);
   // Loads sessions from the store at start-up (open ones only are kept).
   void load(const std::vector<store::SessionRecord>& records);
+  // A session another proxy created in a store they share (RedisStore), found by id: kept as
+  // if loaded at start-up. `record` must be open.
+  Session& adopt(store::SessionRecord record);
   std::size_t open_count() const;
   std::vector<Session*> all();
 

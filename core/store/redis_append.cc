@@ -7,17 +7,22 @@ namespace {
 
 // Appends the events of one stream and rewrites its record, atomically (see redis_store.h).
 // KEYS: the stream's record hash, its event stream. ARGV: now_ms, max_events, max_bytes,
-// max_age_ms, the record ("" keeps it), then 5 per event: seq, upstream id, type, data,
-// arrival_ms. Returns {first_seq, events, bytes, evicted, last_seq, written, evicted_now}.
+// max_age_ms, the record ("" keeps it), the writer's token ("": a trim only, by any writer),
+// then 5 per event: seq, upstream id, type, data, arrival_ms. Returns {first_seq, events,
+// bytes, evicted, last_seq, written, evicted_now}, or the error "FENCED <owner>" when another
+// writer owns the stream.
 constexpr const char* k_script = R"lua(
 local st, ev = KEYS[1], KEYS[2]
 local now, maxn, maxb, maxage = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local function d(x) return string.format('%d', x) end
-local h = redis.call('HMGET', st, 'last_seq', 'first_seq', 'events', 'bytes', 'evicted')
+local h = redis.call('HMGET', st, 'last_seq', 'first_seq', 'events', 'bytes', 'evicted', 'owner')
+local me = ARGV[6]
+if me ~= '' and h[6] and h[6] ~= me then return redis.error_reply('FENCED ' .. h[6]) end
+if me ~= '' and not h[6] then redis.call('HSET', st, 'owner', me) end
 local last, first = tonumber(h[1]) or 0, tonumber(h[2]) or 0
 local n, bytes, evicted = tonumber(h[3]) or 0, tonumber(h[4]) or 0, tonumber(h[5]) or 0
 local written, gone = 0, 0
-for i = 6, #ARGV, 5 do
+for i = 7, #ARGV, 5 do
   local seq = tonumber(ARGV[i])
   if seq > last then
     redis.call('XADD', ev, ARGV[i] .. '-0', 'u', ARGV[i + 1], 't', ARGV[i + 2], 'd', ARGV[i + 3], 'a', ARGV[i + 4])
@@ -69,12 +74,12 @@ return {first, n, bytes, evicted, last, written, gone}
 const char* append_script() noexcept { return k_script; }
 
 std::vector<std::string> append_args(const std::string& sha, const Keys& keys, std::uint64_t stream, std::int64_t now_ms,
-                                     const Retention& r, std::string record,
+                                     const Retention& r, std::string record, const std::string& token,
                                      const std::vector<const EventRecord*>& events) {
   std::vector<std::string> a{"EVALSHA", sha, "2", keys.stream(stream), keys.events(stream),
                              std::to_string(now_ms), std::to_string(r.max_events_per_stream),
                              std::to_string(r.max_bytes_per_stream), std::to_string(std::max<std::int64_t>(0, r.max_age_ms)),
-                             std::move(record)};
+                             std::move(record), token};
   a.reserve(a.size() + events.size() * 5);
   for (const EventRecord* e : events) {
     a.push_back(std::to_string(e->seq));

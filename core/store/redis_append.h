@@ -8,6 +8,9 @@
 // trims the oldest events past the per-stream limits (count, bytes, age: it reads their sizes
 // and arrival times from the entries, which only a script can do in the same atomic step, then
 // one XTRIM MINID). A call without events and record only trims (the age pass).
+// Fencing: a stream's first write stores the writer's token as its `owner`; a later call with
+// another token is refused ("FENCED <owner>", nothing done) unless the token is "" (a trim,
+// which any writer's age pass may do). Ownership moves only by a claim (redis_store.cc).
 
 #include <cstdint>
 #include <string>
@@ -24,9 +27,10 @@ namespace ssestitch::store::redis {
 const char* append_script() noexcept;
 
 // The EVALSHA arguments of one call: `record` is the encoded StreamRecord ("" keeps the stored
-// one), `events` those of `stream` to append, in seq order.
+// one), `token` the writer's ("" for a trim only), `events` those of `stream` to append, in seq
+// order.
 std::vector<std::string> append_args(const std::string& sha, const Keys& keys, std::uint64_t stream, std::int64_t now_ms,
-                                     const Retention& retention, std::string record,
+                                     const Retention& retention, std::string record, const std::string& token,
                                      const std::vector<const EventRecord*>& events);
 
 struct AppendResult {

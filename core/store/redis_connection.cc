@@ -133,7 +133,9 @@ bool is_error(const redisReply* r) noexcept { return r != nullptr && r->type == 
 util::Result<void> check(const redisReply* r, const std::string& where) {
   if (!is_error(r)) return util::ok();
   const std::string_view t = text(r);
-  const Errc code = t.rfind("OOM", 0) == 0 ? Errc::store_full : Errc::store_unavailable;
+  const Errc code = t.rfind("OOM", 0) == 0       ? Errc::store_full
+                    : t.rfind("FENCED ", 0) == 0 ? Errc::store_locked
+                                                 : Errc::store_unavailable;
   std::string m = "redis ";
   m.append(where).append(": ").append(t);
   return util::fail(code, std::move(m));

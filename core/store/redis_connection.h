@@ -47,8 +47,8 @@ using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
 
 // Reading replies (all tolerate a null reply and the wrong type: they return the empty value).
 bool is_error(const redisReply* r) noexcept;
-// An error reply as an error: store_full for OOM (Redis at maxmemory), store_unavailable for any
-// other ("redis WHERE: ERRORTEXT").
+// An error reply as an error: store_full for OOM (Redis at maxmemory), store_locked for our
+// append script's FENCED, store_unavailable for any other ("redis WHERE: ERRORTEXT").
 util::Result<void> check(const redisReply* r, const std::string& where);
 bool is_nil(const redisReply* r) noexcept;
 std::string_view text(const redisReply* r) noexcept;     // string, status or error text

@@ -14,7 +14,11 @@ class Keys {
   explicit Keys(std::string prefix) : m_prefix(std::move(prefix)) {}
   const std::string& prefix() const noexcept { return m_prefix; }
   std::string meta() const { return m_prefix + ":meta"; }
-  std::string writer() const { return m_prefix + ":writer"; }
+  std::string live(std::string_view token) const {
+    std::string k = m_prefix;
+    k.append(":live:").append(token);
+    return k;
+  }
   std::string next_stream() const { return m_prefix + ":next_stream"; }
   std::string sessions() const { return m_prefix + ":sessions"; }
   std::string streams() const { return m_prefix + ":streams"; }

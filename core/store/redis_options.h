@@ -14,12 +14,12 @@ namespace ssestitch::store {
 
 struct RedisOptions {
   redis::Address address;
-  bool read_only = false;             // inspect / replay: no writer, no writer lease
+  bool read_only = false;             // inspect / replay: no writer
   SyncMode sync = SyncMode::batch;    // compared with the server's appendonly / appendfsync
   Retention retention;
   std::size_t queue_max_bytes = 64u << 20;
   int timeout_ms = 2000;              // connect and per-command timeout
-  std::int64_t writer_lease_ms = 3000;  // the single-writer lease (see "Writer lease")
+  std::int64_t liveness_ms = 3000;    // TTL of a writer's liveness key (see "Several writers")
   std::int64_t outage_hold_ms = 60'000;  // a group is retried this long while Redis is away
   const util::Clock* clock = nullptr;  // nullptr: util::system_clock()
 };

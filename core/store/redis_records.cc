@@ -31,6 +31,7 @@ bool decode_stream_hash(const redisReply* hash, StreamRecord& rec, std::uint64_t
       have_rec = true;
       continue;
     }
+    if (field == "owner") continue;  // the writer's token (fencing), not part of the record
     if (!to_u64(value, v)) return false;
     if (field == "last_seq") {
       last_seq = v;

@@ -22,6 +22,12 @@ constexpr const char* k_magic = "ssestitch-redis-store";
 constexpr std::uint64_t k_stream_block = 64;
 constexpr std::size_t k_page = 512;  // XRANGE page of scan_events
 
+// KEYS: a stream's hash. ARGV: the owner seen, the claimant. Compare-and-set of `owner`.
+constexpr const char* k_claim_script = R"lua(
+if redis.call('HGET', KEYS[1], 'owner') == ARGV[1] then redis.call('HSET', KEYS[1], 'owner', ARGV[2]) return 1 end
+return 0
+)lua";
+
 }  // namespace
 
 struct RedisStore::Impl {
@@ -194,6 +200,29 @@ std::uint64_t RedisStore::allocate_stream_number() {
     im.block_end = *top;
   }
   return im.next_stream++;
+}
+
+util::Result<bool> RedisStore::claim(std::uint64_t stream) {
+  const Impl& im = *m_impl;
+  if (!im.writer) return false;
+  const std::string& me = im.writer->token();
+  return im.with_reader([&](Connection& c) -> util::Result<bool> {
+    auto owner = c.command({"HGET", im.keys.stream(stream), "owner"});
+    if (!owner) return std::move(owner).error();
+    if (redis::is_error(owner->get())) return im.error_reply(*owner);
+    if (redis::is_nil(owner->get())) return true;  // nobody's yet: the first write makes it ours
+    const std::string current(redis::text(owner->get()));
+    if (current == me) return true;
+    auto live = c.command({"EXISTS", im.keys.live(current)});
+    if (!live) return std::move(live).error();
+    if (redis::integer(live->get()) != 0) return false;
+    auto moved = c.command({"EVAL", k_claim_script, "1", im.keys.stream(stream), current, me});
+    if (!moved) return std::move(moved).error();
+    if (redis::is_error(moved->get())) return im.error_reply(*moved);
+    const bool ours = redis::integer(moved->get()) != 0;
+    if (ours) util::log(util::LogLevel::info, "store_stream_claimed", {{"stream", stream}, {"from", current}});
+    return ours;
+  });
 }
 
 util::Result<std::optional<SessionRecord>> RedisStore::session(std::string_view id) const {

@@ -6,15 +6,16 @@
 // unless the URL says ?prefix=NAME):
 //   P:meta              hash: magic "ssestitch-redis-store", format_version "1", created_ms,
 //                             last_commit_ms (rewritten once a second at most)
-//   P:writer            string: the writer lease (see below), value "host:pid:random"
+//   P:live:TOKEN        string "1" with a TTL: writer TOKEN ("host:pid:random") is alive
 //   P:next_stream       string: the highest stream number handed out (INCRBY in blocks of 64)
 //   P:sessions          sorted set, score 0, member = session id (lexicographic = id order)
 //   P:se:{ID}           string: SessionRecord, LmdbStore's value encoding (lmdb_store.h)
 //   P:ss:{ID}           sorted set, score = member = stream number: the streams of session ID
 //   P:streams           sorted set, score = member = stream number: every stream
 //   P:st:{N}            hash: rec = StreamRecord (LmdbStore's value encoding; its retained
-//                             counters are ignored), and the decimal fields last_seq (newest seq
-//                             ever stored), first_seq, events, bytes, evicted (Retained)
+//                             counters are ignored), the decimal fields last_seq (newest seq
+//                             ever stored), first_seq, events, bytes, evicted (Retained), and
+//                             owner = the token of the writer that may append to it
 //   P:ev:{N}            Redis Stream: entry id "SEQ-0", fields u (upstream id), t (event type),
 //                             d (data), a (arrival ms, decimal); all four always present
 // A stream's record and events share the hash tag {N}: one cluster slot, one atomic script.
@@ -32,10 +33,15 @@
 // worst (a failover can lose a suffix: see the man page). Callbacks run on the writer thread
 // after every reply of the group arrived; a failed round trip fails the group
 // (store_unavailable; store_full when Redis is at maxmemory with a noeviction policy).
-// Writer lease: only one process writes a prefix (the writer caches stream records). P:writer
-// is SET NX PX writer_lease_ms and renewed every third of it; an open waits up to one lease
-// period for a lease left by a process that died (kill -9), then fails with store_locked.
-// A writer that loses its lease (paused longer than the lease) fails every later commit.
+// Several writers: any number of proxies may write one prefix, each stream by one of them. A
+// stream's first write makes the writer its `owner`; every append checks it in the same
+// script (fencing: another writer's append fails with store_locked and writes nothing). Each
+// writer keeps P:live:TOKEN alive (TTL liveness_ms, default 3 s, renewed every third of it;
+// deleted at close). claim(N) moves a stream to this writer only once its owner's key is gone
+// (dead, or paused past the TTL: then its later appends are refused), with a compare-and-set
+// on `owner`; the new owner reloads the record, so it continues the same seq numbering.
+// Sessions are shared records (last write wins); stream numbers come from P:next_stream in
+// blocks, so writers never collide.
 // Durability: --sync is checked at open against the server's appendonly / appendfsync and a
 // warning says what a Redis crash can lose: always wants appendfsync always, batch wants
 // appendonly yes (everysec: up to a second), none accepts anything (Redis' snapshots only).
@@ -69,6 +75,9 @@ class RedisStore final : public SessionStore {
   util::Result<void> flush() override;
   // 0 when Redis cannot be reached (the caller's stream then fails to commit).
   std::uint64_t allocate_stream_number() override;
+  // True when this writer owns `stream`, nobody does yet, or its owner's liveness key is gone
+  // (then this writer becomes the owner). False on a read-only store.
+  util::Result<bool> claim(std::uint64_t stream) override;
   util::Result<std::optional<SessionRecord>> session(std::string_view id) const override;
   util::Result<std::optional<StreamRecord>> stream(std::uint64_t stream) const override;
   util::Result<std::vector<SessionRecord>> sessions() const override;

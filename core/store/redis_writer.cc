@@ -8,7 +8,7 @@
 #include "core/store/batch_check.h"
 #include "core/store/lmdb_codec.h"
 #include "core/store/redis_append.h"
-#include "core/store/redis_lease.h"
+#include "core/store/redis_liveness.h"
 #include "core/store/redis_records.h"
 #include "core/util/log.h"
 
@@ -40,7 +40,7 @@ Writer::Writer(const RedisOptions& options, Connection conn, std::function<void(
       m_keys(options.address.prefix),
       m_clock(options.clock ? *options.clock : util::system_clock()),
       m_raise_next_stream(std::move(raise)),
-      m_lease(m_keys, options.address.display(), options.writer_lease_ms),
+      m_liveness(m_keys, options.address.display(), options.liveness_ms),
       m_conn(std::move(conn)) {
   m_next_maintenance_ns = m_clock.mono_ns() + k_maintenance_interval_ns;
 }
@@ -50,7 +50,7 @@ util::Result<std::unique_ptr<Writer>> Writer::start(const RedisOptions& options,
   auto conn = Connection::open(options.address, options.timeout_ms);
   if (!conn) return std::move(conn).error();
   std::unique_ptr<Writer> w(new Writer(options, std::move(*conn), std::move(raise_next_stream)));
-  if (auto r = w->m_lease.take(*w->m_conn); !r) return std::move(r).error();
+  if (auto r = w->m_liveness.renew(*w->m_conn); !r) return std::move(r).error();
   if (auto r = w->connect(); !r) return std::move(r).error();
   try {
     w->m_thread = std::thread([p = w.get()] { p->run(); });
@@ -68,7 +68,7 @@ Writer::~Writer() {
   m_wake.notify_one();
   if (m_thread.joinable()) m_thread.join();
   if (m_conn && !m_conn->broken()) {
-    m_lease.release(*m_conn);
+    m_liveness.release(*m_conn);
   }
 }
 
@@ -86,18 +86,6 @@ util::Result<void> Writer::connect() {
     if (!r) return std::move(r).error();
     if (auto ok = check(r->get(), m_options.address.display() + ": SCRIPT LOAD"); !ok) return ok;
     m_append_sha = std::string(text(r->get()));
-  }
-  return util::ok();
-}
-
-util::Result<void> Writer::renew_lease() {
-  if (auto c = connect(); !c) return c;
-  auto r = m_lease.renew(*m_conn);
-  if (!r) return std::move(r).error();
-  if (!*r) {
-    std::lock_guard lk(m_mutex);
-    if (!m_lease_lost) util::log(util::LogLevel::error, "store_lease_lost", {{"key", m_keys.writer()}});
-    m_lease_lost = true;
   }
   return util::ok();
 }
@@ -208,8 +196,10 @@ util::Result<void> Writer::hold(std::vector<Pending>& group, util::Error error) 
 
 void Writer::housekeeping() {
   const std::int64_t now_ns = m_clock.mono_ns();
-  if (m_lease.renew_due()) {
-    if (auto r = renew_lease(); !r) util::log(util::LogLevel::warn, "store_lease_renew_failed", {{"error", r.error().message}});
+  if (m_liveness.renew_due()) {
+    util::Result<void> r = connect();
+    if (r) r = m_liveness.renew(*m_conn);
+    if (!r) util::log(util::LogLevel::warn, "store_liveness_renew_failed", {{"error", r.error().message}});
   }
   if (now_ns >= m_next_maintenance_ns) {
     m_next_maintenance_ns = now_ns + k_maintenance_interval_ns;
@@ -297,6 +287,12 @@ util::Result<void> Writer::run_appends(std::vector<std::vector<std::string>>& ca
       if (text(r->get()).rfind("NOSCRIPT", 0) == 0) {
         lost_script = true;
       } else if (auto ok = check(r->get(), m_options.address.display()); !ok) {
+        if (ok.error().code == Errc::store_locked) {
+          m_cache.erase(streams[i]);
+          ok = util::fail(Errc::store_locked, "redis " + m_options.address.display() + ": stream " +
+                                                  std::to_string(streams[i]) + " is written by another proxy (" +
+                                                  std::string(text(r->get()).substr(7)) + ")");
+        }
         if (first_error) first_error = ok;
       } else {
         note_append_reply(streams[i], r->get());
@@ -325,15 +321,14 @@ void Writer::note_append_reply(std::uint64_t stream, const redisReply* r) {
 
 std::vector<std::string> Writer::append_call(std::uint64_t n, std::string record,
                                              const std::vector<const EventRecord*>& events) const {
-  return append_args(m_append_sha, m_keys, n, m_clock.wall_ms(), m_options.retention, std::move(record), events);
+  // A call with neither record nor events is a trim (the age pass), which any writer may do.
+  const bool trim_only = record.empty() && events.empty();
+  return append_args(m_append_sha, m_keys, n, m_clock.wall_ms(), m_options.retention, std::move(record),
+                     trim_only ? std::string() : token(), events);
 }
 
 util::Result<void> Writer::commit_group(std::vector<Pending>& group) {
   const std::string where = m_options.address.display();
-  {
-    std::lock_guard lk(m_mutex);
-    if (m_lease_lost) return util::fail(Errc::store_locked, "redis " + where + ": this proxy lost the writer lease " + m_keys.writer());
-  }
   if (auto c = connect(); !c) return c;
   std::vector<std::uint64_t> wanted;
   for (const Pending& p : group) {
@@ -432,10 +427,6 @@ util::Result<void> Writer::commit_group(std::vector<Pending>& group) {
 util::Result<void> Writer::maintenance(std::int64_t now_ms) {
   const Retention& r = m_options.retention;
   if (r.idle_ttl_ms <= 0 && r.max_age_ms <= 0) return util::ok();
-  {
-    std::lock_guard lk(m_mutex);
-    if (m_lease_lost) return util::ok();
-  }
   if (auto c = connect(); !c) return c;
   const std::string where = m_options.address.display();
   const std::string window = std::to_string(k_window);

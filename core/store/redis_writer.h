@@ -9,12 +9,13 @@
 // everything queued and sends it as ONE pipeline (sessions, index entries, then one script call
 // per stream that appends the stream's events and rewrites its record atomically, retention
 // included), reads every reply, then calls the callbacks in submission order. Stream records
-// are cached here (this is the only writer of the prefix: see "Writer lease" in
-// redis_store.h), so the rules of every SessionStore (records.h: advance, upsert; writes only
+// are cached here (this writer is the only one of the streams it writes: their `owner` field
+// fences the others, see "Several writers" in redis_store.h), so the rules of every SessionStore (records.h: advance, upsert; writes only
 // move forward) are applied in C++ exactly as MemoryStore applies them, and the script only
 // appends, trims and counts. A failed round trip fails the whole group (store_unavailable),
 // forgets the cache (reloaded from Redis on next use) and reconnects on the next group.
-// The thread also renews the writer lease and runs the idle/age retention pass once a second.
+// The thread also renews this writer's liveness key and runs the idle/age retention pass once a
+// second.
 //
 // Rejected: hiredis' async API on the proxy's loop (no thread hand-off, but the store interface
 // hands callbacks to any thread already, and its reads are synchronous and called from other
@@ -36,19 +37,18 @@
 
 #include "core/store/redis_connection.h"
 #include "core/store/redis_keys.h"
-#include "core/store/redis_lease.h"
+#include "core/store/redis_liveness.h"
 #include "core/store/redis_options.h"
 
 namespace ssestitch::store::redis {
 
 class Writer {
  public:
-  // Connects, takes the writer lease (waiting up to one lease period for a lease left by a
-  // process that died) and starts the thread. `raise_next_stream(n)` is called with every
-  // stream number a batch uses. Errors: store_unavailable, store_locked.
+  // Connects, sets its liveness key and starts the thread. `raise_next_stream(n)` is called with
+  // every stream number a batch uses. Errors: store_unavailable.
   static util::Result<std::unique_ptr<Writer>> start(const RedisOptions& options,
                                                      std::function<void(std::uint64_t)> raise_next_stream);
-  // Commits everything queued, releases the lease, stops the thread.
+  // Commits everything queued, deletes the liveness key, stops the thread.
   ~Writer();
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
@@ -56,6 +56,8 @@ class Writer {
   util::Result<void> submit(Batch batch, CommitCallback done);
   util::Result<void> flush();
   StoreMetrics metrics() const;
+  // This writer's token: the `owner` of the streams it writes.
+  const std::string& token() const noexcept { return m_liveness.token(); }
 
  private:
   struct Pending {
@@ -74,7 +76,6 @@ class Writer {
   Writer(const RedisOptions& options, Connection conn, std::function<void(std::uint64_t)> raise);
   void run() noexcept;
   util::Result<void> connect();
-  util::Result<void> renew_lease();
   util::Result<void> commit_group(std::vector<Pending>& group);
   util::Result<void> load(const std::vector<std::uint64_t>& streams);
   // The append script's arguments for stream `n` (see k_append_script in redis_writer.cc).
@@ -84,7 +85,7 @@ class Writer {
   void forget();  // drops what this thread believes Redis holds (after any failure)
   void note_append_reply(std::uint64_t stream, const redisReply* r);
   util::Result<void> maintenance(std::int64_t now_ms);
-  void housekeeping();  // lease renewal and maintenance, each when due
+  void housekeeping();  // liveness renewal and maintenance, each when due
   util::Result<void> hold(std::vector<Pending>& group, util::Error error);
   void finish(std::vector<Pending>& group, const util::Result<CommitInfo>& result);
 
@@ -92,7 +93,7 @@ class Writer {
   const Keys m_keys;
   const util::Clock& m_clock;
   const std::function<void(std::uint64_t)> m_raise_next_stream;
-  WriterLease m_lease;
+  Liveness m_liveness;
   std::optional<Connection> m_conn;     // writer thread only (after start)
   std::string m_append_sha;
 
@@ -103,7 +104,7 @@ class Writer {
   std::int64_t m_last_commit_written_ms = 0;
   std::uint64_t m_raised_to = 0;        // next_stream is known to be at least this
 
-  mutable std::mutex m_mutex;  // queue, metrics, lease state
+  mutable std::mutex m_mutex;  // queue, metrics
   std::condition_variable m_wake;
   std::condition_variable m_committed_cv;
   std::vector<Pending> m_queue;
@@ -111,7 +112,6 @@ class Writer {
   std::uint64_t m_submitted = 0;
   std::uint64_t m_committed = 0;   // batches whose callbacks ran
   bool m_stopping = false;
-  bool m_lease_lost = false;
   StoreMetrics m_metrics;
   std::thread m_thread;
 };

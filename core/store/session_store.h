@@ -98,6 +98,13 @@ class SessionStore {
 
   // Returns a number never used for a stream of this store before (>= 1). Thread-safe.
   virtual std::uint64_t allocate_stream_number() = 0;
+  // For stores several proxies write (RedisStore): makes this process the writer of `stream` if
+  // the process that wrote it is gone, and says whether this process may write it now (false
+  // while that writer lives, or on a read-only store). A store one process owns returns true.
+  virtual util::Result<bool> claim(std::uint64_t stream) {
+    (void)stream;
+    return true;
+  }
 
   virtual util::Result<std::optional<SessionRecord>> session(std::string_view id) const = 0;
   virtual util::Result<std::optional<StreamRecord>> stream(std::uint64_t stream) const = 0;

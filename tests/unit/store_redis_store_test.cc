@@ -1,6 +1,6 @@
 // RedisStore beyond the shared contract (store_contract_test.cc), on a real redis-server
-// (redis_server.h): URLs, what an open refuses, the writer lease, and recovery from a lost
-// connection or a flushed script cache.
+// (redis_server.h): URLs, what an open refuses, several writers on one prefix (fencing,
+// claims), and recovery from a lost connection, a flushed script cache and a Redis restart.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -26,7 +26,7 @@ RedisOptions options_for(const std::string& url) {
   o.address = *a;
   o.sync = SyncMode::none;
   o.retention = keep_all();
-  o.writer_lease_ms = 300;
+  o.liveness_ms = 300;
   return o;
 }
 
@@ -117,35 +117,52 @@ TEST_CASE("store::RedisStore::open refuses what is not its store") {
   }
 }
 
-TEST_CASE("store::RedisStore one writer per prefix") {
+TEST_CASE("store::RedisStore several writers share a prefix, one per stream") {
   Scratch s;
-  auto first = RedisStore::open(options_for(s.url));
-  REQUIRE(first);
-  const auto t0 = std::chrono::steady_clock::now();
-  auto second = RedisStore::open(options_for(s.url));
-  REQUIRE_FALSE(second);
-  CHECK(second.error().code == util::Errc::store_locked);
-  // It waited out one lease period in case the holder was dead; the live holder renewed it.
-  CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(300));
+  auto a = RedisStore::open(options_for(s.url));
+  auto b = RedisStore::open(options_for(s.url));
+  REQUIRE(a);
+  REQUIRE(b);
+  REQUIRE(commit(**a, events_batch(1, 1, 3)));
+  auto refused = commit(**b, events_batch(1, 4, 4));  // A's stream: fenced
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == util::Errc::store_locked);
+  CHECK(refused.error().message.find("written by another proxy") != std::string::npos);
+  REQUIRE(commit(**b, events_batch(2, 1, 2)));  // a stream of its own
+  CHECK(seqs(**a, 1) == std::vector<std::uint64_t>{1, 2, 3});
+  CHECK(seqs(**a, 2) == std::vector<std::uint64_t>{1, 2});  // everyone reads everything
+  CHECK(*(*a)->claim(1));
+  CHECK_FALSE(*(*b)->claim(1));  // its writer lives
+  CHECK(*(*b)->claim(99));       // nobody's yet
+  const std::uint64_t x = (*a)->allocate_stream_number();
+  const std::uint64_t y = (*b)->allocate_stream_number();
+  CHECK(x != y);                  // numbers come from one counter in blocks
+
+  SUBCASE("the owner closed: its streams move, the numbering goes on") {
+    a->reset();
+    REQUIRE(*(*b)->claim(1));
+    REQUIRE(commit(**b, events_batch(1, 4, 5)));
+    CHECK(seqs(**b, 1) == std::vector<std::uint64_t>{1, 2, 3, 4, 5});
+    CHECK(stored_stream(**b, 1).next_seq == 6);
+  }
+  SUBCASE("an owner paused past its liveness TTL is fenced after the claim") {
+    auto keys = s.raw.command({"KEYS", s.key(":live:*")});
+    REQUIRE(keys);
+    REQUIRE(redis::elements(keys->get()) == 2);
+    // Whichever key is A's: delete both, B renews its own within a third of the TTL.
+    for (std::size_t i = 0; i < 2; ++i) REQUIRE(s.raw.command({"DEL", std::string(redis::text(redis::element(keys->get(), i)))}));
+    REQUIRE(*(*b)->claim(1));
+    auto fenced = commit(**a, events_batch(1, 4, 4));
+    REQUIRE_FALSE(fenced);
+    CHECK(fenced.error().code == util::Errc::store_locked);
+    CHECK(seqs(**b, 1) == std::vector<std::uint64_t>{1, 2, 3});
+    REQUIRE(commit(**b, events_batch(1, 4, 4)));
+  }
   RedisOptions ro = options_for(s.url);
   ro.read_only = true;
-  CHECK(RedisStore::open(ro));  // readers never need the lease
-  first->reset();
-  CHECK(RedisStore::open(options_for(s.url)));  // released on close
-
-  SUBCASE("a writer that lost its lease stops writing") {
-    auto w = RedisStore::open(options_for(s.url));
-    REQUIRE(w);
-    REQUIRE(commit(**w, events_batch(1, 1, 1)));
-    REQUIRE(s.raw.command({"SET", s.key(":writer"), "someone-else", "PX", "60000"}));
-    bool refused = false;
-    for (int i = 0; i < 200 && !refused; ++i) {  // renewal runs every lease/3 = 100 ms
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      auto r = commit(**w, events_batch(1, static_cast<std::uint64_t>(i) + 2, static_cast<std::uint64_t>(i) + 2));
-      refused = !r && r.error().code == util::Errc::store_locked;
-    }
-    CHECK(refused);
-  }
+  auto reader = RedisStore::open(ro);
+  REQUIRE(reader);
+  CHECK_FALSE(*(*reader)->claim(1));
 }
 
 TEST_CASE("store::RedisStore recovers from a lost connection and a flushed script cache") {
@@ -176,7 +193,7 @@ TEST_CASE("store::RedisStore holds commits while Redis is away, then commits the
   RedisServer server("redis_restart", true);
   REQUIRE_MESSAGE(server.running(), server.error());
   RedisOptions o = options_for(server.url("hold"));
-  o.writer_lease_ms = 3000;
+  o.liveness_ms = 3000;
   auto opened = RedisStore::open(o);
   REQUIRE(opened);
   SessionStore& st = **opened;
