@@ -15,18 +15,19 @@ constexpr const char* k_script = R"lua(
 local st, ev = KEYS[1], KEYS[2]
 local now, maxn, maxb, maxage = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local function d(x) return string.format('%d', x) end
-local h = redis.call('HMGET', st, 'last_seq', 'first_seq', 'events', 'bytes', 'evicted', 'owner')
+local h = redis.call('HMGET', st, 'last_seq', 'first_seq', 'events', 'bytes', 'evicted', 'owner', 'first_at')
 local me = ARGV[6]
 if me ~= '' and h[6] and h[6] ~= me then return redis.error_reply('FENCED ' .. h[6]) end
 if me ~= '' and not h[6] then redis.call('HSET', st, 'owner', me) end
 local last, first = tonumber(h[1]) or 0, tonumber(h[2]) or 0
 local n, bytes, evicted = tonumber(h[3]) or 0, tonumber(h[4]) or 0, tonumber(h[5]) or 0
+local first_at = tonumber(h[7]) or 0
 local written, gone = 0, 0
 for i = 7, #ARGV, 5 do
   local seq = tonumber(ARGV[i])
   if seq > last then
     redis.call('XADD', ev, ARGV[i] .. '-0', 'u', ARGV[i + 1], 't', ARGV[i + 2], 'd', ARGV[i + 3], 'a', ARGV[i + 4])
-    if n == 0 then first = seq end
+    if n == 0 then first, first_at = seq, tonumber(ARGV[i + 4]) end
     n = n + 1
     bytes = bytes + #ARGV[i + 1] + #ARGV[i + 2] + #ARGV[i + 3]
     last = seq
@@ -35,10 +36,10 @@ for i = 7, #ARGV, 5 do
 end
 local cutoff = nil
 if maxage > 0 then cutoff = now - maxage end
-local start, keep = '-', nil
+local start, keep, keep_at = '-', nil, 0
 while n > 0 do
   local over = (maxn > 0 and n > maxn) or (maxb > 0 and bytes > maxb)
-  if not over and not cutoff then break end
+  if not over and not (cutoff and first_at < cutoff) then break end
   local head = redis.call('XRANGE', ev, start, '+', 'COUNT', over and 128 or 8)
   if #head == 0 then break end
   for _, e in ipairs(head) do
@@ -47,7 +48,7 @@ while n > 0 do
       if f[j] == 'a' then at = tonumber(f[j + 1]) else size = size + #f[j + 1] end
     end
     local drop = (maxn > 0 and n > maxn) or (maxb > 0 and bytes > maxb) or (cutoff and at < cutoff)
-    if not drop then keep = e[1] break end
+    if not drop then keep, keep_at = e[1], at break end
     n, bytes, evicted, gone = n - 1, bytes - size, evicted + 1, gone + 1
     start = '(' .. e[1]
   end
@@ -56,15 +57,18 @@ end
 if gone > 0 then
   if n == 0 then
     redis.call('XTRIM', ev, 'MAXLEN', 0)
-    first = 0
+    first, first_at = 0, 0
   else
     redis.call('XTRIM', ev, 'MINID', keep)
-    first = tonumber(string.match(keep, '^(%d+)'))
+    first, first_at = tonumber(string.match(keep, '^(%d+)')), keep_at
   end
+elseif keep then
+  first_at = keep_at  -- the head was read: its arrival is known now
 end
 if ARGV[5] ~= '' then redis.call('HSET', st, 'rec', ARGV[5]) end
 if written > 0 or gone > 0 or ARGV[5] ~= '' then
-  redis.call('HSET', st, 'last_seq', d(last), 'first_seq', d(first), 'events', d(n), 'bytes', d(bytes), 'evicted', d(evicted))
+  redis.call('HSET', st, 'last_seq', d(last), 'first_seq', d(first), 'events', d(n), 'bytes', d(bytes), 'evicted', d(evicted),
+             'first_at', d(first_at))
 end
 return {first, n, bytes, evicted, last, written, gone}
 )lua";

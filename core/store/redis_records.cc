@@ -31,7 +31,7 @@ bool decode_stream_hash(const redisReply* hash, StreamRecord& rec, std::uint64_t
       have_rec = true;
       continue;
     }
-    if (field == "owner") continue;  // the writer's token (fencing), not part of the record
+    if (field == "owner" || field == "first_at") continue;  // fencing, and the script's age check
     if (!to_u64(value, v)) return false;
     if (field == "last_seq") {
       last_seq = v;

@@ -14,7 +14,8 @@
 //   P:streams           sorted set, score = member = stream number: every stream
 //   P:st:{N}            hash: rec = StreamRecord (LmdbStore's value encoding; its retained
 //                             counters are ignored), the decimal fields last_seq (newest seq
-//                             ever stored), first_seq, events, bytes, evicted (Retained), and
+//                             ever stored), first_seq, events, bytes, evicted (Retained),
+//                             first_at (arrival ms of event first_seq, for the age check), and
 //                             owner = the token of the writer that may append to it
 //   P:ev:{N}            Redis Stream: entry id "SEQ-0", fields u (upstream id), t (event type),
 //                             d (data), a (arrival ms, decimal); all four always present
