@@ -70,6 +70,31 @@ util::Result<proxy::Config> make_config(const ProxyOptions& o) {
   return c;
 }
 
+// The store `--store` names: a directory (LmdbStore), a Redis URL (RedisStore), or none
+// (--no-store: MemoryStore). A malformed URL is invalid_argument (a usage error).
+util::Result<std::unique_ptr<store::SessionStore>> open_store(const proxy::Config& c) {
+  if (c.store_dir.empty()) return std::unique_ptr<store::SessionStore>(std::make_unique<store::MemoryStore>(c.retention));
+  if (store::redis::is_url(c.store_dir)) {
+    auto address = store::redis::parse_url(c.store_dir);
+    if (!address) return std::move(address).error();
+    store::RedisOptions ro;
+    ro.address = std::move(*address);
+    ro.sync = c.sync;
+    ro.retention = c.retention;
+    auto opened = store::RedisStore::open(ro);
+    if (!opened) return std::move(opened).error();
+    return std::unique_ptr<store::SessionStore>(std::move(*opened));
+  }
+  store::LmdbOptions lo;
+  lo.dir = c.store_dir;
+  lo.sync = c.sync;
+  lo.sync_interval_ms = c.sync_interval_ms;
+  lo.retention = c.retention;
+  auto opened = store::LmdbStore::open(lo);
+  if (!opened) return std::move(opened).error();
+  return std::unique_ptr<store::SessionStore>(std::move(*opened));
+}
+
 }  // namespace
 
 int run_proxy(const GlobalOptions&, const ProxyOptions& options) {
@@ -82,39 +107,12 @@ int run_proxy(const GlobalOptions&, const ProxyOptions& options) {
     std::fputs(format_proxy_config(options).c_str(), stdout);
     return k_exit_ok;
   }
-  std::unique_ptr<store::SessionStore> store;
-  if (config->store_dir.empty()) {
-    store = std::make_unique<store::MemoryStore>(config->retention);
-  } else if (store::redis::is_url(config->store_dir)) {
-    auto address = store::redis::parse_url(config->store_dir);
-    if (!address) {
-      std::fprintf(stderr, "ssestitch: error: %s\n", address.error().message.c_str());
-      return k_exit_usage;
-    }
-    store::RedisOptions ro;
-    ro.address = std::move(*address);
-    ro.sync = config->sync;
-    ro.retention = config->retention;
-    auto opened = store::RedisStore::open(ro);
-    if (!opened) {
-      std::fprintf(stderr, "ssestitch: error: %s\n", opened.error().message.c_str());
-      return exit_code_for(opened.error().code);
-    }
-    store = std::move(*opened);
-  } else {
-    store::LmdbOptions lo;
-    lo.dir = config->store_dir;
-    lo.sync = config->sync;
-    lo.sync_interval_ms = config->sync_interval_ms;
-    lo.retention = config->retention;
-    auto opened = store::LmdbStore::open(lo);
-    if (!opened) {
-      std::fprintf(stderr, "ssestitch: error: %s\n", opened.error().message.c_str());
-      return exit_code_for(opened.error().code);
-    }
-    store = std::move(*opened);
+  auto store = open_store(*config);
+  if (!store) {
+    std::fprintf(stderr, "ssestitch: error: %s\n", store.error().message.c_str());
+    return exit_code_for(store.error().code);
   }
-  auto proxy = proxy::Proxy::create(*config, std::move(store));
+  auto proxy = proxy::Proxy::create(*config, std::move(*store));
   if (!proxy) {
     std::fprintf(stderr, "ssestitch: error: %s\n", proxy.error().message.c_str());
     return exit_code_for(proxy.error().code);
