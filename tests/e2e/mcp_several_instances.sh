@@ -2,8 +2,12 @@
 # behind HAProxy balancing round robin without affinity, in front of the official SDK server.
 # The official SDK client initializes through HAProxy and makes 100 tool calls: every call is
 # answered, the session id never changes, and the calls land on all three proxies (the two that
-# did not see the initialize adopt the session from Redis). Then one proxy is killed (-9): a
-# new session's calls go on through the other two (HAProxy redispatches a refused connection).
+# did not see the initialize adopt the session from Redis). Then a tool call streams 20,000
+# notifications through HAProxy and the proxy serving it is SIGKILLed after 5,000 of them are
+# in Redis: the client (the SDK's own reconnection on) resumes through HAProxy, another proxy
+# refuses (503 + Retry-After) until the dead one's liveness key expires, then takes the stream
+# over: the client gets all 20,000 exactly once, in order, and the result. Last, a new session's
+# calls go on through the two proxies left (HAProxy redispatches a refused connection).
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib.sh"
 command -v redis-server >/dev/null || fail "redis-server is not installed (scripts/bootstrap test installs it)"
@@ -59,9 +63,33 @@ done
 adopted=$(cat "$SCRATCH"/proxy[123].log | grep -c 'session_adopted' || true)
 [ "$adopted" -ge 2 ] || fail "the session was adopted by $adopted proxies (want 2)"
 
-# One proxy dies: HAProxy notices (its connection is refused) and the calls go on.
-kill -9 "$(real_pid "${PIDS[0]}")"
-waited "${PIDS[0]}"
+# The proxy serving a streamed tool call dies after 5,000 notifications.
+start notify node "$E2E/client.mjs" notify "http://127.0.0.1:$HPORT/mcp" --count 20000 --retries 40 --timeout 90
+notify_pid=$LAST_PID
+victim=
+for _ in $(seq 1 400); do
+  stream=$("$SSESTITCH" inspect "$STORE" streams --json 2>/dev/null |
+    jq -r '[.streams[] | select(.kind == "post" and .state == "open" and .events >= 5000)][0].stream // empty')
+  if [ -n "$stream" ]; then
+    owner_pid=$(redis-cli -p "$RPORT" HGET "e2e:st:{$stream}" owner | cut -d: -f2)
+    for i in 0 1 2; do [ "$(real_pid "${PIDS[$i]}")" = "$owner_pid" ] && victim=$i; done
+    break
+  fi
+  sleep 0.05
+done
+[ -n "$victim" ] || fail "no proxy found serving the notify call: $(tail -n 2 "$SCRATCH/notify.log")"
+kill -9 "$(real_pid "${PIDS[$victim]}")"
+waited "${PIDS[$victim]}"
+info "killed proxy$((victim + 1)), the owner of stream $stream"
+waited "$notify_pid"
+C_OUT=$(tail -n 1 "$SCRATCH/notify.log")
+info "notify: $C_OUT"
+expect_eq "$STOP_RC/$(jq -r '"\(.result)/\(.unique)/\(.duplicates)/\(.missing)/\(.in_order)"' <<<"$C_OUT")" \
+  "0/sent 20000/20000/0/0/true" "20,000 notifications across the death of the proxy serving them"
+cat "$SCRATCH"/proxy[123].log | grep -q "stream_taken_over stream=$stream" || fail "no proxy took stream $stream over"
+resumes=$(jq -r .reconnects <<<"$C_OUT")
+
+# Calls of a new session go on through the two proxies left.
 sdk_client calls "http://127.0.0.1:$HPORT/mcp" --calls 30 --interval-ms 5 --echo-only --timeout 20
 expect_eq "$C_RC/$(jq -r '"\(.ok)/\(.same_session)"' <<<"$C_OUT")" "0/30/true" "30 calls with one proxy dead"
-echo "mcp_several_instances: ok (100 calls over 3 proxies, $adopted adoptions, 30 more with one proxy killed)"
+echo "mcp_several_instances: ok (100 calls over 3 proxies, $adopted adoptions; 20,000 notifications exactly once across the serving proxy's death, $resumes SDK resumes; 30 more calls)"
