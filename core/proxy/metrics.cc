@@ -75,7 +75,7 @@ std::string render_prometheus(const Metrics& m, const Gauges& g, const store::St
   sample(out, "ssestitch_resumes_refused_total", "reason=\"malformed\"", m.resumes_refused_malformed);
   sample(out, "ssestitch_resumes_refused_total", "reason=\"unknown\"", m.resumes_refused_unknown);
   sample(out, "ssestitch_resumes_refused_total", "reason=\"evicted\"", m.resumes_refused_evicted);
-  sample(out, "ssestitch_resumes_refused_total", "reason=\"owned_elsewhere\"", m.resumes_refused_owned);
+  counter(out, "ssestitch_resumes_followed_total", "Resumes of a stream another proxy sharing the store reads, followed from the store.", m.resumes_followed);
   counter(out, "ssestitch_clients_fell_behind_total", "Times a client fell --client-buffer behind and caught up from the store.", m.clients_fell_behind);
   counter(out, "ssestitch_keepalives_sent_total", "Keepalive comments sent to idle clients.", m.keepalives_sent);
   counter(out, "ssestitch_streams_lingered_out_total", "Upstream streams closed after --linger without a client.", m.streams_lingered_out);

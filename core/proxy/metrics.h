@@ -35,7 +35,7 @@ struct Metrics {
   std::uint64_t resumes_refused_malformed = 0;
   std::uint64_t resumes_refused_unknown = 0;  // unknown stream, or another session's / principal's
   std::uint64_t resumes_refused_evicted = 0;  // the id was removed by retention
-  std::uint64_t resumes_refused_owned = 0;    // another live proxy sharing the store reads it
+  std::uint64_t resumes_followed = 0;         // served from the store: another live proxy reads it
   std::uint64_t clients_fell_behind = 0;
   std::uint64_t keepalives_sent = 0;
   std::uint64_t streams_lingered_out = 0;     // upstream closed after --linger without a client

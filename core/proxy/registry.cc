@@ -23,10 +23,6 @@ Stream* Registry::find(std::uint64_t stream) const {
   return it == m_streams.end() ? nullptr : it->second.get();
 }
 
-namespace {
-
-// Refills the tracker's state of a stream recovered from the store: cursor, next seq and the
-// dedup window (the upstream ids of its newest events).
 util::Result<void> restore_tracker(Context& ctx, const store::StreamRecord& rec) {
   const std::size_t window = ctx.config->dedup_window;
   std::vector<std::string> recent;
@@ -43,8 +39,6 @@ util::Result<void> restore_tracker(Context& ctx, const store::StreamRecord& rec)
   return util::ok();
 }
 
-}  // namespace
-
 util::Result<Stream*> Registry::open_stream(Context& ctx, Opening how, store::StreamRecord record,
                                             net::Headers upstream_headers) {
   switch (how) {
@@ -52,7 +46,8 @@ util::Result<Stream*> Registry::open_stream(Context& ctx, Opening how, store::St
     case Opening::recovered:
       if (auto r = restore_tracker(ctx, record); !r) return std::move(r).error();
       break;
-    case Opening::replay: break;
+    case Opening::replay:
+    case Opening::follow: break;
   }
   const std::uint64_t no = record.stream;
   auto& slot = m_streams[no];
@@ -69,6 +64,7 @@ util::Result<Stream*> Registry::open_stream(Context& ctx, Opening how, store::St
                 {{"stream", no}, {"kind", store::to_string(rec.kind)}, {"target", rec.target}});
       break;
     case Opening::recovered: stream->recover(rec.next_seq - 1); break;
+    case Opening::follow: stream->follow(); break;
     case Opening::replay: break;
   }
   return stream;

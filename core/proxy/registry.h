@@ -26,7 +26,13 @@ enum class Opening {
   recovered,  // open in the store after a restart: dedup window refilled from its newest
               // events, upstream resumed from the stored cursor
   replay,     // finished, opened only to replay its log to a resuming client
+  follow,     // open, read by another proxy sharing the store: followed from the store
+              // (Stream::follow), taken over when that proxy is gone
 };
+
+// Refills the tracker's state of a stream read again from the store (after a restart, or taken
+// over from another proxy): cursor, next seq and the dedup window (its newest upstream ids).
+util::Result<void> restore_tracker(Context& ctx, const store::StreamRecord& rec);
 
 class Registry {
  public:

@@ -260,24 +260,22 @@ void Router::resume(net::ServerRequest& request, std::string_view last_event_id,
   }
   if (live == nullptr && record->state == store::StreamState::open && record->kind != store::StreamKind::tape) {
     // Open, but not read here: its proxy (sharing the store) died, or still runs.
+    // Ours now (taken over), or followed from the store while its proxy lives.
     auto mine = m_ctx.store->claim(id->stream);
-    if (!mine || !*mine) {
-      ++metrics.resumes_refused_owned;
-      util::log(LogLevel::info, "resume_refused", {{"reason", "owned_elsewhere"}, {"stream", id->stream}});
-      net::Headers h;
-      h.add("Content-Type", "text/plain; charset=utf-8");
-      h.add("Retry-After", "1");
-      request.reply(503, h, "ssestitch: another proxy instance serves this stream; retry shortly\n");
+    if (!mine) {
+      util::log(LogLevel::error, "store_read_failed", {{"message", mine.error().message}});
+      refuse(request, 503, "store unavailable", false);
       return;
     }
-    auto opened = m_ctx.registry->open_stream(m_ctx, Opening::recovered, *record);
+    auto opened = m_ctx.registry->open_stream(m_ctx, *mine ? Opening::recovered : Opening::follow, *record);
     if (!opened) {
       util::log(LogLevel::error, "store_read_failed", {{"message", opened.error().message}});
       refuse(request, 503, "store unavailable", false);
       return;
     }
     live = *opened;
-    util::log(LogLevel::info, "stream_taken_over", {{"stream", id->stream}});
+    if (*mine) util::log(LogLevel::info, "stream_taken_over", {{"stream", id->stream}});
+    else ++metrics.resumes_followed;
   }
   if (live == nullptr) live = *m_ctx.registry->open_stream(m_ctx, Opening::replay, *record);
   ++metrics.resumes_served;

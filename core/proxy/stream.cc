@@ -67,6 +67,10 @@ void Stream::recover(std::uint64_t recovered_seq) {
   m_committed_seq = recovered_seq;
   m_relay.set_sent(recovered_seq);
   m_relay.linger();
+  resume_upstream();
+}
+
+void Stream::resume_upstream() {
   const tracker::Cursor* cursor = m_ctx.tracker->cursor(m_record.stream);
   const bool has_cursor = cursor != nullptr && cursor->last_upstream_id.has_value();
   if (m_record.kind == store::StreamKind::post && !has_cursor) {
@@ -244,14 +248,66 @@ void Stream::on_committed(std::uint64_t upto_seq, bool durable) {
   if (collectable()) m_ctx.registry->collect_soon();
 }
 
+void Stream::follow() {
+  StreamFollower::Owner& owner = *this;
+  m_follower = std::make_unique<StreamFollower>(m_ctx, m_record.stream, owner);
+  m_follower->start();
+  util::log(LogLevel::info, "stream_followed", {{"stream", m_record.stream}});
+}
+
+bool Stream::followed(const store::StreamRecord& rec) {
+  if (rec.next_seq > 0 && rec.next_seq - 1 > m_committed_seq) {
+    m_committed_seq = rec.next_seq - 1;
+    m_relay.catch_up();
+  }
+  if (rec.state == store::StreamState::open) return true;
+  // Its proxy finished it: end the client's response here too once it has everything. The
+  // state changes in memory only (the record is that proxy's).
+  m_record.state = rec.state;
+  m_final_seq = m_committed_seq;
+  m_relay.stop_linger();
+  m_relay.maybe_finish();
+  m_ctx.registry->collect_soon();
+  return false;
+}
+
+void Stream::owner_gone() {
+  // Read the record again now that it is ours: cursor, next seq and dedup window as a proxy
+  // restarted on the store would (Registry::restore_tracker), then read the upstream.
+  auto rec = m_ctx.store->stream(m_record.stream);
+  if (!rec || !*rec || (**rec).state != store::StreamState::open) {
+    if (rec && *rec) followed(**rec);
+    return;
+  }
+  if (auto r = restore_tracker(m_ctx, **rec); !r) {
+    util::log(LogLevel::error, "store_read_failed", {{"message", r.error().message}});
+    return;
+  }
+  m_record = **rec;
+  m_pending.clear();
+  m_pending.insert(m_record.pending_request_ids.begin(), m_record.pending_request_ids.end());
+  m_committed_seq = m_record.next_seq - 1;
+  util::log(LogLevel::info, "stream_taken_over", {{"stream", m_record.stream}});
+  m_relay.catch_up();
+  resume_upstream();
+}
+
 void Stream::linger_expired() {
   if (!is_open()) return;
+  if (m_follower && m_follower->running()) {
+    // No client any more: stop following; the stream stays its proxy's.
+    m_follower->stop();
+    m_record.state = store::StreamState::abandoned;  // here only: nothing is written
+    m_ctx.registry->collect_soon();
+    return;
+  }
   ++m_ctx.metrics->streams_lingered_out;
   util::log(LogLevel::info, "stream_lingered_out", {{"stream", m_record.stream}, {"linger_ms", m_ctx.config->linger_ms}});
   finish(store::StreamState::abandoned, last_seq());
 }
 
 void Stream::shutdown() {
+  if (m_follower) m_follower->stop();
   m_upstream.stop();
   m_relay.detach(false);
   m_relay.stop_linger();

@@ -40,13 +40,14 @@
 #include "core/net/upstream_client.h"
 #include "core/proxy/context.h"
 #include "core/proxy/reissue.h"
+#include "core/proxy/stream_follower.h"
 #include "core/proxy/stream_relay.h"
 #include "core/proxy/upstream_stream.h"
 #include "core/store/records.h"
 
 namespace ssestitch::proxy {
 
-class Stream final : private UpstreamStream::Owner, private StreamRelay::Owner {
+class Stream final : private UpstreamStream::Owner, private StreamRelay::Owner, private StreamFollower::Owner {
  public:
   // `upstream_headers`: the forwardable headers of the request that opened the stream
   // (credentials included; kept in memory only), reused for reconnects.
@@ -83,6 +84,10 @@ class Stream final : private UpstreamStream::Owner, private StreamRelay::Owner {
   store::StreamRecord snapshot();
   // Called by the pipeline: events up to `upto_seq` are committed (or failed, when !durable).
   void on_committed(std::uint64_t upto_seq, bool durable);
+  // Another proxy sharing the store reads this stream (RedisStore): do not read the upstream;
+  // follow what that proxy commits (StreamFollower), and take the stream over when it is gone.
+  // Nothing is written to the store while following.
+  void follow();
   // The proxy is stopping: end the client's response cleanly and drop the upstream; the stream
   // stays open in the store so a restarted proxy resumes it.
   void shutdown();
@@ -104,10 +109,15 @@ class Stream final : private UpstreamStream::Owner, private StreamRelay::Owner {
   std::optional<std::uint64_t> final_seq() const noexcept override;
   void client_released() override { m_upstream.client_released(); }
   void linger_expired() override;
+  // StreamFollower::Owner
+  bool followed(const store::StreamRecord& record) override;
+  void owner_gone() override;
 
   std::uint64_t append_event(std::optional<std::string_view> upstream_id, std::string_view type,
                              std::string_view data);
   void end_not_resumable(std::string_view reason);
+  // Reconnects the upstream from the tracker's cursor, or ends a POST stream that has none.
+  void resume_upstream();
   // Shows one logged event to the message observers (proxy/message_observer.h).
   void observe(std::uint64_t seq, std::int64_t arrival_ms, std::string_view data, bool from_proxy);
   void finish(store::StreamState state, std::optional<std::uint64_t> final_seq);
@@ -124,6 +134,7 @@ class Stream final : private UpstreamStream::Owner, private StreamRelay::Owner {
   std::optional<Reissue> m_reissue;  // POST streams of one retry-safe request
   bool m_learn_tools = false;
   std::string m_mapped;              // Reissue::filter's rewritten data
+  std::unique_ptr<StreamFollower> m_follower;  // while another proxy reads the stream
 };
 
 }  // namespace ssestitch::proxy

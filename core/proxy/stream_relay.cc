@@ -89,6 +89,12 @@ void StreamRelay::replay_step() {
   }
 }
 
+void StreamRelay::catch_up() {
+  if (m_client == nullptr || m_replaying) return;
+  m_replaying = true;
+  replay_step();
+}
+
 bool StreamRelay::lagging() const {
   if (m_client == nullptr || !m_replaying) return false;
   const std::uint64_t keep = m_ctx.config->retention.max_events_per_stream;

@@ -75,6 +75,9 @@ class StreamRelay final : private net::ServerRequest::Observer {
   // Events up to `upto_seq` are committed: those at the front of `outbox` leave it, and go to
   // the client at once when it is live.
   void deliver(Outbox& outbox, std::uint64_t upto_seq);
+  // Newer committed events are in the store than were delivered live (a stream another proxy
+  // reads, proxy/stream_follower.h): a live client catches up from the log.
+  void catch_up();
   // The client catches up from the log more slowly than the stream grows: hold the upstream.
   bool lagging() const;
   // The stream finished: end the client's response once it has everything up to final_seq().

@@ -2,7 +2,10 @@
 # behind HAProxy balancing round robin without affinity, in front of the official SDK server.
 # The official SDK client initializes through HAProxy and makes 100 tool calls: every call is
 # answered, the session id never changes, and the calls land on all three proxies (the two that
-# did not see the initialize adopt the session from Redis). Then a tool call streams 20,000
+# did not see the initialize adopt the session from Redis). A tool call streaming 20,000
+# notifications has the client's connection cut twice (a relay in front of HAProxy): the SDK
+# resumes through HAProxy on other proxies, which follow the stream from Redis while its proxy
+# reads it: every notification exactly once, in order, and the result. Then a tool call streams 20,000
 # notifications through HAProxy and the proxy serving it is SIGKILLed after 5,000 of them are
 # in Redis: the client (the SDK's own reconnection on) resumes through HAProxy, another proxy
 # refuses (503 + Retry-After) until the dead one's liveness key expires, then takes the stream
@@ -63,6 +66,19 @@ done
 adopted=$(cat "$SCRATCH"/proxy[123].log | grep -c 'session_adopted' || true)
 [ "$adopted" -ge 2 ] || fail "the session was adopted by $adopted proxies (want 2)"
 
+# The client's connection is cut twice during a streamed call.
+start relay "$TESTKIT" relay --listen 127.0.0.1:0 --to "127.0.0.1:$HPORT" --cut-every 400KiB --max-cuts 2 --lifetime "$LIFETIME"
+RELAY_PORT=$(port_in_log relay 's/.*relay: listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p')
+sdk_client notify "http://127.0.0.1:$RELAY_PORT/mcp" --count 20000 --retries 40 --timeout 60
+expect_eq "$C_RC/$(jq -r '"\(.result)/\(.unique)/\(.duplicates)/\(.missing)/\(.in_order)"' <<<"$C_OUT")" \
+  "0/sent 20000/20000/0/0/true" "20,000 notifications across two cuts"
+cut_resumes=$(jq -r .reconnects <<<"$C_OUT")
+[ "$cut_resumes" -ge 2 ] || fail "the SDK resumed only $cut_resumes times"
+followed=0
+for i in 0 1 2; do followed=$((followed + $(curl -s --max-time 5 "http://127.0.0.1:${ADMINS[$i]}/metrics" |
+  awk '$1 == "ssestitch_resumes_followed_total" { print $2 }'))); done
+[ "$followed" -ge 1 ] || fail "no resume was followed on another proxy"
+
 # The proxy serving a streamed tool call dies after 5,000 notifications.
 start notify node "$E2E/client.mjs" notify "http://127.0.0.1:$HPORT/mcp" --count 20000 --retries 40 --timeout 90
 notify_pid=$LAST_PID
@@ -92,4 +108,4 @@ resumes=$(jq -r .reconnects <<<"$C_OUT")
 # Calls of a new session go on through the two proxies left.
 sdk_client calls "http://127.0.0.1:$HPORT/mcp" --calls 30 --interval-ms 5 --echo-only --timeout 20
 expect_eq "$C_RC/$(jq -r '"\(.ok)/\(.same_session)"' <<<"$C_OUT")" "0/30/true" "30 calls with one proxy dead"
-echo "mcp_several_instances: ok (100 calls over 3 proxies, $adopted adoptions; 20,000 notifications exactly once across the serving proxy's death, $resumes SDK resumes; 30 more calls)"
+echo "mcp_several_instances: ok (100 calls over 3 proxies, $adopted adoptions; 2 cuts: $cut_resumes resumes, $followed followed elsewhere; 20,000 notifications exactly once across the serving proxy's death, $resumes SDK resumes; 30 more calls)"
