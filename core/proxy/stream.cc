@@ -275,12 +275,20 @@ void Stream::owner_gone() {
   // Read the record again now that it is ours: cursor, next seq and dedup window as a proxy
   // restarted on the store would (Registry::restore_tracker), then read the upstream.
   auto rec = m_ctx.store->stream(m_record.stream);
-  if (!rec || !*rec || (**rec).state != store::StreamState::open) {
-    if (rec && *rec) followed(**rec);
+  if (rec && *rec && (**rec).state != store::StreamState::open) {
+    followed(**rec);  // it ended meanwhile
     return;
   }
-  if (auto r = restore_tracker(m_ctx, **rec); !r) {
-    util::log(LogLevel::error, "store_read_failed", {{"message", r.error().message}});
+  util::Result<void> restored = !rec    ? util::Result<void>(rec.error())
+                                : !*rec ? util::Result<void>(util::fail(util::Errc::not_found, "the record is gone"))
+                                        : restore_tracker(m_ctx, **rec);
+  if (!restored) {
+    // Neither followed nor read: cut the client, who resumes (here or elsewhere) from the log.
+    util::log(LogLevel::error, "stream_take_over_failed",
+              {{"stream", m_record.stream}, {"message", restored.error().message}});
+    m_record.state = store::StreamState::abandoned;  // here only: nothing is written
+    m_relay.detach(true);
+    m_ctx.registry->collect_soon();
     return;
   }
   m_record = **rec;

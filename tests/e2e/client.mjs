@@ -2,7 +2,7 @@
 // for the end-to-end tier. Prints one JSON line on stdout.
 //
 //   node client.mjs parity URL            a fixed script; output comparable direct vs proxied
-//   node client.mjs notify URL --count N [--size B] [--retries R] [--timeout S]
+//   node client.mjs notify URL --count N [--size B] [--pause-ms MS] [--retries R] [--timeout S]
 //   node client.mjs everything URL        server-everything: tools, echo, a resource
 //   node client.mjs ask URL [--sessions N] [--late-get MS] [--timeout S]
 //   node client.mjs calls URL [--calls N] [--interval-ms MS] [--pause-every K --pause-file F]
@@ -94,13 +94,15 @@ async function parity() {
 async function notify() {
   const count = Number(opt('--count', '1000'));
   const size = Number(opt('--size', '64'));
+  const pauseMs = Number(opt('--pause-ms', '0'));
   const { client, transport } = await connect();
   const seen = [];
   client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => seen.push(n.params.data.i));
   const t0 = Date.now();
   const out = { session: transport.sessionId ?? null };
   try {
-    const r = await client.callTool({ name: 'notify', arguments: { count, size } }, undefined, {
+    const args = pauseMs > 0 ? { count, size, pause_ms: pauseMs } : { count, size };
+    const r = await client.callTool({ name: 'notify', arguments: args }, undefined, {
       timeout: timeoutMs,
       onresumptiontoken: (token) => { lastEventId = token; },
     });

@@ -80,7 +80,9 @@ for i in 0 1 2; do followed=$((followed + $(curl -s --max-time 5 "http://127.0.0
 [ "$followed" -ge 1 ] || fail "no resume was followed on another proxy"
 
 # The proxy serving a streamed tool call dies after 5,000 notifications.
-start notify node "$E2E/client.mjs" notify "http://127.0.0.1:$HPORT/mcp" --count 20000 --retries 40 --timeout 90
+# (a 20 ms pause every 100 notifications: at least 4 s in all, so the kill lands mid-stream)
+start notify node "$E2E/client.mjs" notify "http://127.0.0.1:$HPORT/mcp" --count 20000 --pause-ms 20 --retries 40 \
+  --timeout 90
 notify_pid=$LAST_PID
 victim=
 for _ in $(seq 1 400); do

@@ -14,9 +14,9 @@
 //                (enableJsonResponse); notifications made during a request are not sent
 // --tls DIR      https with DIR/cert.pem and DIR/key.pem; with --h2, HTTP/2 (ALPN h2, HTTP/1.1
 //                still accepted)
-// Tools: echo {text}; notify {count, size}: `count` notifications/message (data {i, pad}) on the
-// request's stream as they are made (it yields to the event loop every 100), then the result
-// "sent <count>"; slow {ms}; ask: a sampling request on the session's GET stream, answered with
+// Tools: echo {text}; notify {count, size, pause_ms}: `count` notifications/message (data {i, pad})
+// on the request's stream as they are made (it yields to the event loop every 100, for pause_ms
+// if given), then the result "sent <count>"; slow {ms}; ask: a sampling request on the session's GET stream, answered with
 // the client's text; sample: a sampling request on the call's own stream (extra.sendRequest),
 // answered with the client's text; count {n, delay_ms} (readOnlyHint): n progress notifications.
 // A resource `test://static` with subscribe support, so subscriptions travel on the GET stream.
@@ -73,14 +73,14 @@ function buildServer() {
     async ({ text }) => ({ content: [{ type: 'text', text }] }));
   server.registerTool('notify', {
     description: 'send count notifications on this request\'s stream, then answer',
-    inputSchema: { count: z.number().int(), size: z.number().int().optional() },
-  }, async ({ count, size }, extra) => {
+    inputSchema: { count: z.number().int(), size: z.number().int().optional(), pause_ms: z.number().int().optional() },
+  }, async ({ count, size, pause_ms }, extra) => {
     const pad = 'x'.repeat(size ?? 64);
     for (let i = 1; i <= count; i++) {
       await extra.sendNotification({ method: 'notifications/message', params: { level: 'info', data: { i, pad } } });
       // Back to the event loop now and then: Node sends what a tight await loop writes only
       // when the loop ends (one burst), a tool that streams lets it leave as it goes.
-      if (i % 100 === 0) await new Promise((r) => setImmediate(r));
+      if (i % 100 === 0) await new Promise((r) => (pause_ms ? setTimeout(r, pause_ms) : setImmediate(r)));
     }
     return { content: [{ type: 'text', text: `sent ${count}` }] };
   });
