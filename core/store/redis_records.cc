@@ -49,6 +49,30 @@ bool decode_stream_hash(const redisReply* hash, StreamRecord& rec, std::uint64_t
   return have_rec;
 }
 
+util::Result<std::vector<std::optional<StoredStream>>> read_streams(Connection& c, const Keys& keys,
+                                                                    const std::string& where,
+                                                                    const std::vector<std::uint64_t>& streams) {
+  for (std::uint64_t n : streams) c.append({"HGETALL", keys.stream(n)});
+  std::vector<std::optional<StoredStream>> out;
+  out.reserve(streams.size());
+  for (std::uint64_t n : streams) {
+    auto r = c.reply();
+    if (!r) return std::move(r).error();
+    if (auto ok = check(r->get(), where); !ok) return std::move(ok).error();
+    if (elements(r->get()) == 0) {
+      out.emplace_back();
+      continue;
+    }
+    StoredStream s;
+    if (!decode_stream_hash(r->get(), s.rec, s.last_seq)) {
+      return util::fail(util::Errc::store_corrupt, "redis " + where + ": " + keys.stream(n) + " fails to decode");
+    }
+    s.rec.stream = n;
+    out.emplace_back(std::move(s));
+  }
+  return out;
+}
+
 bool decode_entry(const redisReply* entry, std::uint64_t stream, EventView& view) {
   if (elements(entry) != 2) return false;
   const std::string_view id = text(element(entry, 0));

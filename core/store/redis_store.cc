@@ -61,9 +61,8 @@ struct RedisStore::Impl {
     }
   }
 
-  util::Error error_reply(const Reply& r) const {
-    return util::fail(Errc::store_unavailable, where + ": " + std::string(redis::text(r.get())));
-  }
+  // An error reply as the error it is (redis::check).
+  util::Error error_reply(const Reply& r) const { return redis::check(r.get(), options.address.display()).error(); }
 
   void raise_next_stream(std::uint64_t n) {
     std::lock_guard lk(alloc_mutex);
@@ -72,20 +71,11 @@ struct RedisStore::Impl {
 
   // The records of streams `nums` (one pipeline); absent ones are skipped.
   util::Result<std::vector<StreamRecord>> load_streams(Connection& c, const std::vector<std::uint64_t>& nums) const {
-    for (std::uint64_t n : nums) c.append({"HGETALL", keys.stream(n)});
+    auto stored = redis::read_streams(c, keys, options.address.display(), nums);
+    if (!stored) return std::move(stored).error();
     std::vector<StreamRecord> out;
-    for (std::uint64_t n : nums) {
-      auto r = c.reply();
-      if (!r) return std::move(r).error();
-      if (redis::is_error(r->get())) return error_reply(*r);
-      if (redis::elements(r->get()) == 0) continue;
-      StreamRecord rec;
-      std::uint64_t last = 0;
-      if (!redis::decode_stream_hash(r->get(), rec, last)) {
-        return util::fail(Errc::store_corrupt, where + ": " + keys.stream(n) + " fails to decode");
-      }
-      rec.stream = n;
-      out.push_back(std::move(rec));
+    for (auto& s : *stored) {
+      if (s) out.push_back(std::move(s->rec));
     }
     return out;
   }
@@ -244,10 +234,11 @@ util::Result<std::optional<SessionRecord>> RedisStore::session(std::string_view 
 util::Result<std::optional<StreamRecord>> RedisStore::stream(std::uint64_t stream) const {
   const Impl& im = *m_impl;
   return im.with_reader([&](Connection& c) -> util::Result<std::optional<StreamRecord>> {
-    auto got = im.load_streams(c, {stream});
+    auto got = redis::read_streams(c, im.keys, im.options.address.display(), {stream});
     if (!got) return std::move(got).error();
-    if (got->empty()) return std::optional<StreamRecord>();
-    return std::optional<StreamRecord>(std::move(got->front()));
+    std::optional<StreamRecord> out;
+    if (got->front()) out = std::move(got->front()->rec);
+    return out;
   });
 }
 

@@ -245,23 +245,19 @@ util::Result<void> Writer::load(const std::vector<std::uint64_t>& streams) {
     if (!m_cache.count(n) && std::find(want.begin(), want.end(), n) == want.end()) want.push_back(n);
   }
   if (want.empty()) return util::ok();
-  for (std::uint64_t n : want) m_conn->append({"HGETALL", m_keys.stream(n)});
-  for (std::uint64_t n : want) {
-    auto r = m_conn->reply();
-    if (!r) return std::move(r).error();
-    if (auto ok = check(r->get(), m_options.address.display()); !ok) return ok;
+  auto stored = read_streams(*m_conn, m_keys, m_options.address.display(), want);
+  if (!stored) return std::move(stored).error();
+  for (std::size_t i = 0; i < want.size(); ++i) {
     Cached c;
-    c.rec.stream = n;
-    if (elements(r->get()) > 0) {
-      if (!decode_stream_hash(r->get(), c.rec, c.last_seq)) {
-        return util::fail(Errc::store_corrupt, "redis " + m_options.address.display() + ": " + m_keys.stream(n) + " fails to decode");
-      }
-      c.rec.stream = n;
+    c.rec.stream = want[i];
+    if (auto& s = (*stored)[i]) {
+      c.rec = std::move(s->rec);
+      c.last_seq = s->last_seq;
       c.exists = true;
       c.indexed = true;
       c.indexed_session = c.rec.session;
     }
-    m_cache.emplace(n, std::move(c));
+    m_cache.emplace(want[i], std::move(c));
   }
   return util::ok();
 }
