@@ -168,7 +168,7 @@ bool Router::take_over_get_stream(net::ServerRequest& request, Session* session)
     session->get_opening->adopt_client(request);
     return true;
   }
-  if (!session->get_stream) return false;
+  if (!session->get_stream) return take_over_stored_get_stream(request, *session);
   Stream* s = m_ctx.registry->find(*session->get_stream);
   if (s == nullptr || !s->is_open() || s->has_client()) return false;
   ++m_ctx.metrics->resumes_served;
@@ -177,6 +177,44 @@ bool Router::take_over_get_stream(net::ServerRequest& request, Session* session)
   // client left: live from now on (this client did not ask for a replay: no Last-Event-ID).
   s->attach_client(request, s->had_client() ? m_ctx.tracker->next_seq(s->number()) - 1 : 0);
   return true;
+}
+
+bool Router::take_over_stored_get_stream(net::ServerRequest& request, Session& session) {
+  auto streams = m_ctx.store->streams(session.record.id);
+  if (!streams) {
+    util::log(LogLevel::error, "store_read_failed", {{"message", streams.error().message}});
+    refuse(request, 503, "store unavailable", true);
+    return true;
+  }
+  auto get = std::find_if(streams->rbegin(), streams->rend(), [&](const store::StreamRecord& r) {
+    return r.kind == store::StreamKind::get && r.state == store::StreamState::open &&
+           m_ctx.registry->find(r.stream) == nullptr;
+  });
+  if (get == streams->rend()) return false;
+  Stream* s = open_stored_stream(request, *get);
+  if (s == nullptr) return true;
+  ++m_ctx.metrics->resumes_served;
+  util::log(LogLevel::info, "get_stream_taken_over", {{"stream", s->number()}, {"followed", s->following()}});
+  s->attach_client(request, get->retained.events > 0 ? get->retained.first_seq - 1 : get->next_seq - 1);
+  return true;
+}
+
+Stream* Router::open_stored_stream(net::ServerRequest& request, const store::StreamRecord& record) {
+  auto mine = m_ctx.store->claim(record.stream);
+  if (!mine) {
+    util::log(LogLevel::error, "store_read_failed", {{"message", mine.error().message}});
+    refuse(request, 503, "store unavailable", false);
+    return nullptr;
+  }
+  auto opened = m_ctx.registry->open_stream(m_ctx, *mine ? Opening::recovered : Opening::follow, record);
+  if (!opened) {
+    util::log(LogLevel::error, "store_read_failed", {{"message", opened.error().message}});
+    refuse(request, 503, "store unavailable", false);
+    return nullptr;
+  }
+  if (*mine) util::log(LogLevel::info, "stream_taken_over", {{"stream", record.stream}});
+  else ++m_ctx.metrics->resumes_followed;
+  return *opened;
 }
 
 ForwardPlan Router::plan_forward(const net::ServerRequest& request, bool mcp_path, mcp::Era era,
@@ -260,22 +298,8 @@ void Router::resume(net::ServerRequest& request, std::string_view last_event_id,
   }
   if (live == nullptr && record->state == store::StreamState::open && record->kind != store::StreamKind::tape) {
     // Open, but not read here: its proxy (sharing the store) died, or still runs.
-    // Ours now (taken over), or followed from the store while its proxy lives.
-    auto mine = m_ctx.store->claim(id->stream);
-    if (!mine) {
-      util::log(LogLevel::error, "store_read_failed", {{"message", mine.error().message}});
-      refuse(request, 503, "store unavailable", false);
-      return;
-    }
-    auto opened = m_ctx.registry->open_stream(m_ctx, *mine ? Opening::recovered : Opening::follow, *record);
-    if (!opened) {
-      util::log(LogLevel::error, "store_read_failed", {{"message", opened.error().message}});
-      refuse(request, 503, "store unavailable", false);
-      return;
-    }
-    live = *opened;
-    if (*mine) util::log(LogLevel::info, "stream_taken_over", {{"stream", id->stream}});
-    else ++metrics.resumes_followed;
+    live = open_stored_stream(request, *record);
+    if (live == nullptr) return;
   }
   if (live == nullptr) live = *m_ctx.registry->open_stream(m_ctx, Opening::replay, *record);
   ++metrics.resumes_served;

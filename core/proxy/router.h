@@ -11,6 +11,10 @@
 //     --on-gap=oldest), else the stream's events after that seq, then live;
 //   - GET on the MCP endpoint while the session's GET stream lingers without a client: the
 //     client takes it over live (avoids the upstream's 409 "one GET stream per session");
+//     when another proxy sharing the store reads that stream (the client's requests land on
+//     several proxies), it is followed from the store, from its first retained event: this
+//     proxy cannot know what a client saw elsewhere, and a client that read it resumes with
+//     Last-Event-ID;
 //   - anything else is forwarded as an Exchange (POST bodies on the MCP endpoint are classified
 //     to learn the request ids and spot `initialize`).
 // In the 2026-07-28 era (MCP-Protocol-Version) there are no sessions and no resumption:
@@ -24,10 +28,12 @@
 #include "core/net/http_server.h"
 #include "core/proxy/context.h"
 #include "core/proxy/exchange.h"
+#include "core/store/records.h"
 
 namespace ssestitch::proxy {
 
 struct Session;
+class Stream;
 
 class Router {
  public:
@@ -44,6 +50,12 @@ class Router {
   // A GET on the MCP endpoint while the session's GET stream lingers without a client: the
   // client takes it over live. False: not the case.
   bool take_over_get_stream(net::ServerRequest& request, Session* session);
+  // The session's GET stream when another proxy sharing the store reads it (RedisStore): the
+  // client gets it from its first retained event. False: none (or refused: answered).
+  bool take_over_stored_get_stream(net::ServerRequest& request, Session& session);
+  // `record`, open in the store but read by no Stream here: taken over (its proxy is gone) or
+  // followed from the store. Nullptr: store error (answered 503).
+  Stream* open_stored_stream(net::ServerRequest& request, const store::StreamRecord& record);
   // The upstream request and what the Exchange needs to know of it.
   ForwardPlan plan_forward(const net::ServerRequest& request, bool mcp_path, mcp::Era era, const Session* session,
                            const std::string& principal) const;

@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "core/proxy/commit_pipeline.h"
 #include "core/proxy/config.h"
 #include "core/proxy/exchange.h"
 #include "core/proxy/metrics.h"
@@ -35,7 +36,11 @@ bool open_standalone_get(Context& ctx, const ForwardPlan& initialized, std::func
   }
   Exchange& exchange = ctx.registry->add(std::make_unique<Exchange>(ctx, nullptr, std::move(plan)));
   session->get_opening = &exchange;
-  exchange.on_answered(std::move(answered));
+  // The client's 202 waits for the stream's record too, so that its GET finds the stream even
+  // on another proxy sharing the store.
+  exchange.on_answered([&ctx, answered = std::move(answered)] {
+    ctx.pipeline->after_commit([answered](bool) { answered(); });
+  });
   ++ctx.metrics->get_streams_opened_early;
   util::log(util::LogLevel::debug, "early_get", {{"session_prefix", session->record.id.substr(0, 8)}});
   exchange.start();

@@ -15,8 +15,9 @@
 //
 // The approach: when the upstream accepts `notifications/initialized` (2xx), the proxy opens the
 // session's GET itself, with the headers of that POST, and holds the client's 202 until the
-// upstream has answered that GET (at most k_initialized_hold_ms), so the stream is in place
-// before any later request of the client reaches the server. Its events are
+// upstream has answered that GET and the stream's record is committed (at most
+// k_initialized_hold_ms), so the stream is in place before any later request of the client
+// reaches the server, and a proxy sharing the store finds it (Router, several instances). Its events are
 // logged like any stream's. The client's GET (without Last-Event-ID) then takes it over: while
 // the upstream has not answered, the client simply gets that answer (200 stream, or the 405 of
 // a server without GET streams, as if it had sent the GET itself); once it is a stream, the

@@ -88,6 +88,7 @@ class Stream final : private UpstreamStream::Owner, private StreamRelay::Owner, 
   // follow what that proxy commits (StreamFollower), and take the stream over when it is gone.
   // Nothing is written to the store while following.
   void follow();
+  bool following() const noexcept { return m_follower != nullptr && m_follower->running(); }
   // The proxy is stopping: end the client's response cleanly and drop the upstream; the stream
   // stays open in the store so a restarted proxy resumes it.
   void shutdown();

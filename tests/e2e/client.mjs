@@ -6,7 +6,7 @@
 //   node client.mjs everything URL        server-everything: tools, echo, a resource
 //   node client.mjs ask URL [--sessions N] [--late-get MS] [--timeout S]
 //   node client.mjs calls URL [--calls N] [--interval-ms MS] [--pause-every K --pause-file F]
-//                              [--echo-only] [--timeout S]
+//                              [--timeout S]
 //   node client.mjs progress URL [--n N] [--delay-ms MS] [--timeout S]
 //   node client.mjs tape URL [--extra] [--retries R] [--timeout S]
 //
@@ -21,8 +21,7 @@
 // stream after each subscribe), then makes N tool calls, `echo` and `ask` in turn, MS apart;
 // counts the answers, the errors and the updates, and says whether the session id held. Every K
 // calls it appends a line to F and waits until F.go has as many lines (at most 30 s): a test
-// restarts the server meanwhile, with no call in flight. --echo-only: every call is `echo` (no
-// call depends on the GET stream, which lives on one proxy of several).
+// restarts the server meanwhile, with no call in flight.
 // progress: lists the tools (as hosts do), then calls the read-only `count` tool with a progress
 // handler; reports the progress values in the order received and the result.
 // tape: one session of every kind of exchange (tools/list, a call with progress, prompts/get,
@@ -222,7 +221,7 @@ async function calls() {
   const out = { calls: n, ok: 0, errors: [] };
   await client.subscribeResource({ uri: 'test://static' });
   for (let i = 0; i < n; i++) {
-    const [name, args, want] = i % 2 && !rest.includes('--echo-only') ? ['ask', {}, 'sampled'] : ['echo', { text: `call ${i}` }, `call ${i}`];
+    const [name, args, want] = i % 2 ? ['ask', {}, 'sampled'] : ['echo', { text: `call ${i}` }, `call ${i}`];
     try {
       const r = await client.callTool({ name, arguments: args }, undefined, { timeout: timeoutMs });
       if (text(r) === want) out.ok++; else out.errors.push(`call ${i}: ${text(r)}`);

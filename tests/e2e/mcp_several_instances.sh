@@ -1,8 +1,10 @@
 # mcp_several_instances: three proxies share one Redis store (--store redis://..., one prefix)
 # behind HAProxy balancing round robin without affinity, in front of the official SDK server.
-# The official SDK client initializes through HAProxy and makes 100 tool calls: every call is
-# answered, the session id never changes, and the calls land on all three proxies (the two that
-# did not see the initialize adopt the session from Redis). A tool call streaming 20,000
+# The official SDK client initializes through HAProxy and makes 100 tool calls, `echo` and
+# `ask` in turn: every call is answered, the session id never changes, and the calls land on all
+# three proxies (the two that did not see the initialize adopt the session from Redis; the
+# server's sampling requests reach the client on the session's GET stream, followed from Redis
+# by the proxy its GET landed on). A tool call streaming 20,000
 # notifications has the client's connection cut twice (a relay in front of HAProxy): the SDK
 # resumes through HAProxy on other proxies, which follow the stream from Redis while its proxy
 # reads it: every notification exactly once, in order, and the result. Then a tool call streams 20,000
@@ -55,7 +57,7 @@ start haproxy haproxy -db -f "$SCRATCH/haproxy.cfg"
 wait_port "$HPORT"
 
 requests() { curl -s --max-time 5 "http://127.0.0.1:$1/metrics" | awk '$1 == "ssestitch_requests_total" { print $2 }'; }
-sdk_client calls "http://127.0.0.1:$HPORT/mcp" --calls 100 --interval-ms 5 --echo-only --timeout 20
+sdk_client calls "http://127.0.0.1:$HPORT/mcp" --calls 100 --interval-ms 5 --timeout 20
 expect_eq "$C_RC/$(jq -r '"\(.ok)/\(.same_session)"' <<<"$C_OUT")/$(jq -c .errors <<<"$C_OUT")" "0/100/true/[]" \
   "100 calls through three proxies"
 for i in 0 1 2; do
@@ -65,6 +67,11 @@ for i in 0 1 2; do
 done
 adopted=$(cat "$SCRATCH"/proxy[123].log | grep -c 'session_adopted' || true)
 [ "$adopted" -ge 2 ] || fail "the session was adopted by $adopted proxies (want 2)"
+# Every other call is `ask`: the server's sampling request travels on the session's GET stream,
+# which the proxy that received `initialized` opened; the client's GET landed on another proxy,
+# which follows that stream from Redis.
+get_followed=$(cat "$SCRATCH"/proxy[123].log | grep 'get_stream_taken_over' | grep -c 'followed.\{1,3\}true' || true)
+[ "$get_followed" -ge 1 ] || fail "no proxy followed the session's GET stream from Redis"
 
 # The client's connection is cut twice during a streamed call.
 start relay "$TESTKIT" relay --listen 127.0.0.1:0 --to "127.0.0.1:$HPORT" --cut-every 400KiB --max-cuts 2 --lifetime "$LIFETIME"
@@ -108,6 +115,6 @@ cat "$SCRATCH"/proxy[123].log | grep -q "stream_taken_over stream=$stream" || fa
 resumes=$(jq -r .reconnects <<<"$C_OUT")
 
 # Calls of a new session go on through the two proxies left.
-sdk_client calls "http://127.0.0.1:$HPORT/mcp" --calls 30 --interval-ms 5 --echo-only --timeout 20
+sdk_client calls "http://127.0.0.1:$HPORT/mcp" --calls 30 --interval-ms 5 --timeout 20
 expect_eq "$C_RC/$(jq -r '"\(.ok)/\(.same_session)"' <<<"$C_OUT")" "0/30/true" "30 calls with one proxy dead"
 echo "mcp_several_instances: ok (100 calls over 3 proxies, $adopted adoptions; 2 cuts: $cut_resumes resumes, $followed followed elsewhere; 20,000 notifications exactly once across the serving proxy's death, $resumes SDK resumes; 30 more calls)"
