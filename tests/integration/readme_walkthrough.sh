@@ -2,15 +2,20 @@
 # README.md), from the repository root. "Five minutes with ssestitch": 20,000 notifications
 # through the cuts, the store inspected, the stream replayed into jq, a resume from the log.
 # "Record once, replay in CI": a recorded session, exported as a tape, served by the mock, the
-# same answers, exit 0. Release pass only
+# same answers, exit 0. "Several instances": three proxies on one Redis prefix behind HAProxy,
+# calls spread over them, a stream across its proxy's kill -9. Release pass only
 # (it uses build/ as the README does); skipped when its fixed ports are taken.
 . "$(dirname "$0")/lib.sh"
 [ "${FLAVOUR:-release}" = release ] || skip "the README uses the release build in build/"
-for p in 3000 3001 8080 9090; do
+for p in 3000 3001 6380 8080 8081 8082 8083 9090 9091 9092 9093; do
   port_open "$p" && skip "port $p is in use"
 done
+for c in redis-server haproxy; do
+  command -v "$c" >/dev/null || fail "$c is not installed (scripts/bootstrap test installs it)"
+done
 cd "$ROOT"
-for f in ssestitch-store proxy.log events.txt rec-store tape.ndjson recorded.txt replayed.txt replay.log; do
+for f in ssestitch-store proxy.log events.txt rec-store tape.ndjson recorded.txt replayed.txt replay.log \
+  proxy1.log proxy2.log proxy3.log haproxy.cfg client.json; do
   [ -e "$f" ] && skip "$ROOT/$f exists; the walk-through would reuse it"
 done
 # walk NAME FIRST LAST FILES...: runs the ```sh blocks of the README section from the heading
@@ -27,7 +32,7 @@ stop_walk() {
     wait "$walk_pid" 2>/dev/null || true
     walk_pid=
   fi
-  cp proxy.log replay.log "$SCRATCH/" 2>/dev/null || true
+  cp proxy.log replay.log proxy[123].log "$SCRATCH/" 2>/dev/null || true
   rm -rf "${walk_files[@]:-}"
 }
 trap 'stop_walk; cleanup' EXIT
@@ -66,4 +71,11 @@ grep -Eq '<- .* result +3 +[0-9]+ ' "$O" || fail "inspect messages: the tool's a
 grep -qx 'the same answers' "$O" || fail "the mock's answers differ from the recorded ones"
 grep -qx 'every request matched' "$O" || fail "the mock did not exit 0"
 grep -q 'replay: 3 requests, 3 matched, 0 not recorded' "$SCRATCH/replay.log" || fail "the mock's report: $(cat "$SCRATCH/replay.log")"
+info "Several instances"
+walk several "Several instances" "Smoke-testing" proxy1.log proxy2.log proxy3.log haproxy.cfg client.json
+O=$SCRATCH/several.out
+[ "$(grep -cx 1 "$O")" -ge 7 ] || fail "calls through three proxies (six answers and a take-over)"
+grep -qx 2 "$O" || fail "the session was not adopted by the two other proxies"
+grep -q '^killed proxy [123]$' "$O" || fail "no proxy read the stream"
+grep -qx '{"events":20000,"lost":0,"duplicates":0,"reconnects":[1-9][0-9]*}' "$O" || fail "the stream across the kill"
 echo "readme_walkthrough: ok"
