@@ -12,7 +12,9 @@
 # in Redis: the client (the SDK's own reconnection on) resumes through HAProxy, another proxy
 # refuses (503 + Retry-After) until the dead one's liveness key expires, then takes the stream
 # over: the client gets all 20,000 exactly once, in order, and the result. Last, a new session's
-# calls go on through the two proxies left (HAProxy redispatches a refused connection).
+# calls go on through the two proxies left (HAProxy redispatches a refused connection). In
+# between, Redis is SIGKILLed during a 20,000-notification call and restarted (appendonly): the
+# proxies hold the stream and the call completes exactly once.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib.sh"
 command -v redis-server >/dev/null || fail "redis-server is not installed (scripts/bootstrap test installs it)"
@@ -20,9 +22,13 @@ command -v haproxy >/dev/null || fail "haproxy is not installed (scripts/bootstr
 
 RPORT=$(free_port)
 mkdir -p "$SCRATCH/redis"
-start redis redis-server --port "$RPORT" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync everysec \
-  --dir "$SCRATCH/redis"
-wait_port "$RPORT"
+start_redis() {
+  start "redis$1" redis-server --port "$RPORT" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync everysec \
+    --dir "$SCRATCH/redis"
+  REDIS_PID=$LAST_PID
+  wait_port "$RPORT"
+}
+start_redis 0
 STORE="redis://127.0.0.1:$RPORT?prefix=e2e"
 
 start_server server --event-store
@@ -114,7 +120,32 @@ expect_eq "$STOP_RC/$(jq -r '"\(.result)/\(.unique)/\(.duplicates)/\(.missing)/\
 cat "$SCRATCH"/proxy[123].log | grep -q "stream_taken_over stream=$stream" || fail "no proxy took stream $stream over"
 resumes=$(jq -r .reconnects <<<"$C_OUT")
 
+# Redis itself SIGKILLed mid-call and restarted a second later (appendonly): the proxies hold
+# the stream (nothing is forwarded uncommitted) and the call completes exactly once.
+start notify2 node "$E2E/client.mjs" notify "http://127.0.0.1:$HPORT/mcp" --count 20000 --pause-ms 20 --retries 40 \
+  --timeout 90
+notify_pid=$LAST_PID
+stored=0
+for _ in $(seq 1 400); do
+  stored=$("$SSESTITCH" inspect "$STORE" streams --json 2>/dev/null |
+    jq -r '[.streams[] | select(.kind == "post" and .state == "open" and .events >= 5000)][0].events // 0')
+  [ "$stored" -gt 0 ] && break
+  sleep 0.05
+done
+[ "$stored" -gt 0 ] || fail "the notify call's stream never reached 5,000 events: $(tail -n 2 "$SCRATCH/notify2.log")"
+kill -9 "$(real_pid "$REDIS_PID")" || fail "redis-server is not running"
+info "redis-server killed with $stored notifications of the call stored"
+waited "$REDIS_PID"
+sleep 1
+start_redis 1
+waited "$notify_pid"
+C_OUT=$(tail -n 1 "$SCRATCH/notify2.log")
+info "notify across a Redis kill: $C_OUT"
+expect_eq "$STOP_RC/$(jq -r '"\(.result)/\(.unique)/\(.duplicates)/\(.missing)/\(.in_order)"' <<<"$C_OUT")" \
+  "0/sent 20000/20000/0/0/true" "20,000 notifications across a Redis kill -9 and restart"
+cat "$SCRATCH"/proxy[123].log | grep -q 'store_available_again' || fail "no proxy held through the Redis outage"
+
 # Calls of a new session go on through the two proxies left.
 sdk_client calls "http://127.0.0.1:$HPORT/mcp" --calls 30 --interval-ms 5 --timeout 20
 expect_eq "$C_RC/$(jq -r '"\(.ok)/\(.same_session)"' <<<"$C_OUT")" "0/30/true" "30 calls with one proxy dead"
-echo "mcp_several_instances: ok (100 calls over 3 proxies, $adopted adoptions; 2 cuts: $cut_resumes resumes, $followed followed elsewhere; 20,000 notifications exactly once across the serving proxy's death, $resumes SDK resumes; 30 more calls)"
+echo "mcp_several_instances: ok (100 calls over 3 proxies, $adopted adoptions; 2 cuts: $cut_resumes resumes, $followed followed elsewhere; 20,000 notifications exactly once across the serving proxy's death, $resumes SDK resumes, and across a Redis kill; 30 more calls)"
