@@ -2,15 +2,22 @@
 
 #include <algorithm>
 
+#include "core/store/redis_records.h"
+
 namespace ssestitch::store::redis {
 namespace {
 
 // Appends the events of one stream and rewrites its record, atomically (see redis_store.h).
 // KEYS: the stream's record hash, its event stream. ARGV: now_ms, max_events, max_bytes,
 // max_age_ms, the record ("" keeps it), the writer's token ("": a trim only, by any writer),
-// then 5 per event: seq, upstream id, type, data, arrival_ms. Returns {first_seq, events,
-// bytes, evicted, last_seq, written, evicted_now}, or the error "FENCED <owner>" when another
-// writer owns the stream.
+// then 7 per entry (redis_records.h): last seq, first seq, events, bytes, first arrival ms,
+// index, payload. An entry whose last seq is stored already is skipped (a call sent again); one
+// that overlaps the stored events is refused ("OVERLAP <last_seq>": the writer filters stale
+// events, so this is a writer that lost track). Retention drops events one by one from the
+// head, reading the head entries' index only; an entry leaves the Redis Stream once all its
+// events are gone (XTRIM MINID), and readers skip the events before first_seq of an entry
+// that is partly gone. Returns {first_seq, events, bytes, evicted, last_seq, written,
+// evicted_now}, or the error "FENCED <owner>" when another writer owns the stream.
 constexpr const char* k_script = R"lua(
 local st, ev = KEYS[1], KEYS[2]
 local now, maxn, maxb, maxage = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -23,33 +30,36 @@ local last, first = tonumber(h[1]) or 0, tonumber(h[2]) or 0
 local n, bytes, evicted = tonumber(h[3]) or 0, tonumber(h[4]) or 0, tonumber(h[5]) or 0
 local first_at = tonumber(h[7]) or 0
 local written, gone = 0, 0
-for i = 7, #ARGV, 5 do
-  local seq = tonumber(ARGV[i])
-  if seq > last then
-    redis.call('XADD', ev, ARGV[i] .. '-0', 'u', ARGV[i + 1], 't', ARGV[i + 2], 'd', ARGV[i + 3], 'a', ARGV[i + 4])
-    if n == 0 then first, first_at = seq, tonumber(ARGV[i + 4]) end
-    n = n + 1
-    bytes = bytes + #ARGV[i + 1] + #ARGV[i + 2] + #ARGV[i + 3]
-    last = seq
-    written = written + 1
+for i = 7, #ARGV, 7 do
+  local l, f = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
+  if l > last then
+    if f <= last then return redis.error_reply('OVERLAP ' .. d(last)) end
+    redis.call('XADD', ev, ARGV[i] .. '-0', 'x', ARGV[i + 5], 'p', ARGV[i + 6])
+    if n == 0 then first, first_at = f, tonumber(ARGV[i + 4]) end
+    n, bytes, last = n + tonumber(ARGV[i + 2]), bytes + tonumber(ARGV[i + 3]), l
+    written = written + tonumber(ARGV[i + 2])
   end
 end
 local cutoff = nil
 if maxage > 0 then cutoff = now - maxage end
-local start, keep, keep_at = '-', nil, 0
+local start, keep, keep_at = d(first) .. '-0', nil, 0
 while n > 0 do
   local over = (maxn > 0 and n > maxn) or (maxb > 0 and bytes > maxb)
   if not over and not (cutoff and first_at < cutoff) then break end
-  local head = redis.call('XRANGE', ev, start, '+', 'COUNT', over and 128 or 8)
+  local head = redis.call('XRANGE', ev, start, '+', 'COUNT', 4)
   if #head == 0 then break end
   for _, e in ipairs(head) do
-    local f, size, at = e[2], 0, 0
-    for j = 1, #f, 2 do
-      if f[j] == 'a' then at = tonumber(f[j + 1]) else size = size + #f[j + 1] end
+    local x, pos = e[2][2], 1
+    while pos <= #x do
+      local seq, at, size, nxt = struct.unpack('<I8i8I4', x, pos)
+      pos = nxt
+      if seq >= first then
+        local drop = (maxn > 0 and n > maxn) or (maxb > 0 and bytes > maxb) or (cutoff and at < cutoff)
+        if not drop then keep, keep_at = seq, at break end
+        n, bytes, evicted, gone = n - 1, bytes - size, evicted + 1, gone + 1
+      end
     end
-    local drop = (maxn > 0 and n > maxn) or (maxb > 0 and bytes > maxb) or (cutoff and at < cutoff)
-    if not drop then keep, keep_at = e[1], at break end
-    n, bytes, evicted, gone = n - 1, bytes - size, evicted + 1, gone + 1
+    if keep then break end
     start = '(' .. e[1]
   end
   if keep then break end
@@ -59,8 +69,8 @@ if gone > 0 then
     redis.call('XTRIM', ev, 'MAXLEN', 0)
     first, first_at = 0, 0
   else
-    redis.call('XTRIM', ev, 'MINID', keep)
-    first, first_at = tonumber(string.match(keep, '^(%d+)')), keep_at
+    redis.call('XTRIM', ev, 'MINID', d(keep) .. '-0')
+    first, first_at = keep, keep_at
   end
 elseif keep then
   first_at = keep_at  -- the head was read: its arrival is known now
@@ -84,13 +94,14 @@ std::vector<std::string> append_args(const std::string& sha, const Keys& keys, s
                              std::to_string(now_ms), std::to_string(r.max_events_per_stream),
                              std::to_string(r.max_bytes_per_stream), std::to_string(std::max<std::int64_t>(0, r.max_age_ms)),
                              std::move(record), token};
-  a.reserve(a.size() + events.size() * 5);
-  for (const EventRecord* e : events) {
-    a.push_back(std::to_string(e->seq));
-    a.push_back(e->upstream_id);
-    a.push_back(e->type);
-    a.push_back(e->data);
-    a.push_back(std::to_string(e->arrival_ms));
+  for (PackedEntry& p : pack_events(events)) {
+    a.push_back(std::to_string(p.last_seq));
+    a.push_back(std::to_string(p.first_seq));
+    a.push_back(std::to_string(p.events));
+    a.push_back(std::to_string(p.bytes));
+    a.push_back(std::to_string(p.first_arrival_ms));
+    a.push_back(std::move(p.index));
+    a.push_back(std::move(p.payload));
   }
   return a;
 }

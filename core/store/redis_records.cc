@@ -73,32 +73,80 @@ util::Result<std::vector<std::optional<StoredStream>>> read_streams(Connection& 
   return out;
 }
 
-bool decode_entry(const redisReply* entry, std::uint64_t stream, EventView& view) {
-  if (elements(entry) != 2) return false;
-  const std::string_view id = text(element(entry, 0));
-  const std::size_t dash = id.find('-');
-  std::uint64_t seq = 0;
-  if (dash == std::string_view::npos || !to_u64(id.substr(0, dash), seq) || seq == 0) return false;
-  const redisReply* fields = element(entry, 1);
-  const std::size_t n = elements(fields);
-  if (n % 2 != 0) return false;
-  view = EventView{};
-  view.stream = stream;
-  view.seq = seq;
-  for (std::size_t i = 0; i < n; i += 2) {
-    const std::string_view f = text(element(fields, i));
-    const std::string_view v = text(element(fields, i + 1));
-    if (f == "u") {
-      view.upstream_id = v;
-    } else if (f == "t") {
-      view.type = v;
-    } else if (f == "d") {
-      view.data = v;
-    } else if (f == "a") {
-      std::from_chars(v.data(), v.data() + v.size(), view.arrival_ms);
+namespace {
+
+template <class T>
+void put_le(std::string& out, T v) {
+  for (std::size_t i = 0; i < sizeof(T); ++i) out.push_back(static_cast<char>((static_cast<std::uint64_t>(v) >> (8 * i)) & 0xff));
+}
+
+template <class T>
+T get_le(std::string_view in, std::size_t at) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < sizeof(T); ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[at + i])) << (8 * i);
+  return static_cast<T>(v);
+}
+
+}  // namespace
+
+std::vector<PackedEntry> pack_events(const std::vector<const EventRecord*>& events) {
+  std::vector<PackedEntry> out;
+  for (const EventRecord* e : events) {
+    const std::uint64_t size = payload_bytes(*e);
+    if (out.empty() || out.back().events >= k_entry_max_events || out.back().bytes + size > k_entry_max_bytes) {
+      out.emplace_back();
+      out.back().first_seq = e->seq;
+      out.back().first_arrival_ms = e->arrival_ms;
     }
+    PackedEntry& p = out.back();
+    p.last_seq = e->seq;
+    ++p.events;
+    p.bytes += size;
+    put_le<std::uint64_t>(p.index, e->seq);
+    put_le<std::int64_t>(p.index, e->arrival_ms);
+    put_le<std::uint32_t>(p.index, static_cast<std::uint32_t>(size));
+    put_le<std::uint32_t>(p.payload, static_cast<std::uint32_t>(e->upstream_id.size()));
+    put_le<std::uint32_t>(p.payload, static_cast<std::uint32_t>(e->type.size()));
+    put_le<std::uint32_t>(p.payload, static_cast<std::uint32_t>(e->data.size()));
+    p.payload += e->upstream_id;
+    p.payload += e->type;
+    p.payload += e->data;
   }
-  return true;
+  return out;
+}
+
+bool decode_entry(const redisReply* entry, std::uint64_t stream, std::vector<EventView>& out) {
+  if (elements(entry) != 2) return false;
+  const redisReply* fields = element(entry, 1);
+  if (elements(fields) != 4 || text(element(fields, 0)) != "x" || text(element(fields, 2)) != "p") return false;
+  const std::string_view index = text(element(fields, 1));
+  const std::string_view payload = text(element(fields, 3));
+  if (index.empty() || index.size() % k_entry_index_bytes != 0) return false;
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < index.size(); i += k_entry_index_bytes) {
+    EventView v;
+    v.stream = stream;
+    v.seq = get_le<std::uint64_t>(index, i);
+    v.arrival_ms = get_le<std::int64_t>(index, i + 8);
+    if (payload.size() - at < 12) return false;
+    const std::size_t lu = get_le<std::uint32_t>(payload, at);
+    const std::size_t lt = get_le<std::uint32_t>(payload, at + 4);
+    const std::size_t ld = get_le<std::uint32_t>(payload, at + 8);
+    at += 12;
+    if (payload.size() - at < lu + lt + ld || lu + lt + ld != get_le<std::uint32_t>(index, i + 16)) return false;
+    v.upstream_id = payload.substr(at, lu);
+    v.type = payload.substr(at + lu, lt);
+    v.data = payload.substr(at + lu + lt, ld);
+    at += lu + lt + ld;
+    if (v.seq == 0 || (i > 0 && v.seq <= out.back().seq)) return false;
+    out.push_back(v);
+  }
+  // The entry's id is its last event's seq.
+  const std::string_view id = text(element(entry, 0));
+  std::uint64_t last = 0;
+  const std::size_t dash = id.find('-');
+  return at == payload.size() && dash != std::string_view::npos && to_u64(id.substr(0, dash), last) &&
+         last == out.back().seq;
 }
 
 }  // namespace ssestitch::store::redis

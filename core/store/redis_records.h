@@ -29,7 +29,34 @@ util::Result<std::vector<std::optional<StoredStream>>> read_streams(Connection& 
                                                                     const std::string& where,
                                                                     const std::vector<std::uint64_t>& streams);
 
-// An XRANGE entry ([id, [field, value, ...]]) as a view into the reply. False when malformed.
-bool decode_entry(const redisReply* entry, std::uint64_t stream, EventView& view);
+// A stream's events are packed, several to a Redis Stream entry (format version 2): the entry's
+// id is "L-0", L the seq of its last event, so the entries holding the events after seq S are
+// XRANGE (S+1)-0 +. Two fields, in this order:
+//   x  the index, 20 bytes per event, little-endian: seq (u64), arrival ms (i64), payload
+//      bytes (u32: upstream id + type + data, what Retained::bytes counts); the append script
+//      reads it (struct.unpack) to trim by count, bytes and age without the payload;
+//   p  the payload, per event: three u32 lengths (upstream id, type, data), then those bytes.
+// One entry holds at most k_entry_max_events events and, unless a single event is larger,
+// k_entry_max_bytes of payload, so that a reader's page of entries stays small.
+inline constexpr std::size_t k_entry_index_bytes = 20;
+inline constexpr std::size_t k_entry_max_events = 256;
+inline constexpr std::size_t k_entry_max_bytes = 64u << 10;
+
+// One entry's fields, built from `events` (in seq order).
+struct PackedEntry {
+  std::uint64_t first_seq = 0;
+  std::uint64_t last_seq = 0;
+  std::uint64_t events = 0;
+  std::uint64_t bytes = 0;           // payload bytes (Retained::bytes)
+  std::int64_t first_arrival_ms = 0;
+  std::string index;                 // field x
+  std::string payload;               // field p
+};
+// Splits `events` into entries (the limits above).
+std::vector<PackedEntry> pack_events(const std::vector<const EventRecord*>& events);
+
+// The events of an XRANGE entry ([id, [x, index, p, payload]]) as views into the reply, appended
+// to `out` in seq order. False when malformed.
+bool decode_entry(const redisReply* entry, std::uint64_t stream, std::vector<EventView>& out);
 
 }  // namespace ssestitch::store::redis

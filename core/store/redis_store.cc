@@ -20,7 +20,7 @@ namespace {
 
 constexpr const char* k_magic = "ssestitch-redis-store";
 constexpr std::uint64_t k_stream_block = 64;
-constexpr std::size_t k_page = 512;  // XRANGE page of scan_events
+constexpr std::size_t k_page = 8;  // XRANGE page of scan_events, in entries (of up to 256 events)
 
 // KEYS: a stream's hash. ARGV: the owner seen, the claimant. Compare-and-set of `owner`.
 constexpr const char* k_claim_script = R"lua(
@@ -290,26 +290,41 @@ util::Result<std::size_t> RedisStore::scan_events(std::uint64_t stream, std::uin
   if (limit == 0) return std::size_t{0};
   return im.with_reader([&](Connection& c) -> util::Result<std::size_t> {
     const std::string key = im.keys.events(stream);
+    // The oldest retained seq: the head entry may still hold events retention dropped.
+    c.append({"HGET", im.keys.stream(stream), "first_seq"});
+    c.append({"XRANGE", key, redis::entry_id(after_seq + 1), "+", "COUNT", std::to_string(k_page)});
+    auto head = c.reply();
+    if (!head) return std::move(head).error();
+    auto r = c.reply();
+    if (!r) return std::move(r).error();
+    if (redis::is_error(head->get())) return im.error_reply(*head);
+    const auto first = static_cast<std::uint64_t>(redis::integer(head->get()));
+    if (first == 0) return std::size_t{0};
+    const std::uint64_t after = std::max(after_seq, first - 1);
     std::size_t n = 0;
     std::size_t bytes = 0;
-    std::string from = after_seq == 0 ? std::string("-") : redis::exclusive(redis::entry_id(after_seq));
+    std::vector<EventView> views;
     for (;;) {
-      const std::size_t page = std::min(limit - n, k_page);
-      auto r = c.command({"XRANGE", key, from, "+", "COUNT", std::to_string(page)});
-      if (!r) return std::move(r).error();
       if (redis::is_error(r->get())) return im.error_reply(*r);
       const std::size_t got = redis::elements(r->get());
+      std::string from;
       for (std::size_t i = 0; i < got; ++i) {
-        EventView view;
-        if (!redis::decode_entry(redis::element(r->get(), i), stream, view)) {
+        const redisReply* entry = redis::element(r->get(), i);
+        views.clear();
+        if (!redis::decode_entry(entry, stream, views)) {
           return util::fail(Errc::store_corrupt, im.where + ": an entry of " + key + " fails to decode");
         }
-        ++n;
-        bytes += view.data.size();
-        if (!visit(view) || n >= limit || bytes >= max_bytes) return n;
-        from = redis::exclusive(redis::entry_id(view.seq));
+        for (const EventView& view : views) {
+          if (view.seq <= after) continue;
+          ++n;
+          bytes += view.data.size();
+          if (!visit(view) || n >= limit || bytes >= max_bytes) return n;
+        }
+        from = redis::exclusive(redis::text(redis::element(entry, 0)));
       }
-      if (got < page) return n;
+      if (got < k_page) return n;
+      r = c.command({"XRANGE", key, from, "+", "COUNT", std::to_string(k_page)});
+      if (!r) return std::move(r).error();
     }
   });
 }
@@ -351,18 +366,23 @@ util::Result<StoreStats> RedisStore::stats() const {
     if (!recs) return std::move(recs).error();
     st.streams = recs->size();
     std::int64_t oldest = LLONG_MAX, newest = LLONG_MIN;
+    std::vector<EventView> views;
     for (const StreamRecord& r : *recs) {
       st.events += r.retained.events;
       if (r.retained.events == 0) continue;
-      c.append({"XRANGE", im.keys.events(r.stream), "-", "+", "COUNT", "1"});
+      // The oldest retained event is the first of the head entry at or after first_seq.
+      c.append({"XRANGE", im.keys.events(r.stream), redis::entry_id(r.retained.first_seq), "+", "COUNT", "1"});
       c.append({"XREVRANGE", im.keys.events(r.stream), "+", "-", "COUNT", "1"});
       for (int end = 0; end < 2; ++end) {
         auto e = c.reply();
         if (!e) return std::move(e).error();
-        EventView v;
-        if (!redis::decode_entry(redis::element(e->get(), 0), r.stream, v)) continue;
-        oldest = std::min(oldest, v.arrival_ms);
-        newest = std::max(newest, v.arrival_ms);
+        views.clear();
+        if (!redis::decode_entry(redis::element(e->get(), 0), r.stream, views)) continue;
+        for (const EventView& v : views) {
+          if (v.seq < r.retained.first_seq) continue;
+          oldest = std::min(oldest, v.arrival_ms);
+          newest = std::max(newest, v.arrival_ms);
+        }
       }
     }
     if (st.events > 0 && oldest != LLONG_MAX) {

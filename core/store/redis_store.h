@@ -2,9 +2,9 @@
 // RedisStore: a SessionStore in Redis (`--store redis://HOST:PORT[/DB]` or `unix:///PATH`), so
 // that sessions and event logs outlive any one proxy and can be read from another machine.
 //
-// Key layout, format version 1 (k_format_version), every key under a prefix P ("ssestitch"
+// Key layout, format version 2 (k_format_version), every key under a prefix P ("ssestitch"
 // unless the URL says ?prefix=NAME):
-//   P:meta              hash: magic "ssestitch-redis-store", format_version "1", created_ms,
+//   P:meta              hash: magic "ssestitch-redis-store", format_version "2", created_ms,
 //                             last_commit_ms (rewritten once a second at most)
 //   P:live:TOKEN        string "1" with a TTL: writer TOKEN ("host:pid:random") is alive
 //   P:next_stream       string: the highest stream number handed out (INCRBY in blocks of 64)
@@ -17,8 +17,13 @@
 //                             ever stored), first_seq, events, bytes, evicted (Retained),
 //                             first_at (arrival ms of event first_seq, for the age check), and
 //                             owner = the token of the writer that may append to it
-//   P:ev:{N}            Redis Stream: entry id "SEQ-0", fields u (upstream id), t (event type),
-//                             d (data), a (arrival ms, decimal); all four always present
+//   P:ev:{N}            Redis Stream of packed entries, each the events of one commit (at
+//                             most 256 events, 64 KiB): entry id "L-0" with L the seq of
+//                             its last event, fields x (index: seq, arrival, size per event)
+//                             and p (payload); the encoding is in redis_records.h. Events
+//                             before first_seq in the head entry were dropped by retention.
+// Version 1 (one entry per event, fields u, t, d, a; 2026-12-06 only) is refused (store_version):
+// its prefix must be deleted.
 // A stream's record and events share the hash tag {N}: one cluster slot, one atomic script.
 // They are named by stream number, not by session, because a resuming client presents only
 // `<stream>-<seq>` (one lookup, no session index first) and a record may move to another
@@ -53,7 +58,8 @@
 // whole (a commit refused with OOM fails with store_full).
 //
 // Reading: one connection shared by readers (a mutex; reads may come from any thread). Each
-// read is one or two round trips; scan_events is XRANGE from (after_seq in pages of up to 512.
+// read is one or two round trips; scan_events is HGET first_seq and XRANGE from (after_seq+1)-0
+// in one round trip, then pages of 8 entries.
 
 #include <memory>
 
@@ -64,7 +70,7 @@ namespace ssestitch::store {
 
 class RedisStore final : public SessionStore {
  public:
-  static constexpr std::uint32_t k_format_version = 1;
+  static constexpr std::uint32_t k_format_version = 2;
 
   static util::Result<std::unique_ptr<RedisStore>> open(const RedisOptions& options);
   // Commits everything queued, releases the writer lease and closes the connections.

@@ -165,6 +165,42 @@ TEST_CASE("store::RedisStore several writers share a prefix, one per stream") {
   CHECK_FALSE(*(*reader)->claim(1));
 }
 
+TEST_CASE("store::RedisStore packs a commit's events into entries, trimmed event by event") {
+  Scratch s;
+  RedisOptions o = options_for(s.url);
+  o.retention.max_events_per_stream = 300;
+  auto opened = RedisStore::open(o);
+  REQUIRE(opened);
+  SessionStore& st = **opened;
+  REQUIRE(commit(st, events_batch(1, 1, 600)));  // 600 events: 256 + 256 + 88, the first 300 dropped
+  const std::string ev = s.key(":ev:{1}");
+  auto len = s.raw.command({"XLEN", ev});
+  REQUIRE(len);
+  CHECK(redis::integer(len->get()) == 2);  // the first entry went whole, the second holds 257..512
+  auto head = s.raw.command({"XRANGE", ev, "-", "+", "COUNT", "1"});
+  REQUIRE(head);
+  CHECK(redis::text(redis::element(redis::element(head->get(), 0), 0)) == "512-0");
+  std::vector<std::uint64_t> want(300);
+  for (std::size_t i = 0; i < want.size(); ++i) want[i] = 301 + i;
+  CHECK(seqs(st, 1) == want);  // 257..300 are in the head entry, but gone
+  CHECK(stored_stream(st, 1).retained.first_seq == 301);
+  auto after = st.events(1, 299, 3);
+  REQUIRE(after);
+  REQUIRE(after->size() == 3);
+  CHECK((*after)[0].seq == 301);
+  after = st.events(1, 511, 2);
+  REQUIRE(after);
+  REQUIRE(after->size() == 2);
+  CHECK((*after)[0].seq == 512);
+  CHECK((*after)[1].seq == 513);
+  SUBCASE("a malformed entry is store_corrupt, not a crash") {
+    REQUIRE(s.raw.command({"XADD", ev, "700-0", "x", "short", "p", ""}));
+    auto bad = st.events(1, 600, 10);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().code == util::Errc::store_corrupt);
+  }
+}
+
 TEST_CASE("store::RedisStore recovers from a lost connection and a flushed script cache") {
   Scratch s;
   auto opened = RedisStore::open(options_for(s.url));
