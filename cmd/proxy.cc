@@ -38,6 +38,9 @@ util::Result<proxy::Config> make_config(const ProxyOptions& o) {
   auto sync = store::parse_sync_mode(o.sync);
   if (!sync) return std::move(sync).error();
   c.sync = *sync;
+  if (c.redis_replicas > 0 && !store::redis::is_url(c.store_dir)) {
+    return util::fail(util::Errc::invalid_argument, "--redis-replicas needs a store in Redis (--store redis://...)");
+  }
   c.sse_limits.max_event_bytes = o.max_event_size;
   c.sse_limits.max_line_bytes = o.max_event_size;
   c.on_gap_oldest = o.on_gap == "oldest";
@@ -81,6 +84,7 @@ util::Result<std::unique_ptr<store::SessionStore>> open_store(const proxy::Confi
     ro.address = std::move(*address);
     ro.sync = c.sync;
     ro.retention = c.retention;
+    ro.replicas = static_cast<unsigned>(c.redis_replicas);
     auto opened = store::RedisStore::open(ro);
     if (!opened) return std::move(opened).error();
     return std::unique_ptr<store::SessionStore>(std::move(*opened));

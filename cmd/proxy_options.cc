@@ -22,6 +22,8 @@ const std::vector<ProxyOption> k_rows = {
      O::Choice{[](ProxyOptions& o) -> std::string& { return o.sync; }, {"always", "batch", "none"}}},
     {"--sync-interval", "Pause from the end of one fsync to the next with --sync batch",
      O::Duration{[](ProxyOptions& o) -> std::int64_t& { return o.config.sync_interval_ms; }}},
+    {"--redis-replicas", "With a store in Redis: forward an event only once this many replicas have it (WAIT)",
+     O::Count{[](ProxyOptions& o) -> std::uint64_t& { return o.config.redis_replicas; }, 16}},
     {"--linger", "Keep reading an upstream stream this long after its client left",
      O::Duration{[](ProxyOptions& o) -> std::int64_t& { return o.config.linger_ms; }}},
     {"--keepalive", "Send a keepalive comment on idle client streams this often",

@@ -21,6 +21,7 @@ struct Config {
   std::string store_dir;                 // "" = memory only (--no-store)
   store::SyncMode sync = store::SyncMode::batch;
   std::int64_t sync_interval_ms = 100;
+  std::uint64_t redis_replicas = 0;      // --redis-replicas: WAIT for this many (Redis stores)
   store::Retention retention;
   std::int64_t linger_ms = 5 * 60'000;
   std::int64_t keepalive_ms = 15'000;

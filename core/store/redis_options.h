@@ -21,6 +21,11 @@ struct RedisOptions {
   int timeout_ms = 2000;              // connect and per-command timeout
   std::int64_t liveness_ms = 3000;    // TTL of a writer's liveness key (see "Several writers")
   std::int64_t outage_hold_ms = 60'000;  // a group is retried this long while Redis is away
+  // Replicas that must have a group (WAIT) before its callbacks run: a failover to one of
+  // them loses nothing forwarded. 0: the primary's acknowledgement is enough. Fewer within
+  // replica_wait_ms: the group is held and sent again, as while Redis is away.
+  unsigned replicas = 0;
+  int replica_wait_ms = 1000;
   const util::Clock* clock = nullptr;  // nullptr: util::system_clock()
 };
 

@@ -135,6 +135,16 @@ struct RedisStore::Impl {
     util::log(enough ? util::LogLevel::info : util::LogLevel::warn, "store_redis_durability",
               {{"store", options.address.display()}, {"sync", to_string(options.sync)},
                {"appendonly", appendonly}, {"appendfsync", appendfsync}, {"a_redis_crash_loses", loss}});
+    // What a failover to a replica can lose: replication is asynchronous unless we WAIT.
+    auto info = c.command({"INFO", "replication"});
+    const std::string_view text = info ? redis::text(info->get()) : std::string_view();
+    const std::size_t at = text.find("connected_slaves:");
+    const long replicas = at == std::string_view::npos ? -1 : std::atol(std::string(text.substr(at + 17, 8)).c_str());
+    const bool short_of_replicas = replicas >= 0 && static_cast<unsigned long>(replicas) < options.replicas;
+    util::log(short_of_replicas ? util::LogLevel::warn : util::LogLevel::info, "store_redis_replication",
+              {{"replicas_connected", static_cast<std::int64_t>(replicas)}, {"redis_replicas", options.replicas},
+               {"a_failover_loses", options.replicas > 0 ? "nothing forwarded (each commit waits for the replicas)"
+                                                         : "what the replica had not received yet (asynchronous)"}});
   }
 };
 

@@ -302,6 +302,21 @@ util::Result<void> Writer::run_appends(std::vector<std::vector<std::string>>& ca
   return util::fail(Errc::store_unavailable, "redis " + m_options.address.display() + ": the append script keeps vanishing");
 }
 
+// --redis-replicas N: the group counts as committed once N replicas have it (WAIT covers every
+// write this connection made). Fewer in time: store_unavailable, so the group is held and sent
+// again (idempotent) like a group Redis did not answer.
+util::Result<void> Writer::wait_for_replicas() {
+  const std::string want = std::to_string(m_options.replicas);
+  auto r = m_conn->command({"WAIT", want, std::to_string(m_options.replica_wait_ms)});
+  if (!r) return std::move(r).error();
+  if (auto ok = check(r->get(), m_options.address.display()); !ok) return ok;
+  const std::int64_t acked = integer(r->get());
+  if (acked >= static_cast<std::int64_t>(m_options.replicas)) return util::ok();
+  return util::fail(Errc::store_unavailable, "redis " + m_options.address.display() + ": " + std::to_string(acked) +
+                                                 " of " + want + " replicas acknowledged within " +
+                                                 std::to_string(m_options.replica_wait_ms) + " ms (--redis-replicas)");
+}
+
 void Writer::note_append_reply(std::uint64_t stream, const redisReply* r) {
   AppendResult got;
   if (!decode_append_reply(r, got)) return;
@@ -417,6 +432,7 @@ util::Result<void> Writer::commit_group(std::vector<Pending>& group) {
   }
   if (auto r = run_appends(calls, streams); !r) return r;
   if (m_cache.size() > k_cache_max) forget();
+  if (m_options.replicas > 0) return wait_for_replicas();
   return util::ok();
 }
 

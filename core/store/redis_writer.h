@@ -94,6 +94,7 @@ class Writer {
                                        const std::vector<const EventRecord*>& events) const;
   util::Result<void> run_appends(std::vector<std::vector<std::string>>& calls, std::vector<std::uint64_t>& streams);
   void forget();  // drops what this thread believes Redis holds (after any failure)
+  util::Result<void> wait_for_replicas();
   void note_append_reply(std::uint64_t stream, const redisReply* r);
   util::Result<void> maintenance(std::int64_t now_ms);
   void housekeeping();  // liveness renewal and maintenance, each when due

@@ -201,6 +201,20 @@ TEST_CASE("store::RedisStore packs a commit's events into entries, trimmed event
   }
 }
 
+TEST_CASE("store::RedisStore with replicas wanted and none there: the commit fails after the hold") {
+  Scratch s;
+  RedisOptions o = options_for(s.url);
+  o.replicas = 1;
+  o.replica_wait_ms = 50;
+  o.outage_hold_ms = 300;
+  auto opened = RedisStore::open(o);
+  REQUIRE(opened);
+  auto r = commit(**opened, events_batch(1, 1, 3));
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == util::Errc::store_unavailable);
+  CHECK(r.error().message.find("0 of 1 replicas") != std::string::npos);
+}
+
 TEST_CASE("store::RedisStore recovers from a lost connection and a flushed script cache") {
   Scratch s;
   auto opened = RedisStore::open(options_for(s.url));

@@ -1,0 +1,71 @@
+# store_redis_failover: what a Redis failover loses. A primary and its replica (REPLICAOF, both
+# on 127.0.0.1); a proxy on the primary streams events to a client flat out; mid-stream the
+# replica is cut off and promoted (REPLICAOF NO ONE, as Sentinel does in a partition), the
+# primary serves on for a second and is SIGKILLed. Every
+# event the client received must be on the promoted replica with --redis-replicas 1 (each
+# commit waits for the replica: WAIT). Without it replication is asynchronous: the events the
+# client got that the replica lacks are counted and reported (not asserted: the count depends
+# on the rate).
+. "$(dirname "$0")/lib.sh"
+[ -n "$TESTKIT" ] || skip "TESTKIT not set"
+command -v redis-server >/dev/null || fail "redis-server is not installed (scripts/bootstrap test installs it)"
+LIFE=120
+
+start upstream "$TESTKIT" upstream --listen 127.0.0.1:0 --lifetime $LIFE
+listening upstream
+UP=$PORT
+
+# failover NAME [PROXY ARGS...]: one primary/replica pair, one proxy, one kill; sets LOST (events
+# the client received that the promoted replica does not have) and GOT (events received).
+failover() {
+  local name=$1
+  shift
+  local pport rport
+  pport=$(free_port)
+  rport=$(free_port)
+  mkdir -p "$SCRATCH/$name-primary.d" "$SCRATCH/$name-replica.d"  # the replica's initial sync writes an RDB file
+  start "$name-primary" redis-server --port "$pport" --bind 127.0.0.1 --save "" --appendonly no --dir "$SCRATCH/$name-primary.d"
+  local primary=$LAST_PID
+  start "$name-replica" redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no \
+    --dir "$SCRATCH/$name-replica.d" --replicaof 127.0.0.1 "$pport"
+  local replica=$LAST_PID
+  wait_port "$pport"
+  wait_port "$rport"
+  for _ in $(seq 1 100); do
+    redis-cli -p "$rport" INFO replication | grep -q 'master_link_status:up' && break
+    sleep 0.05
+  done
+  redis-cli -p "$rport" INFO replication | grep -q 'master_link_status:up' || fail "$name: the replica did not link"
+  start_proxy "$name-proxy" --upstream "http://127.0.0.1:$UP/events" --store "redis://127.0.0.1:$pport?prefix=fo" "$@"
+  local proxy=$PROXY_PID
+  grep -q 'store_redis_replication' "$SCRATCH/$name-proxy.log" || fail "$name: no replication line at start"
+  start "$name-client" "$TESTKIT" client --url "http://127.0.0.1:$PROXY_PORT/events?n=1000000&size=100" --timeout 6
+  local client=$LAST_PID
+  sleep 1
+  # A partition: the replica loses the primary and is promoted (as Sentinel does when the
+  # primary is unreachable from its side) while the primary still serves the proxy for a
+  # second; then the primary dies.
+  redis-cli -p "$rport" REPLICAOF NO ONE >/dev/null
+  sleep 1
+  kill -9 "$(real_pid "$primary")" || fail "$name: the primary is not running"
+  waited "$primary"
+  waited "$client"
+  C_OUT=$(tail -n 1 "$SCRATCH/$name-client.log")
+  GOT=$(field events)
+  local seen
+  seen=$(field last_id | cut -d- -f2)
+  [ -n "$seen" ] && [ "$GOT" -gt 0 ] || fail "$name: the client received nothing: $C_OUT"
+  local kept
+  kept=$("$SSESTITCH" inspect "redis://127.0.0.1:$rport?prefix=fo" streams --json |
+    jq -r '[.streams[] | select(.kind == "generic")][0].last_seq // 0')
+  LOST=$((seen > kept ? seen - kept : 0))
+  info "$name: the client got $GOT events (last seq $seen); the promoted replica has up to seq $kept: $LOST lost"
+  stop "$proxy" KILL
+  stop "$replica"
+}
+
+failover async
+async_lost=$LOST async_got=$GOT
+failover wait --redis-replicas 1
+expect_eq "$LOST" 0 "events received by the client but missing on the promoted replica with --redis-replicas 1"
+echo "store_redis_failover: ok (--redis-replicas 1: $GOT events received, 0 lost; asynchronous: $async_got received, $async_lost lost)"
