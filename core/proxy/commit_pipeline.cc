@@ -109,6 +109,8 @@ void CommitPipeline::flush() {
     if (!ok) {
       util::log(util::LogLevel::error, "store_commit_failed",
                 {{"error", util::to_string(result.error().code)}, {"message", result.error().message}});
+    } else {
+      pending->fenced = result->fenced;  // read on the loop thread after complete() hands over
     }
     complete(pending, ok);
   };
@@ -140,7 +142,14 @@ void CommitPipeline::complete(Pending* pending, bool durable) {
 void CommitPipeline::completed(Pending* pending, bool durable) {
   m_inflight_bytes -= pending->bytes;
   if (!durable) ++m_metrics.store_errors;
-  for (const Progress& p : pending->progress) m_committed(p.stream, p.upto_seq, durable);
+  for (const Progress& p : pending->progress) {
+    if (!pending->fenced.empty() && m_fenced &&
+        std::find(pending->fenced.begin(), pending->fenced.end(), p.stream) != pending->fenced.end()) {
+      m_fenced(p.stream);
+    } else {
+      m_committed(p.stream, p.upto_seq, durable);
+    }
+  }
   for (const Done& d : pending->done) d(durable);
   // Completions come in submission order: this is normally the oldest batch in flight.
   auto it = std::find_if(m_inflight.begin(), m_inflight.end(), [&](const auto& p) { return p.get() == pending; });
@@ -150,6 +159,7 @@ void CommitPipeline::completed(Pending* pending, bool durable) {
     spare->batch = store::Batch{};
     spare->progress.clear();
     spare->done.clear();
+    spare->fenced.clear();
     spare->bytes = 0;
     if (m_spare.size() < k_max_spare) m_spare.push_back(std::move(spare));
   }

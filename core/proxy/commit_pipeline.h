@@ -56,6 +56,9 @@ class CommitPipeline {
   // Whether `stream` has changes not yet handed to the store.
   bool is_dirty(std::uint64_t stream) const { return m_dirty.count(stream) != 0; }
   void after_commit(Done done);
+  // Called instead of `committed` for a stream another proxy took over (RedisStore fencing):
+  // its events in the batch were not written and must not be forwarded.
+  void on_fenced(std::function<void(std::uint64_t stream)> fenced) { m_fenced = std::move(fenced); }
   // Submits what is pending now rather than at the end of this loop iteration, unless that
   // would run closures (after_commit, when_accepting) here: those stay with the Trigger. A
   // stream calls it from libcurl's write callback for a chunk that ends upstream silence, so
@@ -81,6 +84,7 @@ class CommitPipeline {
     std::vector<Progress> progress;  // one per stream once the batch is submitted
     std::vector<Done> done;
     std::size_t bytes = 0;
+    std::vector<std::uint64_t> fenced;  // from the store's CommitInfo
   };
   void note_progress(std::uint64_t stream, std::uint64_t upto_seq);
   void flush();
@@ -93,6 +97,7 @@ class CommitPipeline {
   Metrics& m_metrics;
   Snapshot m_snapshot;
   Committed m_committed;
+  std::function<void(std::uint64_t)> m_fenced;
   std::size_t m_max_pending_bytes;
   net::Trigger m_trigger;
   Pending m_pending;

@@ -104,6 +104,9 @@ util::Result<std::unique_ptr<Proxy>> Proxy::create(const Config& config, std::un
       [registry](std::uint64_t no, std::uint64_t upto, bool durable) {
         if (Stream* s = registry->find(no)) s->on_committed(upto, durable);
       });
+  p.pipeline->on_fenced([registry](std::uint64_t no) {
+    if (Stream* s = registry->find(no)) s->on_fenced();
+  });
   p.ctx = Context{&p.config, &util::system_clock(), p.loop.get(), p.upstream.get(), p.store.get(), &p.tracker,
                   &p.metrics, p.pipeline.get(), &p.sessions, p.registry.get()};
   p.reinit = std::make_unique<Reinitializer>(p.ctx);

@@ -248,6 +248,15 @@ void Stream::on_committed(std::uint64_t upto_seq, bool durable) {
   if (collectable()) m_ctx.registry->collect_soon();
 }
 
+void Stream::on_fenced() {
+  if (m_follower && m_follower->running()) return;  // already following (a later batch's refusal)
+  util::log(LogLevel::warn, "stream_fenced", {{"stream", m_record.stream}, {"committed_seq", m_committed_seq}});
+  m_upstream.stop();
+  m_outbox.clear();  // never forwarded: the new owner numbers its own events from committed_seq + 1
+  follow();
+  m_relay.catch_up();
+}
+
 void Stream::follow() {
   StreamFollower::Owner& owner = *this;
   m_follower = std::make_unique<StreamFollower>(m_ctx, m_record.stream, owner);

@@ -84,6 +84,11 @@ class Stream final : private UpstreamStream::Owner, private StreamRelay::Owner, 
   store::StreamRecord snapshot();
   // Called by the pipeline: events up to `upto_seq` are committed (or failed, when !durable).
   void on_committed(std::uint64_t upto_seq, bool durable);
+  // Another proxy sharing the store took this stream over (this one stalled past its liveness
+  // TTL) and the store refused our events: they are dropped unforwarded, the upstream is
+  // stopped, and the stream is followed from the store, the client staying attached and
+  // getting the new owner's events (the same seq numbers, committed there).
+  void on_fenced();
   // Another proxy sharing the store reads this stream (RedisStore): do not read the upstream;
   // follow what that proxy commits (StreamFollower), and take the stream over when it is gone.
   // Nothing is written to the store while following.

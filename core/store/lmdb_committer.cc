@@ -173,7 +173,7 @@ util::Result<CommitInfo> Committer::commit_batches(std::span<Pending*> batches) 
         record_commit_latency(m_metrics, ns);
         m_metrics.degraded = false;
       }
-      return CommitInfo{ns};
+      return CommitInfo{ns, {}};
     }
     if (rc == MDB_MAP_FULL) {
       if (grow_map(true)) continue;

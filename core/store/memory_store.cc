@@ -198,7 +198,7 @@ util::Result<void> MemoryStore::submit(Batch batch, CommitCallback done) {
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
   if (done) {
     try {
-      done(CommitInfo{static_cast<std::int64_t>(ns)});
+      done(CommitInfo{static_cast<std::int64_t>(ns), {}});
     } catch (...) {
       util::log(util::LogLevel::error, "store_callback_threw");
     }

@@ -146,7 +146,7 @@ void Writer::run() noexcept {
           // Retention rides on a commit when due (before its callbacks, as in every store),
           // and runs alone when the store is idle.
           housekeeping();
-          finish(group, CommitInfo{static_cast<std::int64_t>(ns)});
+          finish(group, CommitInfo{static_cast<std::int64_t>(ns), m_fenced});
         }
       } else {
         housekeeping();
@@ -284,10 +284,13 @@ util::Result<void> Writer::run_appends(std::vector<std::vector<std::string>>& ca
         lost_script = true;
       } else if (auto ok = check(r->get(), m_options.address.display()); !ok) {
         if (ok.error().code == Errc::store_locked) {
+          // Another writer took this stream over: nothing of it was written; the group's
+          // other streams were (CommitInfo::fenced).
           m_cache.erase(streams[i]);
-          ok = util::fail(Errc::store_locked, "redis " + m_options.address.display() + ": stream " +
-                                                  std::to_string(streams[i]) + " is written by another proxy (" +
-                                                  std::string(text(r->get()).substr(7)) + ")");
+          m_fenced.push_back(streams[i]);
+          util::log(util::LogLevel::warn, "store_stream_fenced",
+                    {{"stream", streams[i]}, {"owner", text(r->get()).substr(7)}});
+          continue;
         }
         if (first_error) first_error = ok;
       } else {
@@ -340,6 +343,7 @@ std::vector<std::string> Writer::append_call(std::uint64_t n, std::string record
 
 util::Result<void> Writer::commit_group(std::vector<Pending>& group) {
   const std::string where = m_options.address.display();
+  m_fenced.clear();
   if (auto c = connect(); !c) return c;
   std::vector<std::uint64_t> wanted;
   for (const Pending& p : group) {

@@ -110,6 +110,7 @@ class Writer {
   std::string m_append_sha;
 
   std::unordered_map<std::uint64_t, Cached> m_cache;  // writer thread only
+  std::vector<std::uint64_t> m_fenced;  // streams of the group being committed another writer owns
   std::int64_t m_next_maintenance_ns = 0;
   std::string m_session_cursor;         // maintenance windows: last visited session id
   std::uint64_t m_stream_cursor = 0;    // ... and stream number

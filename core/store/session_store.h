@@ -77,6 +77,9 @@ void record_commit_latency(StoreMetrics& m, std::int64_t ns) noexcept;
 // Delivered to a commit callback.
 struct CommitInfo {
   std::int64_t commit_ns = 0;   // how long the transaction (and any fsync) took
+  // Streams another writer took over (RedisStore's fencing): what the batch held of them was
+  // not written, the rest was. Always empty for a store one process owns.
+  std::vector<std::uint64_t> fenced;
 };
 using CommitCallback = std::function<void(const util::Result<CommitInfo>&)>;
 
