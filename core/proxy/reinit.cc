@@ -215,8 +215,14 @@ Reinitializer::~Reinitializer() = default;
 
 void Reinitializer::notice(const std::string& session, const std::string& stale, Done done) {
   Session* s = m_ctx.sessions->find_any(session);
-  const bool possible = m_ctx.config->reinit && s != nullptr && s->record.state == store::SessionState::open &&
-                        !s->setup.initialize.empty();
+  bool possible = m_ctx.config->reinit && s != nullptr && s->record.state == store::SessionState::open &&
+                  !s->setup.initialize.empty();
+  if (possible) {
+    // Another proxy sharing the store (RedisStore) may have closed the session (a DELETE it
+    // forwarded): the server forgot it on purpose, it is not to be set up again.
+    auto stored = m_ctx.store->session(session);
+    if (stored && *stored && (*stored)->state != store::SessionState::open) possible = false;
+  }
   if (!possible || s->record.upstream_id != stale) {
     // Off, nothing to re-send, or already on another upstream session (another request noticed
     // first and its run ended).

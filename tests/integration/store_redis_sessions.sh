@@ -1,0 +1,39 @@
+# store_redis_sessions: an MCP session's life across two proxies on one Redis prefix (the
+# testkit's MCP emulation upstream). Initialized through A, used through B (which adopts it from
+# Redis), deleted through B: a later request through A, which set the session up and could set
+# it up again when the server does not know it (core/proxy/reinit.h), is refused with 404 as
+# the server answered, because Redis says the session was closed.
+. "$(dirname "$0")/lib.sh"
+[ -n "$TESTKIT" ] || skip "TESTKIT not set"
+command -v redis-server >/dev/null || fail "redis-server is not installed (scripts/bootstrap test installs it)"
+
+RPORT=$(free_port)
+mkdir -p "$SCRATCH/redis"
+start redis redis-server --port "$RPORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$SCRATCH/redis"
+wait_port "$RPORT"
+URL="redis://127.0.0.1:$RPORT?prefix=sessions"
+start upstream "$TESTKIT" upstream --listen 127.0.0.1:0 --lifetime "$LIFETIME"
+listening upstream
+ARGS=(--upstream "http://127.0.0.1:$PORT/mcp" --store "$URL")
+start_proxy a "${ARGS[@]}"
+A="http://127.0.0.1:$PROXY_PORT/mcp"
+start_proxy b "${ARGS[@]}"
+B="http://127.0.0.1:$PROXY_PORT/mcp"
+
+rpc() {  # URL SID BODY [METHOD]: the status
+  http_code "$1" -X "${4:-POST}" -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+    ${2:+-H "Mcp-Session-Id: $2"} ${3:+-d "$3"}
+}
+init='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"store_redis_sessions","version":"1"}}}'
+ping='{"jsonrpc":"2.0","id":2,"method":"ping"}'
+
+expect_eq "$(rpc "$A" "" "$init")" 200 "initialize through A"
+SID=$(grep -i '^mcp-session-id:' "$SCRATCH/head" | awk '{print $2}' | tr -d '\r')
+[ -n "$SID" ] || fail "no session id"
+expect_eq "$(rpc "$A" "$SID" '{"jsonrpc":"2.0","method":"notifications/initialized"}')" 202 "initialized through A"
+expect_eq "$(rpc "$B" "$SID" "$ping")" 200 "ping through B (adopted)"
+grep -q 'session_adopted' "$SCRATCH/b.log" || fail "B did not adopt the session"
+expect_eq "$(rpc "$B" "$SID" "" DELETE)" 200 "DELETE through B"
+expect_eq "$(rpc "$A" "$SID" "$ping")" 404 "ping through A after the DELETE"
+grep -q 'upstream_session_lost' "$SCRATCH/a.log" && fail "A set the deleted session up again"
+echo "store_redis_sessions: ok (initialized on A, adopted and deleted on B, refused on A)"
