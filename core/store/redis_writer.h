@@ -17,17 +17,23 @@
 // The thread also renews this writer's liveness key and runs the idle/age retention pass once a
 // second.
 //
-// Not done yet: hiredis' async API on the proxy's loop for commits (reads are synchronous and
-// come from other threads too, so they would keep a connection of their own). Measured on
-// 2026-12-06 (peer-bench lat, one paced stream, redis-server on 127.0.0.1, round trip p50
-// 39 us by redis-benchmark): 139 us p50 against 36 us with LMDB, whose commits run inline on
-// the loop; this design adds two thread hand-offs and the script to the round trip, so the
-// async connection (no hand-off, no blocking) is the next step for latency. Throughput was
+// Latency, measured on 2026-12-06 (peer-bench lat, one stream paced at 5,000/s, redis-server
+// on 127.0.0.1): p50 147-151 us against 36 us with LMDB. Where it goes: a commit's round trip
+// averages 138 us (ssestitch_store_commit_seconds, 5,443 commits for 20,000 events), of which
+// the script is 40.5 us of Redis time per call (INFO commandstats: XADD 9.4, HMGET 2.0, HSET
+// 0.5; the rest is EVALSHA's own Lua and redis.call overhead) and the network round trip about
+// 31 us (redis-benchmark PING p50 during the same load; 39 us idle). The thread hand-offs are
+// not the cost: rejected on that evidence, inline commits on the loop thread while this thread
+// is idle, as LmdbStore does (one interleaved run, 2 rounds: lat p50 151 -> 147 us, per-write
+// 1.13x -> 0.64x of direct, 100 paced streams p50 2.4 -> 25.5 ms: the loop blocks for each
+// round trip). Next candidates: fewer redis.call per script call, and hiredis' async API on
+// the loop (no blocking, pipelined across loop turns). Throughput was
 // bounded by Redis itself (one XADD per event inside the script: about 10.7 us of Redis time
 // per event). Events are now packed, up to 256 / 64 KiB to an entry (redis_records.h).
 // Measured (peer-bench, 2 interleaved rounds, one run, redis-server 7.0 appendonly everysec on
 // 127.0.0.1, 256-byte events; old = one entry per event): per-write (thr1) 52.1k -> 115.6k ev/s
-// (0.38x -> 0.85x direct; nginx 1.31x), bulk (thr) 46k -> 103k ev/s, paced p50 140 -> 145 us
+// (0.38x -> 0.85x direct; nginx 1.31x; a second run 153.7k, 1.13x against nginx's 1.44x),
+// bulk (thr) 46k -> 103k ev/s, paced p50 140 -> 145 us
 // (unchanged: a paced commit holds one event). Entry size, thr1 alone: 64 KiB entries 120k
 // ev/s, 8 KiB 102k, 2 KiB 63k (Redis' script time 2.9, 3.3 and 7.8 us per event; it is now
 // mostly the trim, which unpacks the index of each evicted event, and the argument copies).
