@@ -21,13 +21,7 @@ command -v redis-server >/dev/null || fail "redis-server is not installed (scrip
 command -v haproxy >/dev/null || fail "haproxy is not installed (scripts/bootstrap test installs it)"
 
 RPORT=$(free_port)
-mkdir -p "$SCRATCH/redis"
-start_redis() {
-  start "redis$1" redis-server --port "$RPORT" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync everysec \
-    --dir "$SCRATCH/redis"
-  REDIS_PID=$LAST_PID
-  wait_port "$RPORT"
-}
+start_redis() { start_redis_server "redis$1" "$RPORT" --appendonly yes --appendfsync everysec; }
 start_redis 0
 STORE="redis://127.0.0.1:$RPORT?prefix=e2e"
 
@@ -39,28 +33,7 @@ for i in 1 2 3; do
   PIDS+=("$PROXY_PID") PORTS+=("$PROXY_PORT") ADMINS+=("$ADMIN_PORT")
 done
 
-HPORT=$(free_port)
-cat >"$SCRATCH/haproxy.cfg" <<CFG
-global
-  maxconn 1000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  retries 3
-  option redispatch 1
-frontend mcp
-  bind 127.0.0.1:$HPORT
-  default_backend proxies
-backend proxies
-  balance roundrobin
-  server p1 127.0.0.1:${PORTS[0]}
-  server p2 127.0.0.1:${PORTS[1]}
-  server p3 127.0.0.1:${PORTS[2]}
-CFG
-start haproxy haproxy -db -f "$SCRATCH/haproxy.cfg"
-wait_port "$HPORT"
+start_haproxy "${PORTS[@]}"
 
 requests() { curl -s --max-time 5 "http://127.0.0.1:$1/metrics" | awk '$1 == "ssestitch_requests_total" { print $2 }'; }
 sdk_client calls "http://127.0.0.1:$HPORT/mcp" --calls 100 --interval-ms 5 --timeout 20

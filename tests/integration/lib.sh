@@ -109,6 +109,36 @@ wait_port() {
   fail "nothing listens on port $port after ${secs}s"
 }
 
+# start_redis_server NAME PORT [ARGS...]: a redis-server (from apt) of this test on
+# 127.0.0.1:PORT, no snapshots, its files in $SCRATCH/redis-PORT (the same after a restart on
+# that port, so an appendonly server finds its log); waits until it listens. Sets REDIS_PID.
+start_redis_server() {
+  local name=$1 port=$2
+  shift 2
+  mkdir -p "$SCRATCH/redis-$port"
+  start "$name" redis-server --port "$port" --bind 127.0.0.1 --save "" --dir "$SCRATCH/redis-$port" "$@"
+  REDIS_PID=$LAST_PID
+  wait_port "$port"
+}
+
+# start_haproxy PORT...: HAProxy (from apt) on a free port, balancing HTTP round robin without
+# affinity over 127.0.0.1:PORT...; a refused connection is sent to the next server. Sets HPORT.
+start_haproxy() {
+  HPORT=$(free_port)
+  {
+    printf '%s\n' 'global' '  maxconn 1000' 'defaults' '  mode http' '  timeout connect 2s' '  timeout client 60s' \
+      '  timeout server 60s' '  retries 3' '  option redispatch 1' 'frontend front' "  bind 127.0.0.1:$HPORT" \
+      '  default_backend proxies' 'backend proxies' '  balance roundrobin'
+    local i=0 p
+    for p in "$@"; do
+      i=$((i + 1))
+      echo "  server p$i 127.0.0.1:$p"
+    done
+  } >"$SCRATCH/haproxy.cfg"
+  start haproxy haproxy -db -f "$SCRATCH/haproxy.cfg"
+  wait_port "$HPORT"
+}
+
 # client ARGS...: runs the testkit's verifying SSE client in the foreground; sets C_OUT (its
 # JSON summary line) and C_RC (0 ok, 1 verification failed, 2 usage, 3 connection failure).
 client() {

@@ -17,13 +17,7 @@ N=20000
 KILLS=3
 
 RPORT=$(free_port)
-mkdir -p "$SCRATCH/redis"
-start_redis() {
-  start "redis$1" redis-server --port "$RPORT" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync always \
-    --dir "$SCRATCH/redis"
-  REDIS_PID=$LAST_PID
-  wait_port "$RPORT"
-}
+start_redis() { start_redis_server "redis$1" "$RPORT" --appendonly yes --appendfsync always; }
 start_redis 0
 URL="redis://127.0.0.1:$RPORT/0?prefix=it"
 

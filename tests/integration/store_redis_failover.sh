@@ -23,14 +23,10 @@ failover() {
   local pport rport
   pport=$(free_port)
   rport=$(free_port)
-  mkdir -p "$SCRATCH/$name-primary.d" "$SCRATCH/$name-replica.d"  # the replica's initial sync writes an RDB file
-  start "$name-primary" redis-server --port "$pport" --bind 127.0.0.1 --save "" --appendonly no --dir "$SCRATCH/$name-primary.d"
-  local primary=$LAST_PID
-  start "$name-replica" redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no \
-    --dir "$SCRATCH/$name-replica.d" --replicaof 127.0.0.1 "$pport"
-  local replica=$LAST_PID
-  wait_port "$pport"
-  wait_port "$rport"
+  start_redis_server "$name-primary" "$pport" --appendonly no
+  local primary=$REDIS_PID
+  start_redis_server "$name-replica" "$rport" --appendonly no --replicaof 127.0.0.1 "$pport"  # its sync writes an RDB file
+  local replica=$REDIS_PID
   for _ in $(seq 1 100); do
     redis-cli -p "$rport" INFO replication | grep -q 'master_link_status:up' && break
     sleep 0.05
@@ -39,7 +35,7 @@ failover() {
   start_proxy "$name-proxy" --upstream "http://127.0.0.1:$UP/events" --store "redis://127.0.0.1:$pport?prefix=fo" "$@"
   local proxy=$PROXY_PID
   grep -q 'store_redis_replication' "$SCRATCH/$name-proxy.log" || fail "$name: no replication line at start"
-  start "$name-client" "$TESTKIT" client --url "http://127.0.0.1:$PROXY_PORT/events?n=1000000&size=100" --timeout 6
+  start "$name-client" "$TESTKIT" client --url "http://127.0.0.1:$PROXY_PORT/events?n=1000000&size=100" --timeout 4
   local client=$LAST_PID
   sleep 1
   # A partition: the replica loses the primary and is promoted (as Sentinel does when the

@@ -11,9 +11,7 @@ command -v redis-server >/dev/null || fail "redis-server is not installed (scrip
 N=20000
 
 RPORT=$(free_port)
-mkdir -p "$SCRATCH/redis"
-start redis redis-server --port "$RPORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$SCRATCH/redis"
-wait_port "$RPORT"
+start_redis_server redis "$RPORT" --appendonly no
 URL="redis://127.0.0.1:$RPORT?prefix=fence"
 
 start upstream "$TESTKIT" upstream --listen 127.0.0.1:0 --lifetime 120

@@ -8,9 +8,7 @@
 command -v redis-server >/dev/null || fail "redis-server is not installed (scripts/bootstrap test installs it)"
 
 RPORT=$(free_port)
-mkdir -p "$SCRATCH/redis"
-start redis redis-server --port "$RPORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$SCRATCH/redis"
-wait_port "$RPORT"
+start_redis_server redis "$RPORT" --appendonly no
 URL="redis://127.0.0.1:$RPORT?prefix=sessions"
 start upstream "$TESTKIT" upstream --listen 127.0.0.1:0 --lifetime "$LIFETIME"
 listening upstream
