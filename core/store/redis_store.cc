@@ -89,14 +89,19 @@ struct RedisStore::Impl {
       if (options.read_only) {
         return util::fail(Errc::store_open_failed, where + ": no ssestitch store under the prefix \"" + keys.prefix() + "\"");
       }
+      // One atomic step: several proxies may create the same prefix at once, and one must
+      // never see the magic without the version.
       const std::string version = std::to_string(k_format_version);
       const std::string now = std::to_string((options.clock ? *options.clock : util::system_clock()).wall_ms());
-      auto w = c.command({"HSETNX", keys.meta(), "magic", k_magic});
+      auto w = c.command({"EVAL",
+                          "if redis.call('EXISTS', KEYS[1]) == 0 then "
+                          "redis.call('HSET', KEYS[1], 'magic', ARGV[1], 'format_version', ARGV[2], 'created_ms', ARGV[3]) end "
+                          "return redis.call('HMGET', KEYS[1], 'magic', 'format_version')",
+                          "1", keys.meta(), k_magic, version, now});
       if (!w) return std::move(w).error();
       if (redis::is_error(w->get())) return error_reply(*w);
-      auto v = c.command({"HSET", keys.meta(), "format_version", version, "created_ms", now});
-      if (!v) return std::move(v).error();
-      return util::ok();
+      m = std::move(w);
+      magic = redis::element(m->get(), 0);
     }
     if (redis::text(magic) != k_magic) {
       return util::fail(Errc::store_not_a_store, where + ": " + keys.meta() + " belongs to something else (no ssestitch magic)");

@@ -27,8 +27,16 @@ walk_pid=
 walk_files=()
 stop_walk() {
   if [ -n "$walk_pid" ]; then
+    # The walk leads a process group of its own (setsid): TERM to all of it, KILL to what is
+    # left after 2 s, so that nothing it started outlives the test.
     pkill -TERM -P "$walk_pid" 2>/dev/null || true
-    kill "$walk_pid" 2>/dev/null || true
+    kill -TERM -- "-$walk_pid" 2>/dev/null || true
+    local i
+    for i in $(seq 1 20); do
+      kill -0 -- "-$walk_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL -- "-$walk_pid" 2>/dev/null || true
     wait "$walk_pid" 2>/dev/null || true
     walk_pid=
   fi
@@ -74,6 +82,7 @@ grep -q 'replay: 3 requests, 3 matched, 0 not recorded' "$SCRATCH/replay.log" ||
 info "Several instances"
 walk several "Several instances" "Smoke-testing" proxy1.log proxy2.log proxy3.log haproxy.cfg client.json
 O=$SCRATCH/several.out
+grep -q 'not ready' "$O" && fail "the set-up did not come up: $(cat "$O"; tail -n 3 "$SCRATCH"/proxy[123].log)"
 [ "$(grep -cx 1 "$O")" -ge 7 ] || fail "calls through three proxies (six answers and a take-over)"
 grep -qx 2 "$O" || fail "the session was not adopted by the two other proxies"
 grep -q '^killed proxy [123]$' "$O" || fail "no proxy read the stream"

@@ -3,6 +3,7 @@
 // claims), and recovery from a lost connection, a flushed script cache and a Redis restart.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -115,6 +116,19 @@ TEST_CASE("store::RedisStore::open refuses what is not its store") {
     CHECK(r.error().code == util::Errc::store_unavailable);
     CHECK(r.error().message.find("unix:///nonexistent/redis.sock") != std::string::npos);
   }
+}
+
+TEST_CASE("store::RedisStore: several writers creating one prefix at once all open it") {
+  Scratch s;
+  std::vector<std::thread> threads;
+  std::atomic<int> opened{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      if (RedisStore::open(options_for(s.url))) ++opened;
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(opened.load() == 4);  // none saw the magic without the version
 }
 
 TEST_CASE("store::RedisStore several writers share a prefix, one per stream") {
