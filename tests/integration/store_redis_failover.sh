@@ -56,7 +56,8 @@ failover() {
     jq -r '[.streams[] | select(.kind == "generic")][0].last_seq // 0')
   LOST=$((seen > kept ? seen - kept : 0))
   info "$name: the client got $GOT events (last seq $seen); the promoted replica has up to seq $kept: $LOST lost"
-  stop "$proxy" KILL
+  kill -9 "$(real_pid "$proxy")" 2>/dev/null  # the proxy itself: a KILL of its `timeout` would orphan it
+  waited "$proxy"
   stop "$replica"
 }
 
