@@ -65,6 +65,17 @@ for i in 0 1 2; do followed=$((followed + $(curl -s --max-time 5 "http://127.0.0
   awk '$1 == "ssestitch_resumes_followed_total" { print $2 }'))); done
 [ "$followed" -ge 1 ] || fail "no resume was followed on another proxy"
 
+# notify_exactly_once NAME WHAT: waits for the background notify client NAME (started with
+# `start NAME`, its PID in notify_pid) and expects its 20,000 notifications exactly once, in
+# order, and the result; C_OUT is its summary.
+notify_exactly_once() {
+  waited "$notify_pid"
+  C_OUT=$(tail -n 1 "$SCRATCH/$1.log")
+  info "$1: $C_OUT"
+  expect_eq "$STOP_RC/$(jq -r '"\(.result)/\(.unique)/\(.duplicates)/\(.missing)/\(.in_order)"' <<<"$C_OUT")" \
+    "0/sent 20000/20000/0/0/true" "$2"
+}
+
 # The proxy serving a streamed tool call dies after 5,000 notifications.
 # (a 20 ms pause every 100 notifications: at least 4 s in all, so the kill lands mid-stream)
 start notify node "$E2E/client.mjs" notify "http://127.0.0.1:$HPORT/mcp" --count 20000 --pause-ms 20 --retries 40 \
@@ -85,11 +96,7 @@ done
 kill -9 "$(real_pid "${PIDS[$victim]}")"
 waited "${PIDS[$victim]}"
 info "killed proxy$((victim + 1)), the owner of stream $stream"
-waited "$notify_pid"
-C_OUT=$(tail -n 1 "$SCRATCH/notify.log")
-info "notify: $C_OUT"
-expect_eq "$STOP_RC/$(jq -r '"\(.result)/\(.unique)/\(.duplicates)/\(.missing)/\(.in_order)"' <<<"$C_OUT")" \
-  "0/sent 20000/20000/0/0/true" "20,000 notifications across the death of the proxy serving them"
+notify_exactly_once notify "20,000 notifications across the death of the proxy serving them"
 cat "$SCRATCH"/proxy[123].log | grep -q "stream_taken_over stream=$stream" || fail "no proxy took stream $stream over"
 resumes=$(jq -r .reconnects <<<"$C_OUT")
 
@@ -111,11 +118,7 @@ info "redis-server killed with $stored notifications of the call stored"
 waited "$REDIS_PID"
 sleep 1
 start_redis 1
-waited "$notify_pid"
-C_OUT=$(tail -n 1 "$SCRATCH/notify2.log")
-info "notify across a Redis kill: $C_OUT"
-expect_eq "$STOP_RC/$(jq -r '"\(.result)/\(.unique)/\(.duplicates)/\(.missing)/\(.in_order)"' <<<"$C_OUT")" \
-  "0/sent 20000/20000/0/0/true" "20,000 notifications across a Redis kill -9 and restart"
+notify_exactly_once notify2 "20,000 notifications across a Redis kill -9 and restart"
 cat "$SCRATCH"/proxy[123].log | grep -q 'store_available_again' || fail "no proxy held through the Redis outage"
 
 # Calls of a new session go on through the two proxies left.
