@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <climits>
 #include <mutex>
+#include <optional>
 
 #include "core/store/lmdb_codec.h"
 #include "core/store/redis_keys.h"
@@ -20,6 +21,16 @@ namespace {
 
 constexpr const char* k_magic = "ssestitch-redis-store";
 constexpr std::uint64_t k_stream_block = 64;
+
+// The decimal value of a field of an INFO reply (`name` with its leading "\n" and trailing
+// ':'); nullopt when the reply has no such field.
+std::optional<std::uint64_t> info_field(std::string_view info, std::string_view name) {
+  const std::size_t at = info.find(name);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::uint64_t v = 0;
+  for (std::size_t i = at + name.size(); i < info.size() && info[i] >= '0' && info[i] <= '9'; ++i) v = v * 10 + (info[i] - '0');
+  return v;
+}
 constexpr std::size_t k_page = 8;  // XRANGE page of scan_events, in entries (of up to 256 events)
 
 // KEYS: a stream's hash. ARGV: the owner seen, the claimant. Compare-and-set of `owner`.
@@ -143,11 +154,11 @@ struct RedisStore::Impl {
     // What a failover to a replica can lose: replication is asynchronous unless we WAIT.
     auto info = c.command({"INFO", "replication"});
     const std::string_view text = info ? redis::text(info->get()) : std::string_view();
-    const std::size_t at = text.find("connected_slaves:");
-    const long replicas = at == std::string_view::npos ? -1 : std::atol(std::string(text.substr(at + 17, 8)).c_str());
-    const bool short_of_replicas = replicas >= 0 && static_cast<unsigned long>(replicas) < options.replicas;
+    const auto connected = info_field(text, "\nconnected_slaves:");
+    const std::int64_t replicas = connected ? static_cast<std::int64_t>(*connected) : -1;
+    const bool short_of_replicas = connected && *connected < options.replicas;
     util::log(short_of_replicas ? util::LogLevel::warn : util::LogLevel::info, "store_redis_replication",
-              {{"replicas_connected", static_cast<std::int64_t>(replicas)}, {"redis_replicas", options.replicas},
+              {{"replicas_connected", replicas}, {"redis_replicas", options.replicas},
                {"a_failover_loses", options.replicas > 0 ? "nothing forwarded (each commit waits for the replicas)"
                                                          : "what the replica had not received yet (asynchronous)"}});
   }
@@ -364,15 +375,8 @@ util::Result<StoreStats> RedisStore::stats() const {
     st.sessions = static_cast<std::uint64_t>(redis::integer(replies[0].get()));
     st.last_commit_ms = redis::integer(replies[2].get());
     const std::string_view info = redis::text(replies[3].get());
-    const auto field = [&](std::string_view name) -> std::uint64_t {
-      const std::size_t at = info.find(name);
-      if (at == std::string_view::npos) return 0;
-      std::uint64_t v = 0;
-      for (std::size_t i = at + name.size(); i < info.size() && info[i] >= '0' && info[i] <= '9'; ++i) v = v * 10 + (info[i] - '0');
-      return v;
-    };
-    st.file_bytes = field("\nused_memory:");
-    st.map_bytes = field("\nmaxmemory:");
+    st.file_bytes = info_field(info, "\nused_memory:").value_or(0);
+    st.map_bytes = info_field(info, "\nmaxmemory:").value_or(0);
     std::vector<std::uint64_t> nums;
     for (std::size_t i = 0; i < redis::elements(replies[1].get()); ++i) {
       nums.push_back(static_cast<std::uint64_t>(redis::integer(redis::element(replies[1].get(), i))));
