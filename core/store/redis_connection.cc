@@ -5,6 +5,7 @@
 #include <sys/time.h>
 
 #include <charconv>
+#include <new>
 
 namespace ssestitch::store::redis {
 
@@ -12,119 +13,11 @@ using util::Errc;
 
 namespace {
 
-bool parse_int(std::string_view s, int lo, int hi, int& out) {
-  int v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || v < lo || v > hi) return false;
-  out = v;
-  return true;
-}
-
-util::Error bad(std::string_view url, const std::string& why) {
-  std::string m(url);
-  m.append(": ").append(why);
-  return util::fail(Errc::invalid_argument, std::move(m));
-}
-
-// `?a=b&c=d`: db (unix:// only) and prefix.
-util::Result<void> parse_query(std::string_view url, std::string_view q, bool allow_db, Address& a) {
-  while (!q.empty()) {
-    const std::size_t amp = q.find('&');
-    const std::string_view kv = q.substr(0, amp);
-    q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
-    const std::size_t eq = kv.find('=');
-    const std::string_view key = kv.substr(0, eq);
-    const std::string_view value = eq == std::string_view::npos ? std::string_view() : kv.substr(eq + 1);
-    if (key == "prefix") {
-      if (value.empty() || value.size() > 64 || value.find_first_of("{}: ") != std::string_view::npos) {
-        return bad(url, "prefix must be 1..64 characters without '{', '}', ':' or spaces");
-      }
-      a.prefix = std::string(value);
-    } else if (key == "db" && allow_db) {
-      if (!parse_int(value, 0, 1'000'000, a.db)) return bad(url, "db must be a number");
-    } else {
-      return bad(url, "unknown parameter '" + std::string(key) + "' (known: prefix" + (allow_db ? ", db)" : ")"));
-    }
-  }
-  return util::ok();
-}
+constexpr int k_max_redirects = 5;
 
 timeval to_timeval(int ms) { return timeval{ms / 1000, (ms % 1000) * 1000}; }
 
 }  // namespace
-
-std::string Address::display() const {
-  std::string s;
-  if (!unix_path.empty()) {
-    s.append("unix://").append(unix_path);
-    if (db != 0) s.append("?db=").append(std::to_string(db));
-  } else {
-    s.append("redis://");
-    if (host.find(':') != std::string::npos) {
-      s.append("[").append(host).append("]");
-    } else {
-      s.append(host);
-    }
-    s.append(":").append(std::to_string(port));
-    if (db != 0) s.append("/").append(std::to_string(db));
-  }
-  if (prefix != "ssestitch") s.append(unix_path.empty() || db == 0 ? "?" : "&").append("prefix=").append(prefix);
-  return s;
-}
-
-bool is_url(std::string_view s) noexcept { return s.rfind("redis://", 0) == 0 || s.rfind("unix://", 0) == 0; }
-
-util::Result<Address> parse_url(std::string_view url) {
-  Address a;
-  std::string_view rest;
-  const bool unix_socket = url.rfind("unix://", 0) == 0;
-  if (unix_socket) {
-    rest = url.substr(7);
-  } else if (url.rfind("redis://", 0) == 0) {
-    rest = url.substr(8);
-  } else {
-    return bad(url, "a Redis store is redis://HOST[:PORT][/DB] or unix:///PATH");
-  }
-  const std::size_t qm = rest.find('?');
-  const std::string_view query = qm == std::string_view::npos ? std::string_view() : rest.substr(qm + 1);
-  rest = rest.substr(0, qm);
-  if (unix_socket) {
-    if (rest.empty() || rest.front() != '/') return bad(url, "unix:// needs an absolute socket path (unix:///run/redis.sock)");
-    a.unix_path = std::string(rest);
-    a.port = 0;
-  } else {
-    if (rest.find('@') != std::string_view::npos) return bad(url, "credentials in the URL are not supported");
-    const std::size_t slash = rest.find('/');
-    std::string_view hostport = rest.substr(0, slash);
-    if (slash != std::string_view::npos) {
-      const std::string_view db = rest.substr(slash + 1);
-      if (!db.empty() && !parse_int(db, 0, 1'000'000, a.db)) return bad(url, "DB must be a number");
-    }
-    std::string_view port;
-    if (!hostport.empty() && hostport.front() == '[') {
-      const std::size_t close = hostport.find(']');
-      if (close == std::string_view::npos) return bad(url, "unclosed '[' in the host");
-      a.host = std::string(hostport.substr(1, close - 1));
-      const std::string_view after = hostport.substr(close + 1);
-      if (!after.empty()) {
-        if (after.front() != ':') return bad(url, "expected ':PORT' after ']'");
-        port = after.substr(1);
-        if (port.empty()) return bad(url, "empty PORT");
-      }
-    } else {
-      const std::size_t colon = hostport.rfind(':');
-      a.host = std::string(hostport.substr(0, colon));
-      if (colon != std::string_view::npos) {
-        port = hostport.substr(colon + 1);
-        if (port.empty()) return bad(url, "empty PORT");
-      }
-    }
-    if (a.host.empty()) return bad(url, "no HOST");
-    if (!port.empty() && !parse_int(port, 1, 65535, a.port)) return bad(url, "PORT must be 1..65535");
-  }
-  if (auto r = parse_query(url, query, unix_socket, a); !r) return std::move(r).error();
-  return a;
-}
 
 void ReplyDeleter::operator()(redisReply* r) const noexcept { freeReplyObject(r); }
 
@@ -165,11 +58,89 @@ const redisReply* element(const redisReply* r, std::size_t i) noexcept {
   return i < elements(r) ? r->element[i] : nullptr;
 }
 
-void Connection::ContextDeleter::operator()(redisContext* c) const noexcept { redisFree(c); }
+// One hiredis context: a server of its own, or one node of a cluster.
+class Connection::Node {
+ public:
+  static util::Result<std::unique_ptr<Node>> open(const NodeAddress& tcp, const std::string& unix_path,
+                                                  int timeout_ms, std::string where) {
+    const timeval tv = to_timeval(timeout_ms);
+    auto n = std::unique_ptr<Node>(new Node(tcp, std::move(where)));
+    n->m_ctx.reset(unix_path.empty() ? redisConnectWithTimeout(tcp.host.c_str(), tcp.port, tv)
+                                     : redisConnectUnixWithTimeout(unix_path.c_str(), tv));
+    if (!n->m_ctx) return util::fail(Errc::store_unavailable, "redis " + n->m_where + ": out of memory");
+    if (n->m_ctx->err != 0) return n->failure("connect");
+    if (redisSetTimeout(n->m_ctx.get(), tv) != REDIS_OK) return n->failure("set timeout");
+    if (unix_path.empty()) redisEnableKeepAlive(n->m_ctx.get());
+    return n;
+  }
 
-Connection::Connection(std::unique_ptr<redisContext, ContextDeleter> c, std::string where)
-    : m_ctx(std::move(c)), m_where(std::move(where)) {}
+  void append(const std::vector<std::string_view>& argv) {
+    std::vector<const char*> ptrs;
+    std::vector<std::size_t> lens;
+    ptrs.reserve(argv.size());
+    lens.reserve(argv.size());
+    for (std::string_view a : argv) {
+      ptrs.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    redisAppendCommandArgv(m_ctx.get(), static_cast<int>(argv.size()), ptrs.data(), lens.data());
+  }
+  void append_formatted(std::string_view command) {
+    redisAppendFormattedCommand(m_ctx.get(), command.data(), command.size());
+  }
+  // Writes what append() buffered without waiting for a reply.
+  void flush() noexcept {
+    int done = 0;
+    while (m_ctx->err == 0 && done == 0) {
+      if (redisBufferWrite(m_ctx.get(), &done) != REDIS_OK) return;
+    }
+  }
+  util::Result<Reply> reply() {
+    void* raw = nullptr;
+    if (m_ctx->err != 0 || redisGetReply(m_ctx.get(), &raw) != REDIS_OK || raw == nullptr) {
+      if (raw != nullptr) freeReplyObject(raw);
+      return failure("command");
+    }
+    return Reply(static_cast<redisReply*>(raw));
+  }
+  util::Result<Reply> command(const std::vector<std::string_view>& argv) {
+    append(argv);
+    return reply();
+  }
+  bool broken() const noexcept { return m_ctx->err != 0; }
+  const NodeAddress& address() const noexcept { return m_address; }
+  const std::string& where() const noexcept { return m_where; }
 
+ private:
+  struct ContextDeleter {
+    void operator()(redisContext* c) const noexcept { redisFree(c); }
+  };
+  Node(NodeAddress address, std::string where) : m_address(std::move(address)), m_where(std::move(where)) {}
+  util::Error failure(const char* what) const {
+    std::string m = "redis ";
+    m.append(m_where).append(": ").append(what).append(": ");
+    m.append(m_ctx && m_ctx->err != 0 ? m_ctx->errstr : "no reply");
+    return util::fail(Errc::store_unavailable, std::move(m));
+  }
+
+  std::unique_ptr<redisContext, ContextDeleter> m_ctx;
+  NodeAddress m_address;  // empty host for a unix socket
+  std::string m_where;    // for messages
+};
+
+// A command appended in cluster mode: where it went, its bytes (to resend after a redirect) and,
+// once read ahead of its turn, its reply.
+struct Connection::Pending {
+  std::size_t node = 0;
+  std::string command;
+  Reply ready;
+};
+
+Connection::Connection(std::unique_ptr<Node> seed, int timeout_ms) : m_timeout_ms(timeout_ms) {
+  m_nodes.push_back(std::move(seed));
+}
+Connection::Connection(Connection&&) noexcept = default;
+Connection& Connection::operator=(Connection&&) noexcept = default;
 Connection::~Connection() = default;
 
 util::Result<Connection> Connection::open(const Address& address, int timeout_ms) {
@@ -177,45 +148,137 @@ util::Result<Connection> Connection::open(const Address& address, int timeout_ms
   // SIGPIPE (the proxy's loop ignores it already; inspect, replay and tests may not).
   struct sigaction old {};
   if (sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) signal(SIGPIPE, SIG_IGN);
-  const timeval tv = to_timeval(timeout_ms);
-  std::unique_ptr<redisContext, ContextDeleter> c(
-      address.unix_path.empty() ? redisConnectWithTimeout(address.host.c_str(), address.port, tv)
-                                : redisConnectUnixWithTimeout(address.unix_path.c_str(), tv));
-  Connection conn(std::move(c), address.display());
-  if (!conn.m_ctx) return util::fail(Errc::store_unavailable, "redis " + conn.m_where + ": out of memory");
-  if (conn.m_ctx->err != 0) return conn.failure("connect");
-  if (redisSetTimeout(conn.m_ctx.get(), tv) != REDIS_OK) return conn.failure("set timeout");
-  if (address.unix_path.empty()) redisEnableKeepAlive(conn.m_ctx.get());
-  if (address.db != 0) {
+  auto seed = Node::open(NodeAddress{address.host, address.port}, address.unix_path, timeout_ms, address.display());
+  if (!seed) return std::move(seed).error();
+  Connection conn(std::move(*seed), timeout_ms);
+  Node& first = *conn.m_nodes.front();
+  auto slots = first.command({"CLUSTER", "SLOTS"});
+  if (!slots) return std::move(slots).error();
+  if (!is_error(slots->get())) {  // cluster support: this node knows the slot table
+    if (address.db != 0) {
+      return util::fail(Errc::invalid_argument, "redis " + address.display() + ": a Redis Cluster has only database 0");
+    }
+    auto loaded = parse_slots(slots->get(), address.host);
+    if (!loaded) return std::move(loaded).error();
+    conn.m_slot_node.assign(k_slots, 0);
+    for (const SlotRange& range : *loaded) {
+      auto n = conn.node_for(range.master);
+      if (!n) return std::move(n).error();
+      for (std::size_t s = range.first; s <= range.last; ++s) conn.m_slot_node[s] = static_cast<std::uint16_t>(*n);
+    }
+  } else if (address.db != 0) {
     const std::string db = std::to_string(address.db);
-    auto r = conn.command({"SELECT", db});
+    auto r = first.command({"SELECT", db});
     if (!r) return std::move(r).error();
     if (is_error(r->get())) {
-      return util::fail(Errc::store_unavailable, "redis " + conn.m_where + ": SELECT " + db + ": " + std::string(text(r->get())));
+      return util::fail(Errc::store_unavailable, "redis " + first.where() + ": SELECT " + db + ": " + std::string(text(r->get())));
     }
   }
   return conn;
 }
 
+// The index of the node at `where`, connecting to it the first time.
+util::Result<std::size_t> Connection::node_for(const NodeAddress& where) {
+  for (std::size_t i = 0; i < m_nodes.size(); ++i) {
+    if (m_nodes[i]->address() == where) return i;
+  }
+  std::string display = "redis://";
+  display.append(where.host.find(':') != std::string::npos ? "[" + where.host + "]" : where.host);
+  display.append(":").append(std::to_string(where.port));
+  auto n = Node::open(where, {}, m_timeout_ms, std::move(display));
+  if (!n) return std::move(n).error();
+  m_nodes.push_back(std::move(*n));
+  return m_nodes.size() - 1;
+}
+
+std::size_t Connection::route(const std::vector<std::string_view>& argv) const noexcept {
+  const auto key = command_key(argv);
+  return key ? m_slot_node[key_slot(*key)] : 0;
+}
+
 void Connection::append(const std::vector<std::string_view>& argv) {
+  if (!cluster()) {
+    m_nodes.front()->append(argv);
+    return;
+  }
   std::vector<const char*> ptrs;
   std::vector<std::size_t> lens;
-  ptrs.reserve(argv.size());
-  lens.reserve(argv.size());
   for (std::string_view a : argv) {
     ptrs.push_back(a.data());
     lens.push_back(a.size());
   }
-  redisAppendCommandArgv(m_ctx.get(), static_cast<int>(argv.size()), ptrs.data(), lens.data());
+  char* formatted = nullptr;
+  const int len = redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()), ptrs.data(), lens.data());
+  if (len < 0 || formatted == nullptr) throw std::bad_alloc();
+  Pending p{route(argv), std::string(formatted, static_cast<std::size_t>(len)), nullptr};
+  redisFreeCommand(formatted);
+  m_nodes[p.node]->append_formatted(p.command);
+  m_pending.push_back(std::move(p));
+}
+
+void Connection::flush_all() noexcept {
+  for (auto& n : m_nodes) n->flush();
 }
 
 util::Result<Reply> Connection::reply() {
-  void* raw = nullptr;
-  if (m_ctx->err != 0 || redisGetReply(m_ctx.get(), &raw) != REDIS_OK || raw == nullptr) {
-    if (raw != nullptr) freeReplyObject(raw);
-    return failure("command");
+  if (!cluster()) return m_nodes.front()->reply();
+  auto r = next_reply();
+  if (!r) m_failed = true;  // replies may be out of step now: the owner opens a new connection
+  return r;
+}
+
+util::Result<Reply> Connection::next_reply() {
+  if (m_next >= m_pending.size()) return util::fail(Errc::store_unavailable, "redis " + m_nodes.front()->where() + ": no command pending");
+  Pending& p = m_pending[m_next];
+  Reply r = std::move(p.ready);
+  if (!r) {
+    flush_all();  // every node works on its part of the pipeline while we wait for this one
+    auto got = m_nodes[p.node]->reply();
+    if (!got) return std::move(got).error();
+    r = std::move(*got);
   }
-  return Reply(static_cast<redisReply*>(raw));
+  if (is_error(r.get()) && parse_redirect(text(r.get()))) {
+    // Read the replies still in flight first, so the node we resend to has none pending.
+    for (std::size_t j = m_next + 1; j < m_pending.size(); ++j) {
+      if (m_pending[j].ready) continue;
+      auto got = m_nodes[m_pending[j].node]->reply();
+      if (!got) return std::move(got).error();
+      m_pending[j].ready = std::move(*got);
+    }
+    auto final_reply = redirected(std::move(r), std::move(p.command));
+    if (!final_reply) return final_reply;
+    r = std::move(*final_reply);
+  }
+  if (++m_next == m_pending.size()) {
+    m_pending.clear();
+    m_next = 0;
+  }
+  return r;
+}
+
+// Follows MOVED (the slot's entry is corrected) and ASK (ASKING first, the map unchanged).
+util::Result<Reply> Connection::redirected(Reply first, std::string command) {
+  Reply r = std::move(first);
+  for (int hop = 0; hop < k_max_redirects; ++hop) {
+    const auto to = parse_redirect(text(r.get()));
+    if (!is_error(r.get()) || !to) return r;
+    auto n = node_for(to->node);
+    if (!n) return std::move(n).error();
+    if (!to->ask) m_slot_node[to->slot] = static_cast<std::uint16_t>(*n);
+    Node& node = *m_nodes[*n];
+    if (to->ask) node.append({"ASKING"});
+    node.append_formatted(command);
+    if (to->ask) {
+      auto asking = node.reply();
+      if (!asking) return std::move(asking).error();
+    }
+    auto got = node.reply();
+    if (!got) return std::move(got).error();
+    r = std::move(*got);
+  }
+  if (!parse_redirect(text(r.get()))) return r;
+  return util::fail(Errc::store_unavailable, "redis " + m_nodes.front()->where() + ": redirected more than " +
+                                                 std::to_string(k_max_redirects) + " times (" + std::string(text(r.get())) + ")");
 }
 
 util::Result<Reply> Connection::command(const std::vector<std::string_view>& argv) {
@@ -223,13 +286,34 @@ util::Result<Reply> Connection::command(const std::vector<std::string_view>& arg
   return reply();
 }
 
-bool Connection::broken() const noexcept { return m_ctx->err != 0; }
-
-util::Error Connection::failure(const char* what) const {
-  std::string m = "redis ";
-  m.append(m_where).append(": ").append(what).append(": ");
-  m.append(m_ctx->err != 0 ? m_ctx->errstr : "no reply");
-  return util::fail(Errc::store_unavailable, std::move(m));
+util::Result<std::vector<Reply>> Connection::broadcast(const std::vector<std::string_view>& argv) {
+  std::vector<std::size_t> targets{0};
+  if (cluster()) {  // the masters: the nodes some slot maps to
+    std::vector<bool> serves(m_nodes.size(), false);
+    for (std::uint16_t n : m_slot_node) serves[n] = true;
+    targets.clear();
+    for (std::size_t i = 0; i < serves.size(); ++i) {
+      if (serves[i]) targets.push_back(i);
+    }
+  }
+  for (std::size_t i : targets) m_nodes[i]->append(argv);
+  std::vector<Reply> out;
+  for (std::size_t i : targets) {
+    auto r = m_nodes[i]->reply();
+    if (!r) return std::move(r).error();
+    out.push_back(std::move(*r));
+  }
+  return out;
 }
+
+bool Connection::broken() const noexcept {
+  if (m_failed) return true;
+  for (const auto& n : m_nodes) {
+    if (n->broken()) return true;
+  }
+  return false;
+}
+
+bool Connection::cluster() const noexcept { return !m_slot_node.empty(); }
 
 }  // namespace ssestitch::store::redis

@@ -1,6 +1,7 @@
 #pragma once
-// redis::Connection: one blocking hiredis connection with timeouts, and the redis:// and unix://
-// addresses of `--store`. Private to core/store (the only place that includes hiredis.h).
+// redis::Connection: a blocking hiredis connection with timeouts (one per node of a Redis
+// Cluster), and the readers of its replies. Private to core/store (the only place that includes
+// hiredis.h).
 //
 // Commands are argument vectors (binary-safe: event data may hold any byte). A caller pipelines
 // by append()ing several commands and then taking as many reply()s; command() is both in one.
@@ -8,6 +9,16 @@
 // stays usable; a transport failure (refused, reset, timeout, protocol error) returns
 // store_unavailable, after which the connection is broken() and the owner opens a new one.
 // open() sets SIGPIPE to ignored if it was at its default (a write to a server that went away).
+//
+// Cluster mode (redis_cluster.h has the routing): open() asks the server for CLUSTER SLOTS; a
+// server with cluster support answers with its slot table, and the connection then holds one
+// hiredis context per master, sends each command to the master of its key's slot, and returns
+// replies in the order the commands were appended whichever nodes answered them. A MOVED reply
+// corrects the slot's entry and sends the command again to the node it names (ASK: once, after
+// ASKING), at most 5 times; the caller sees only the final reply. A redirected command may run
+// after commands appended later to other nodes (only while slots migrate). Cluster mode keeps a
+// copy of each pending command to resend it; without a cluster nothing is copied. Any failure
+// in cluster mode (a node unreachable, too many redirects) makes the connection broken().
 
 #include <cstdint>
 #include <memory>
@@ -15,30 +26,14 @@
 #include <string_view>
 #include <vector>
 
+#include "core/store/redis_address.h"
+#include "core/store/redis_cluster.h"
 #include "core/util/result.h"
 
 struct redisContext;
 struct redisReply;
 
 namespace ssestitch::store::redis {
-
-// Where a RedisStore lives: `redis://HOST[:PORT][/DB][?prefix=NAME]` or
-// `unix:///PATH[?db=DB&prefix=NAME]`. HOST is a name or an address (IPv6 in brackets); PORT
-// defaults to 6379, DB to 0, the key prefix to "ssestitch" (several proxy fleets may share one
-// Redis with different prefixes).
-struct Address {
-  std::string host;        // empty for unix://
-  int port = 6379;
-  std::string unix_path;   // empty for redis://
-  int db = 0;
-  std::string prefix = "ssestitch";
-  std::string display() const;  // the URL as the user would write it (no password: none parsed)
-};
-
-// True when `s` names a Redis store (redis:// or unix://) rather than a directory.
-bool is_url(std::string_view s) noexcept;
-// invalid_argument with the reason ("--store redis://...: PORT must be 1..65535").
-util::Result<Address> parse_url(std::string_view url);
 
 struct ReplyDeleter {
   void operator()(redisReply* r) const noexcept;
@@ -60,25 +55,38 @@ class Connection {
  public:
   // Connects (connect and command timeouts of `timeout_ms`) and SELECTs the database.
   // store_unavailable when the server cannot be reached or refuses.
+  // In a cluster: connects to every master; refused for a DB other than 0 (invalid_argument).
   static util::Result<Connection> open(const Address& address, int timeout_ms);
-  Connection(Connection&&) noexcept = default;
-  Connection& operator=(Connection&&) noexcept = default;
+  Connection(Connection&&) noexcept;
+  Connection& operator=(Connection&&) noexcept;
   ~Connection();
 
   void append(const std::vector<std::string_view>& argv);
   util::Result<Reply> reply();
   util::Result<Reply> command(const std::vector<std::string_view>& argv);
+  // A command without a key for every master of a cluster (one reply each, in node order), or
+  // for the one server: SCRIPT LOAD, WAIT. Nothing may be pending.
+  util::Result<std::vector<Reply>> broadcast(const std::vector<std::string_view>& argv);
   bool broken() const noexcept;
+  bool cluster() const noexcept;
 
  private:
-  struct ContextDeleter {
-    void operator()(redisContext* c) const noexcept;
-  };
-  Connection(std::unique_ptr<redisContext, ContextDeleter> c, std::string where);
-  util::Error failure(const char* what) const;
+  class Node;
+  struct Pending;
+  Connection(std::unique_ptr<Node> seed, int timeout_ms);
+  util::Result<void> load_slots(std::string_view seed_host);
+  util::Result<std::size_t> node_for(const NodeAddress& where);
+  std::size_t route(const std::vector<std::string_view>& argv) const noexcept;
+  util::Result<Reply> next_reply();
+  util::Result<Reply> redirected(Reply first, std::string command);
+  void flush_all() noexcept;
 
-  std::unique_ptr<redisContext, ContextDeleter> m_ctx;
-  std::string m_where;  // Address::display(), for messages
+  std::vector<std::unique_ptr<Node>> m_nodes;   // [0]: the node of the URL
+  std::vector<std::uint16_t> m_slot_node;       // slot -> index in m_nodes; empty: no cluster
+  std::vector<Pending> m_pending;               // cluster: appended, reply not yet taken
+  std::size_t m_next = 0;                       // index in m_pending of the next reply
+  bool m_failed = false;                        // a cluster reply failed: broken()
+  int m_timeout_ms = 0;
 };
 
 }  // namespace ssestitch::store::redis

@@ -25,6 +25,8 @@
 // Version 1 (one entry per event, fields u, t, d, a; 2026-12-06 only) is refused (store_version):
 // its prefix must be deleted.
 // A stream's record and events share the hash tag {N}: one cluster slot, one atomic script.
+// In a Redis Cluster (redis::Connection finds out at open: redis_cluster.h) every command goes to
+// its key's master; no command or script touches two slots, so the layout is the same.
 // They are named by stream number, not by session, because a resuming client presents only
 // `<stream>-<seq>` (one lookup, no session index first) and a record may move to another
 // session (records.h); no operation needs a session's streams atomically.

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <map>
 
 #include "core/store/batch_check.h"
@@ -82,10 +83,12 @@ util::Result<void> Writer::connect() {
     m_conn.emplace(std::move(*c));
   }
   if (m_append_sha.empty()) {
-    auto r = m_conn->command({"SCRIPT", "LOAD", append_script()});
+    auto r = m_conn->broadcast({"SCRIPT", "LOAD", append_script()});  // every master of a cluster
     if (!r) return std::move(r).error();
-    if (auto ok = check(r->get(), m_options.address.display() + ": SCRIPT LOAD"); !ok) return ok;
-    m_append_sha = std::string(text(r->get()));
+    for (const Reply& one : *r) {
+      if (auto ok = check(one.get(), m_options.address.display() + ": SCRIPT LOAD"); !ok) return ok;
+    }
+    m_append_sha = std::string(text(r->front().get()));
   }
   return util::ok();
 }
@@ -306,14 +309,18 @@ util::Result<void> Writer::run_appends(std::vector<std::vector<std::string>>& ca
 }
 
 // --redis-replicas N: the group counts as committed once N replicas have it (WAIT covers every
-// write this connection made). Fewer in time: store_unavailable, so the group is held and sent
-// again (idempotent) like a group Redis did not answer.
+// write this connection made; in a cluster, WAIT goes to every master and the fewest acks
+// count). Fewer in time: store_unavailable, so the group is held and sent again (idempotent)
+// like a group Redis did not answer.
 util::Result<void> Writer::wait_for_replicas() {
   const std::string want = std::to_string(m_options.replicas);
-  auto r = m_conn->command({"WAIT", want, std::to_string(m_options.replica_wait_ms)});
+  auto r = m_conn->broadcast({"WAIT", want, std::to_string(m_options.replica_wait_ms)});
   if (!r) return std::move(r).error();
-  if (auto ok = check(r->get(), m_options.address.display()); !ok) return ok;
-  const std::int64_t acked = integer(r->get());
+  std::int64_t acked = std::numeric_limits<std::int64_t>::max();
+  for (const Reply& one : *r) {
+    if (auto ok = check(one.get(), m_options.address.display()); !ok) return ok;
+    acked = std::min(acked, integer(one.get()));
+  }
   if (acked >= static_cast<std::int64_t>(m_options.replicas)) return util::ok();
   return util::fail(Errc::store_unavailable, "redis " + m_options.address.display() + ": " + std::to_string(acked) +
                                                  " of " + want + " replicas acknowledged within " +

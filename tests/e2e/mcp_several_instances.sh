@@ -15,14 +15,24 @@
 # calls go on through the two proxies left (HAProxy redispatches a refused connection). In
 # between, Redis is SIGKILLed during a 20,000-notification call and restarted (appendonly): the
 # proxies hold the stream and the call completes exactly once.
+# With REDIS_CLUSTER=1 (mcp_several_instances_cluster.sh) the store is a three-master Redis
+# Cluster instead of one server: the 100 calls and the proxy's death, which must find the data
+# spread over all three masters; the cuts and the Redis kill are single-server steps.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib.sh"
 command -v redis-server >/dev/null || fail "redis-server is not installed (scripts/bootstrap test installs it)"
 command -v haproxy >/dev/null || fail "haproxy is not installed (scripts/bootstrap test installs it)"
 
-RPORT=$(free_port)
-start_redis() { start_redis_server "redis$1" "$RPORT" --appendonly yes --appendfsync everysec; }
-start_redis 0
+CLUSTER=${REDIS_CLUSTER:-0}
+if [ "$CLUSTER" = 1 ]; then
+  start_redis_cluster 3
+  RPORT=${CLUSTER_PORTS[0]}
+else
+  RPORT=$(free_port)
+  start_redis() { start_redis_server "redis$1" "$RPORT" --appendonly yes --appendfsync everysec; }
+  start_redis 0
+fi
+redis() { redis-cli -c -p "$RPORT" "$@"; }  # -c: follows a cluster's redirects
 STORE="redis://127.0.0.1:$RPORT?prefix=e2e"
 
 start_server server --event-store
@@ -52,18 +62,20 @@ adopted=$(cat "$SCRATCH"/proxy[123].log | grep -c 'session_adopted' || true)
 get_followed=$(cat "$SCRATCH"/proxy[123].log | grep 'get_stream_taken_over' | grep -c 'followed.\{1,3\}true' || true)
 [ "$get_followed" -ge 1 ] || fail "no proxy followed the session's GET stream from Redis"
 
-# The client's connection is cut twice during a streamed call.
-start relay "$TESTKIT" relay --listen 127.0.0.1:0 --to "127.0.0.1:$HPORT" --cut-every 400KiB --max-cuts 2 --lifetime "$LIFETIME"
-RELAY_PORT=$(port_in_log relay 's/.*relay: listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p')
-sdk_client notify "http://127.0.0.1:$RELAY_PORT/mcp" --count 20000 --retries 40 --timeout 60
-expect_eq "$C_RC/$(jq -r '"\(.result)/\(.unique)/\(.duplicates)/\(.missing)/\(.in_order)"' <<<"$C_OUT")" \
-  "0/sent 20000/20000/0/0/true" "20,000 notifications across two cuts"
-cut_resumes=$(jq -r .reconnects <<<"$C_OUT")
-[ "$cut_resumes" -ge 2 ] || fail "the SDK resumed only $cut_resumes times"
-followed=0
-for i in 0 1 2; do followed=$((followed + $(curl -s --max-time 5 "http://127.0.0.1:${ADMINS[$i]}/metrics" |
-  awk '$1 == "ssestitch_resumes_followed_total" { print $2 }'))); done
-[ "$followed" -ge 1 ] || fail "no resume was followed on another proxy"
+if [ "$CLUSTER" = 0 ]; then
+  # The client's connection is cut twice during a streamed call.
+  start relay "$TESTKIT" relay --listen 127.0.0.1:0 --to "127.0.0.1:$HPORT" --cut-every 400KiB --max-cuts 2 --lifetime "$LIFETIME"
+  RELAY_PORT=$(port_in_log relay 's/.*relay: listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p')
+  sdk_client notify "http://127.0.0.1:$RELAY_PORT/mcp" --count 20000 --retries 40 --timeout 60
+  expect_eq "$C_RC/$(jq -r '"\(.result)/\(.unique)/\(.duplicates)/\(.missing)/\(.in_order)"' <<<"$C_OUT")" \
+    "0/sent 20000/20000/0/0/true" "20,000 notifications across two cuts"
+  cut_resumes=$(jq -r .reconnects <<<"$C_OUT")
+  [ "$cut_resumes" -ge 2 ] || fail "the SDK resumed only $cut_resumes times"
+  followed=0
+  for i in 0 1 2; do followed=$((followed + $(curl -s --max-time 5 "http://127.0.0.1:${ADMINS[$i]}/metrics" |
+    awk '$1 == "ssestitch_resumes_followed_total" { print $2 }'))); done
+  [ "$followed" -ge 1 ] || fail "no resume was followed on another proxy"
+fi
 
 # notify_exactly_once NAME WHAT: waits for the background notify client NAME (started with
 # `start NAME`, its PID in notify_pid) and expects its 20,000 notifications exactly once, in
@@ -86,7 +98,7 @@ for _ in $(seq 1 400); do
   stream=$("$SSESTITCH" inspect "$STORE" streams --json 2>/dev/null |
     jq -r '[.streams[] | select(.kind == "post" and .state == "open" and .events >= 5000)][0].stream // empty')
   if [ -n "$stream" ]; then
-    owner_pid=$(redis-cli -p "$RPORT" HGET "e2e:st:{$stream}" owner | cut -d: -f2)
+    owner_pid=$(redis HGET "e2e:st:{$stream}" owner | cut -d: -f2)
     for i in 0 1 2; do [ "$(real_pid "${PIDS[$i]}")" = "$owner_pid" ] && victim=$i; done
     break
   fi
@@ -100,28 +112,40 @@ notify_exactly_once notify "20,000 notifications across the death of the proxy s
 cat "$SCRATCH"/proxy[123].log | grep -q "stream_taken_over stream=$stream" || fail "no proxy took stream $stream over"
 resumes=$(jq -r .reconnects <<<"$C_OUT")
 
-# Redis itself SIGKILLed mid-call and restarted a second later (appendonly): the proxies hold
-# the stream (nothing is forwarded uncommitted) and the call completes exactly once.
-start notify2 node "$E2E/client.mjs" notify "http://127.0.0.1:$HPORT/mcp" --count 20000 --pause-ms 20 --retries 40 \
-  --timeout 90
-notify_pid=$LAST_PID
-stored=0
-for _ in $(seq 1 400); do
-  stored=$("$SSESTITCH" inspect "$STORE" streams --json 2>/dev/null |
-    jq -r '[.streams[] | select(.kind == "post" and .state == "open" and .events >= 5000)][0].events // 0')
-  [ "$stored" -gt 0 ] && break
-  sleep 0.05
-done
-[ "$stored" -gt 0 ] || fail "the notify call's stream never reached 5,000 events: $(tail -n 2 "$SCRATCH/notify2.log")"
-kill -9 "$(real_pid "$REDIS_PID")" || fail "redis-server is not running"
-info "redis-server killed with $stored notifications of the call stored"
-waited "$REDIS_PID"
-sleep 1
-start_redis 1
-notify_exactly_once notify2 "20,000 notifications across a Redis kill -9 and restart"
-cat "$SCRATCH"/proxy[123].log | grep -q 'store_available_again' || fail "no proxy held through the Redis outage"
+if [ "$CLUSTER" = 1 ]; then
+  for p in "${CLUSTER_PORTS[@]}"; do
+    keys=$(redis-cli -p "$p" DBSIZE)
+    info "cluster node $p: $keys keys"
+    [ "$keys" -gt 0 ] || fail "cluster node $p holds no key: the store did not spread over the cluster"
+  done
+else
+  # Redis itself SIGKILLed mid-call and restarted a second later (appendonly): the proxies hold
+  # the stream (nothing is forwarded uncommitted) and the call completes exactly once.
+  start notify2 node "$E2E/client.mjs" notify "http://127.0.0.1:$HPORT/mcp" --count 20000 --pause-ms 20 --retries 40 \
+    --timeout 90
+  notify_pid=$LAST_PID
+  stored=0
+  for _ in $(seq 1 400); do
+    stored=$("$SSESTITCH" inspect "$STORE" streams --json 2>/dev/null |
+      jq -r '[.streams[] | select(.kind == "post" and .state == "open" and .events >= 5000)][0].events // 0')
+    [ "$stored" -gt 0 ] && break
+    sleep 0.05
+  done
+  [ "$stored" -gt 0 ] || fail "the notify call's stream never reached 5,000 events: $(tail -n 2 "$SCRATCH/notify2.log")"
+  kill -9 "$(real_pid "$REDIS_PID")" || fail "redis-server is not running"
+  info "redis-server killed with $stored notifications of the call stored"
+  waited "$REDIS_PID"
+  sleep 1
+  start_redis 1
+  notify_exactly_once notify2 "20,000 notifications across a Redis kill -9 and restart"
+  cat "$SCRATCH"/proxy[123].log | grep -q 'store_available_again' || fail "no proxy held through the Redis outage"
+fi
 
 # Calls of a new session go on through the two proxies left.
 sdk_client calls "http://127.0.0.1:$HPORT/mcp" --calls 30 --interval-ms 5 --timeout 20
 expect_eq "$C_RC/$(jq -r '"\(.ok)/\(.same_session)"' <<<"$C_OUT")" "0/30/true" "30 calls with one proxy dead"
-echo "mcp_several_instances: ok (100 calls over 3 proxies, $adopted adoptions; 2 cuts: $cut_resumes resumes, $followed followed elsewhere; 20,000 notifications exactly once across the serving proxy's death, $resumes SDK resumes, and across a Redis kill; 30 more calls)"
+if [ "$CLUSTER" = 1 ]; then
+  echo "mcp_several_instances on a 3-master Redis Cluster: ok (100 calls over 3 proxies, $adopted adoptions; 20,000 notifications exactly once across the serving proxy's death, $resumes SDK resumes; 30 more calls)"
+else
+  echo "mcp_several_instances: ok (100 calls over 3 proxies, $adopted adoptions; 2 cuts: $cut_resumes resumes, $followed followed elsewhere; 20,000 notifications exactly once across the serving proxy's death, $resumes SDK resumes, and across a Redis kill; 30 more calls)"
+fi

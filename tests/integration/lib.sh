@@ -121,6 +121,34 @@ start_redis_server() {
   wait_port "$port"
 }
 
+# start_redis_cluster N: a Redis Cluster of N masters (no replicas) on free ports of 127.0.0.1
+# (each node's cluster bus on its port + 10000), formed by `redis-cli --cluster create` with the
+# slots split evenly; returns once every node says cluster_state:ok. Sets CLUSTER_PORTS.
+start_redis_cluster() {
+  local n=$1 i p ok
+  CLUSTER_PORTS=()
+  for i in $(seq 1 "$n"); do
+    p=$(free_port)
+    while [ "$p" -gt 55000 ] || port_open $((p + 10000)) || [[ " ${CLUSTER_PORTS[*]} " == *" $p "* ]]; do p=$(free_port); done
+    mkdir -p "$SCRATCH/cluster-$p"
+    start "cluster-$p" redis-server --port "$p" --bind 127.0.0.1 --save "" --dir "$SCRATCH/cluster-$p" \
+      --cluster-enabled yes --cluster-config-file nodes.conf
+    CLUSTER_PORTS+=("$p")
+    wait_port "$p"
+  done
+  timeout 60 redis-cli --cluster create $(printf '127.0.0.1:%s ' "${CLUSTER_PORTS[@]}") --cluster-replicas 0 \
+    --cluster-yes >"$SCRATCH/cluster-create.log" 2>&1 || fail "redis-cli --cluster create: $(tail -n 3 "$SCRATCH/cluster-create.log")"
+  for i in $(seq 1 200); do
+    ok=0
+    for p in "${CLUSTER_PORTS[@]}"; do
+      redis-cli -p "$p" CLUSTER INFO 2>/dev/null | grep -q '^cluster_state:ok' && ok=$((ok + 1))
+    done
+    [ "$ok" = "$n" ] && return 0
+    sleep 0.1
+  done
+  fail "the Redis Cluster on ${CLUSTER_PORTS[*]} did not reach cluster_state:ok within 20 s"
+}
+
 # start_haproxy PORT...: HAProxy (from apt) on a free port, balancing HTTP round robin without
 # affinity over 127.0.0.1:PORT...; a refused connection is sent to the next server. Sets HPORT.
 start_haproxy() {

@@ -1,8 +1,8 @@
 #pragma once
 // Helpers shared by the store unit tests: one fixture per SessionStore implementation, so that
 // the contract tests (store_contract_test.cc) run unchanged against LmdbStore, RedisStore (on
-// a real redis-server, redis_server.h) and MemoryStore, plus record builders and a synchronous
-// commit.
+// a real redis-server and on a real three-master Redis Cluster, redis_server.h) and MemoryStore,
+// plus record builders and a synchronous commit.
 
 #include <doctest/doctest.h>
 
@@ -59,10 +59,11 @@ class LmdbFixture final : public StoreFixture {
   TempDir m_dir{"lmdb"};
 };
 
-// A key prefix of its own on the shared test redis-server: reopening sees the same data.
+// A key prefix of its own on the shared test redis-server (or, `cluster`, on the shared
+// three-master cluster): reopening sees the same data.
 class RedisFixture final : public StoreFixture {
  public:
-  RedisFixture() {
+  explicit RedisFixture(bool cluster = false) : m_cluster(cluster) {
     static std::atomic<int> counter{0};
     std::string p(1, 't');  // (appended: g++ 12 reports a false -Wrestrict for "t" + std::string)
     p.append(std::to_string(getpid())).append("_").append(std::to_string(counter++));
@@ -71,7 +72,8 @@ class RedisFixture final : public StoreFixture {
   std::unique_ptr<store::SessionStore> open(const store::Retention& retention,
                                             const util::Clock* clock) override {
     store::RedisOptions o;
-    auto address = store::redis::parse_url(RedisServer::shared().url(m_prefix));
+    auto address = store::redis::parse_url(m_cluster ? RedisCluster::shared().url(m_prefix)
+                                                     : RedisServer::shared().url(m_prefix));
     REQUIRE(address);
     o.address = *address;
     o.sync = store::SyncMode::none;
@@ -89,6 +91,7 @@ class RedisFixture final : public StoreFixture {
   const std::string& prefix() const { return m_prefix; }
 
  private:
+  bool m_cluster = false;
   std::string m_prefix;
 };
 
@@ -110,6 +113,10 @@ inline void for_each_store(const std::function<void(StoreFixture&)>& body) {
   }
   SUBCASE("redis") {
     RedisFixture f;
+    body(f);
+  }
+  SUBCASE("redis-cluster") {
+    RedisFixture f(true);
     body(f);
   }
   SUBCASE("memory") {
