@@ -109,7 +109,7 @@ kill -9 "$(real_pid "${PIDS[$victim]}")"
 waited "${PIDS[$victim]}"
 info "killed proxy$((victim + 1)), the owner of stream $stream"
 notify_exactly_once notify "20,000 notifications across the death of the proxy serving them"
-cat "$SCRATCH"/proxy[123].log | grep -q "stream_taken_over stream=$stream" || fail "no proxy took stream $stream over"
+grep -q "stream_taken_over stream=$stream" "$SCRATCH"/proxy[123].log || fail "no proxy took stream $stream over"
 resumes=$(jq -r .reconnects <<<"$C_OUT")
 
 if [ "$CLUSTER" = 1 ]; then
@@ -138,7 +138,7 @@ else
   sleep 1
   start_redis 1
   notify_exactly_once notify2 "20,000 notifications across a Redis kill -9 and restart"
-  cat "$SCRATCH"/proxy[123].log | grep -q 'store_available_again' || fail "no proxy held through the Redis outage"
+  grep -q store_available_again "$SCRATCH"/proxy[123].log || fail "no proxy held through the Redis outage"
 fi
 
 # Calls of a new session go on through the two proxies left.

@@ -122,19 +122,29 @@ start_redis_server() {
 }
 
 # start_redis_cluster N: a Redis Cluster of N masters (no replicas) on free ports of 127.0.0.1
-# (each node's cluster bus on its port + 10000), formed by `redis-cli --cluster create` with the
-# slots split evenly; returns once every node says cluster_state:ok. Sets CLUSTER_PORTS.
+# (each node's cluster bus on its port + 10000, both below the ephemeral port range, where an
+# outgoing connection's port would make the bus' bind fail), formed by `redis-cli --cluster
+# create` with the slots split evenly; returns once every node says cluster_state:ok. A node
+# that cannot bind is started again on other ports. Sets CLUSTER_PORTS.
 start_redis_cluster() {
-  local n=$1 i p ok
+  local n=$1 i p ok try lo=32768
+  read -r lo _ 2>/dev/null </proc/sys/net/ipv4/ip_local_port_range || true
+  [ "$lo" -gt 21000 ] || lo=32768
   CLUSTER_PORTS=()
   for i in $(seq 1 "$n"); do
-    p=$(free_port)
-    while [ "$p" -gt 55000 ] || port_open $((p + 10000)) || [[ " ${CLUSTER_PORTS[*]} " == *" $p "* ]]; do p=$(free_port); done
-    mkdir -p "$SCRATCH/cluster-$p"
-    start "cluster-$p" redis-server --port "$p" --bind 127.0.0.1 --save "" --dir "$SCRATCH/cluster-$p" \
-      --cluster-enabled yes --cluster-config-file nodes.conf
+    for try in 1 2 3 4 5; do
+      p=$((10000 + RANDOM % (lo - 20000)))
+      port_open "$p" || port_open $((p + 10000)) || [[ " ${CLUSTER_PORTS[*]} " == *" $p "* ]] && continue
+      mkdir -p "$SCRATCH/cluster-$p"
+      start "cluster-$p" redis-server --port "$p" --bind 127.0.0.1 --save "" --dir "$SCRATCH/cluster-$p" \
+        --cluster-enabled yes --cluster-config-file nodes.conf
+      for _ in $(seq 1 100); do port_open "$p" && break; kill -0 "$LAST_PID" 2>/dev/null || break; sleep 0.1; done
+      port_open "$p" && break
+      stop "$LAST_PID"
+      p=
+    done
+    [ -n "$p" ] || fail "could not start a cluster node: $(tail -n 2 "$SCRATCH"/cluster-*.log)"
     CLUSTER_PORTS+=("$p")
-    wait_port "$p"
   done
   timeout 60 redis-cli --cluster create $(printf '127.0.0.1:%s ' "${CLUSTER_PORTS[@]}") --cluster-replicas 0 \
     --cluster-yes >"$SCRATCH/cluster-create.log" 2>&1 || fail "redis-cli --cluster create: $(tail -n 3 "$SCRATCH/cluster-create.log")"

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -189,16 +190,22 @@ class RedisCluster {
   RedisCluster() {
     std::mt19937 rng(static_cast<unsigned>(getpid()));
     for (int i = 0; i < 3; ++i) {
-      const int port = free_port_pair(rng);
-      if (port == 0) {
-        m_error = "no free port pair for a cluster node";
+      // A node whose bus port was taken meanwhile exits at start: another pair, 5 tries.
+      for (int attempt = 0; attempt < 5; ++attempt) {
+        const int port = free_port_pair(rng);
+        if (port == 0) break;
+        auto node = std::make_unique<RedisServer>("redis-cluster-" + std::to_string(i) + "-" + std::to_string(attempt), port);
+        if (node->running()) {
+          m_nodes.push_back(std::move(node));
+          break;
+        }
+        m_error = node->error();
+      }
+      if (m_nodes.size() != static_cast<std::size_t>(i) + 1) {
+        if (m_error.empty()) m_error = "no free port pair for a cluster node";
         return;
       }
-      m_nodes.push_back(std::make_unique<RedisServer>("redis-cluster-" + std::to_string(i), port));
-      if (!m_nodes.back()->running()) {
-        m_error = m_nodes.back()->error();
-        return;
-      }
+      m_error.clear();
     }
     const int slots[4] = {0, 5461, 10923, 16384};
     for (int i = 0; i < 3; ++i) {
@@ -218,9 +225,15 @@ class RedisCluster {
     m_error = "the test cluster did not reach cluster_state:ok within 10 s";
   }
 
-  // A port P with P and P + 10000 (the cluster bus) free on 127.0.0.1.
+  // A port P with P and P + 10000 (the cluster bus) free on 127.0.0.1, both below the ephemeral
+  // range (an outgoing connection's port there would make the bus' bind fail).
   static int free_port_pair(std::mt19937& rng) {
-    std::uniform_int_distribution<int> pick(20000, 29999);
+    int low = 32768, high = 60999;
+    if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+      if (std::fscanf(f, "%d %d", &low, &high) != 2 || low < 21000) low = 32768;
+      std::fclose(f);
+    }
+    std::uniform_int_distribution<int> pick(10000, low - 10001);
     for (int attempt = 0; attempt < 200; ++attempt) {
       const int p = pick(rng);
       if (bindable(p) && bindable(p + 10000)) return p;
