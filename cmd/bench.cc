@@ -40,12 +40,6 @@ class ScratchDir {
   std::string m_path;
 };
 
-std::string self_path() {
-  std::error_code ec;
-  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string("ssestitch") : p.string();
-}
-
 int micro(const BenchOptions& o, const std::string& dir) {
   auto r = bench::run_micro(dir);
   if (!r) {

@@ -42,13 +42,13 @@ std::string junit(const bench::SmokeReport& r, const std::string& url) {
   return out + "</testsuite>\n";
 }
 
+}  // namespace
+
 std::string self_path() {
   std::error_code ec;
   auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
   return ec ? std::string("ssestitch") : p.string();
 }
-
-}  // namespace
 
 int run_smoke(const BenchOptions& o) {
   auto url = net::parse_http_url(o.upstream);

@@ -38,9 +38,9 @@ struct Answer {
 class Mock;
 
 // The connection an Answer is written to (the POST's, or a resuming GET's).
-class Conn final : public net::ServerRequest::Observer {
+class MockClient final : public net::ServerRequest::Observer {
  public:
-  Conn(Mock& mock, net::ServerRequest& request, std::shared_ptr<Answer> answer, std::int64_t start_ms);
+  MockClient(Mock& mock, net::ServerRequest& request, std::shared_ptr<Answer> answer, std::int64_t start_ms);
   void pump();
   void on_client_closed() noexcept override;
 
@@ -60,7 +60,7 @@ class Mock {
 
   void handle(net::ServerRequest& request);
   void answered();  // one request fully answered (--exit-after counts them)
-  void release(Conn* c) {
+  void release(MockClient* c) {
     m_loop.post([this, c] { m_conns.erase(c); });
   }
   net::EventLoop& loop() { return m_loop; }
@@ -78,19 +78,19 @@ class Mock {
   net::EventLoop& m_loop;
   std::deque<std::shared_ptr<Answer>> m_answers;  // for resumption, at most k_max_answers
   std::uint64_t m_next_answer = 1;
-  std::map<Conn*, std::unique_ptr<Conn>> m_conns;
+  std::map<MockClient*, std::unique_ptr<MockClient>> m_conns;
   std::uint64_t m_requests = 0, m_matched = 0, m_answered = 0, m_not_recorded = 0;
   std::vector<std::string> m_unmatched;  // the first k_max_listed
 };
 
 std::int64_t now_ms() { return util::system_clock().mono_ns() / 1'000'000; }
 
-Conn::Conn(Mock& mock, net::ServerRequest& request, std::shared_ptr<Answer> answer, std::int64_t start_ms)
+MockClient::MockClient(Mock& mock, net::ServerRequest& request, std::shared_ptr<Answer> answer, std::int64_t start_ms)
     : m_mock(mock), m_request(&request), m_answer(std::move(answer)), m_start_ms(start_ms), m_timer(mock.loop(), [this] { pump(); }) {
   request.set_observer(this);
 }
 
-void Conn::pump() {
+void MockClient::pump() {
   if (m_request == nullptr) return;
   std::string out;
   const double speed = m_mock.speed();
@@ -112,7 +112,7 @@ void Conn::pump() {
   if (a.next == a.events.size()) done();
 }
 
-void Conn::done() {
+void MockClient::done() {
   net::ServerRequest* r = m_request;
   m_request = nullptr;
   m_timer.cancel();
@@ -122,7 +122,7 @@ void Conn::done() {
   m_mock.release(this);
 }
 
-void Conn::on_client_closed() noexcept {
+void MockClient::on_client_closed() noexcept {
   m_request = nullptr;  // the rest waits for a resume (GET + Last-Event-ID)
   m_timer.cancel();
   m_mock.release(this);
@@ -201,8 +201,8 @@ void Mock::start_answer(net::ServerRequest& request, std::vector<tape::ScriptEve
   h.set("Content-Type", "text/event-stream");
   h.set("Cache-Control", "no-cache");
   request.start(200, h);
-  auto conn = std::make_unique<Conn>(*this, request, m_answers.back(), now_ms());
-  Conn* raw = conn.get();
+  auto conn = std::make_unique<MockClient>(*this, request, m_answers.back(), now_ms());
+  MockClient* raw = conn.get();
   m_conns.emplace(raw, std::move(conn));
   raw->pump();
 }
@@ -219,8 +219,8 @@ void Mock::resume(net::ServerRequest& request, std::string_view last) {
     h.set("Content-Type", "text/event-stream");
     h.set("Cache-Control", "no-cache");
     request.start(200, h);
-    auto conn = std::make_unique<Conn>(*this, request, answer, now_ms() - (k > 0 ? a.events[k - 1].delay_ms : 0));
-    Conn* raw = conn.get();
+    auto conn = std::make_unique<MockClient>(*this, request, answer, now_ms() - (k > 0 ? a.events[k - 1].delay_ms : 0));
+    MockClient* raw = conn.get();
     m_conns.emplace(raw, std::move(conn));
     raw->pump();
     return;

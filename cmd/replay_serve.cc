@@ -25,9 +25,9 @@ constexpr std::int64_t k_poll_ms = 100;            // a live stream is re-read t
 class Server;
 
 // One client connection streaming one recorded stream.
-class Conn final : public net::ServerRequest::Observer {
+class ServedClient final : public net::ServerRequest::Observer {
  public:
-  Conn(Server& server, net::ServerRequest& request, std::uint64_t stream, std::uint64_t after);
+  ServedClient(Server& server, net::ServerRequest& request, std::uint64_t stream, std::uint64_t after);
   void pump();
   void on_client_closed() noexcept override;
   void on_drained() noexcept override;
@@ -79,14 +79,14 @@ class Server {
     sse.set("Content-Type", "text/event-stream");
     sse.set("Cache-Control", "no-cache");
     request.start(200, sse);
-    auto conn = std::make_unique<Conn>(*this, request, stream, after);
-    Conn* raw = conn.get();
+    auto conn = std::make_unique<ServedClient>(*this, request, stream, after);
+    ServedClient* raw = conn.get();
     m_conns.emplace(raw, std::move(conn));
     raw->pump();
   }
 
-  // Deferred: a Conn is never destroyed inside its own callback.
-  void release(Conn* c) {
+  // Deferred: a ServedClient is never destroyed inside its own callback.
+  void release(ServedClient* c) {
     m_loop.post([this, c] { m_conns.erase(c); });
   }
 
@@ -98,16 +98,16 @@ class Server {
   const ReplayOptions& m_o;
   const store::SessionStore& m_store;
   net::EventLoop& m_loop;
-  std::map<Conn*, std::unique_ptr<Conn>> m_conns;
+  std::map<ServedClient*, std::unique_ptr<ServedClient>> m_conns;
 };
 
-Conn::Conn(Server& server, net::ServerRequest& request, std::uint64_t stream, std::uint64_t after)
+ServedClient::ServedClient(Server& server, net::ServerRequest& request, std::uint64_t stream, std::uint64_t after)
     : m_server(server), m_request(&request), m_stream(stream), m_after(after), m_timer(server.loop(), [this] { pump(); }) {
   request.set_observer(this);
   m_last_tick_ns = util::system_clock().mono_ns();
 }
 
-void Conn::pump() {
+void ServedClient::pump() {
   if (m_request == nullptr || m_cut_pending) return;
   const ReplayOptions& o = m_server.options();
   const double rate = o.rate;
@@ -159,7 +159,7 @@ void Conn::pump() {
   if (rate > 0 && n == 0 && ended && budget > 0) end(false);
 }
 
-void Conn::end(bool abort) {
+void ServedClient::end(bool abort) {
   net::ServerRequest* r = m_request;
   m_request = nullptr;
   m_timer.cancel();
@@ -172,13 +172,13 @@ void Conn::end(bool abort) {
   m_server.release(this);
 }
 
-void Conn::on_client_closed() noexcept {
+void ServedClient::on_client_closed() noexcept {
   m_request = nullptr;
   m_timer.cancel();
   m_server.release(this);
 }
 
-void Conn::on_drained() noexcept {
+void ServedClient::on_drained() noexcept {
   if (m_cut_pending) return end(true);
   if (m_server.options().rate <= 0) pump();
 }
