@@ -15,6 +15,21 @@ namespace {
 
 constexpr int k_max_redirects = 5;
 
+// A command's arguments as hiredis takes them.
+struct CArgv {
+  explicit CArgv(const std::vector<std::string_view>& argv) {
+    ptrs.reserve(argv.size());
+    lens.reserve(argv.size());
+    for (std::string_view a : argv) {
+      ptrs.push_back(a.data());
+      lens.push_back(a.size());
+    }
+  }
+  int argc() const noexcept { return static_cast<int>(ptrs.size()); }
+  std::vector<const char*> ptrs;
+  std::vector<std::size_t> lens;
+};
+
 timeval to_timeval(int ms) { return timeval{ms / 1000, (ms % 1000) * 1000}; }
 
 }  // namespace
@@ -75,15 +90,8 @@ class Connection::Node {
   }
 
   void append(const std::vector<std::string_view>& argv) {
-    std::vector<const char*> ptrs;
-    std::vector<std::size_t> lens;
-    ptrs.reserve(argv.size());
-    lens.reserve(argv.size());
-    for (std::string_view a : argv) {
-      ptrs.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    redisAppendCommandArgv(m_ctx.get(), static_cast<int>(argv.size()), ptrs.data(), lens.data());
+    CArgv c(argv);
+    redisAppendCommandArgv(m_ctx.get(), c.argc(), c.ptrs.data(), c.lens.data());
   }
   void append_formatted(std::string_view command) {
     redisAppendFormattedCommand(m_ctx.get(), command.data(), command.size());
@@ -182,10 +190,10 @@ util::Result<std::size_t> Connection::node_for(const NodeAddress& where) {
   for (std::size_t i = 0; i < m_nodes.size(); ++i) {
     if (m_nodes[i]->address() == where) return i;
   }
-  std::string display = "redis://";
-  display.append(where.host.find(':') != std::string::npos ? "[" + where.host + "]" : where.host);
-  display.append(":").append(std::to_string(where.port));
-  auto n = Node::open(where, {}, m_timeout_ms, std::move(display));
+  Address named;
+  named.host = where.host;
+  named.port = where.port;
+  auto n = Node::open(where, {}, m_timeout_ms, named.display());
   if (!n) return std::move(n).error();
   m_nodes.push_back(std::move(*n));
   return m_nodes.size() - 1;
@@ -201,14 +209,9 @@ void Connection::append(const std::vector<std::string_view>& argv) {
     m_nodes.front()->append(argv);
     return;
   }
-  std::vector<const char*> ptrs;
-  std::vector<std::size_t> lens;
-  for (std::string_view a : argv) {
-    ptrs.push_back(a.data());
-    lens.push_back(a.size());
-  }
+  CArgv c(argv);
   char* formatted = nullptr;
-  const int len = redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()), ptrs.data(), lens.data());
+  const int len = redisFormatCommandArgv(&formatted, c.argc(), c.ptrs.data(), c.lens.data());
   if (len < 0 || formatted == nullptr) throw std::bad_alloc();
   Pending p{route(argv), std::string(formatted, static_cast<std::size_t>(len)), nullptr};
   redisFreeCommand(formatted);
@@ -276,7 +279,7 @@ util::Result<Reply> Connection::redirected(Reply first, std::string command) {
     if (!got) return std::move(got).error();
     r = std::move(*got);
   }
-  if (!parse_redirect(text(r.get()))) return r;
+  if (!is_error(r.get()) || !parse_redirect(text(r.get()))) return r;
   return util::fail(Errc::store_unavailable, "redis " + m_nodes.front()->where() + ": redirected more than " +
                                                  std::to_string(k_max_redirects) + " times (" + std::string(text(r.get())) + ")");
 }

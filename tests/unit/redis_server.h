@@ -28,6 +28,20 @@
 
 namespace ssestitch::test {
 
+// Whether a TCP socket connects to 127.0.0.1:PORT (`bind_it`: can bind it instead).
+inline bool loopback_port(int port, bool bind_it) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  auto* sa = reinterpret_cast<sockaddr*>(&a);
+  const bool ok = (bind_it ? ::bind(fd, sa, sizeof a) : ::connect(fd, sa, sizeof a)) == 0;
+  ::close(fd);
+  return ok;
+}
+
 class RedisServer {
  public:
   // The shared server (no persistence); fails the test when redis-server cannot be started.
@@ -121,17 +135,7 @@ class RedisServer {
 
  private:
   bool connectable() const {
-    if (m_port != 0) {
-      const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-      if (fd < 0) return false;
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_port = htons(static_cast<std::uint16_t>(m_port));
-      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-      ::close(fd);
-      return ok;
-    }
+    if (m_port != 0) return loopback_port(m_port, false);
     const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
     if (fd < 0) return false;
     sockaddr_un a{};
@@ -236,20 +240,9 @@ class RedisCluster {
     std::uniform_int_distribution<int> pick(10000, low - 10001);
     for (int attempt = 0; attempt < 200; ++attempt) {
       const int p = pick(rng);
-      if (bindable(p) && bindable(p + 10000)) return p;
+      if (loopback_port(p, true) && loopback_port(p + 10000, true)) return p;
     }
     return 0;
-  }
-  static bool bindable(int port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return false;
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    ::close(fd);
-    return ok;
   }
   bool run(int i, const std::vector<std::string>& args) {
     const std::string r = command(i, args);
