@@ -109,6 +109,7 @@ Measurement from_sink(const std::string& scenario, const Target& t, SinkResult& 
     m.p999_us = percentile(r.latency_ns, 0.999);
     m.max_us = static_cast<double>(*std::max_element(r.latency_ns.begin(), r.latency_ns.end())) / 1000.0;
   }
+  if (latency && !r.first_event_after_ns.empty()) m.first_event_us = percentile(r.first_event_after_ns, 0.50);
   return m;
 }
 
@@ -239,7 +240,8 @@ Measurement median_of(const std::vector<Measurement>& runs) {
   };
   for (double Measurement::*f : {&Measurement::seconds, &Measurement::events_per_s, &Measurement::mb_per_s,
                                  &Measurement::p50_us, &Measurement::p90_us, &Measurement::p99_us, &Measurement::p999_us,
-                                 &Measurement::max_us, &Measurement::cpu_us_per_event, &Measurement::peak_rss_mb,
+                                 &Measurement::max_us, &Measurement::first_event_us, &Measurement::cpu_us_per_event,
+                                 &Measurement::peak_rss_mb,
                                  &Measurement::time_to_last_ms, &Measurement::idle_rss_mb}) {
     med(f);
   }

@@ -41,6 +41,7 @@ struct Measurement {
   double events_per_s = 0;
   double mb_per_s = 0;
   double p50_us = 0, p90_us = 0, p99_us = 0, p999_us = 0, max_us = 0;  // latency (paced runs)
+  double first_event_us = 0;      // paced runs: median over streams, connect to first event
   double cpu_us_per_event = 0;    // proxy CPU (0 for direct)
   double peak_rss_mb = 0;         // proxy VmHWM (0 for direct)
   double time_to_last_ms = 0;     // resume: from the resuming request to the last replayed event

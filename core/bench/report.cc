@@ -43,7 +43,7 @@ std::vector<std::string> header(const std::string& scenario) {
   if (scenario == "resume") return {"target", "events", "time to last ms", "vs direct", "CPU us/ev", "peak RSS MB", "lost", "dup", "ok"};
   std::vector<std::string> h = {"target", "events/s", "MB/s", "vs direct"};
   if (is_latency(scenario)) {
-    for (const char* c : {"p50 us", "p90 us", "p99 us", "p99.9 us", "max us", "+p50 us"}) h.emplace_back(c);
+    for (const char* c : {"p50 us", "p90 us", "p99 us", "p99.9 us", "max us", "+p50 us", "first event us"}) h.emplace_back(c);
   }
   for (const char* c : {"CPU us/ev", "peak RSS MB", "lost", "dup", "ok"}) h.emplace_back(c);
   return h;
@@ -69,6 +69,7 @@ std::vector<std::string> cells(const Measurement& m, const Measurement* d) {
   if (is_latency(m.scenario)) {
     for (double v : {m.p50_us, m.p90_us, m.p99_us, m.p999_us, m.max_us}) c.push_back(fixed(v, 1));
     c.push_back(d != nullptr ? signed_fixed(m.p50_us - d->p50_us, 1) : "-");
+    c.push_back(fixed(m.first_event_us, 0));
   }
   for (const std::string& s : {cpu, rss, std::to_string(m.lost), std::to_string(m.duplicated), ok}) c.push_back(s);
   return c;
@@ -146,6 +147,7 @@ std::string render_json(const std::vector<Measurement>& all) {
            ",\"ratio_to_direct\":" + (d != nullptr && d->events_per_s > 0 ? fixed(m.events_per_s / d->events_per_s, 4) : "null") +
            ",\"latency_us\":{\"p50\":" + fixed(m.p50_us, 2) + ",\"p90\":" + fixed(m.p90_us, 2) +
            ",\"p99\":" + fixed(m.p99_us, 2) + ",\"p999\":" + fixed(m.p999_us, 2) + ",\"max\":" + fixed(m.max_us, 2) + "}" +
+           ",\"first_event_us\":" + (is_latency(m.scenario) ? fixed(m.first_event_us, 1) : "null") +
            ",\"added_p50_us\":" + (d != nullptr && is_latency(m.scenario) ? fixed(m.p50_us - d->p50_us, 2) : "null") +
            ",\"cpu_us_per_event\":" + fixed(m.cpu_us_per_event, 3) + ",\"peak_rss_mb\":" + fixed(m.peak_rss_mb, 2) +
            ",\"time_to_last_ms\":" + fixed(m.time_to_last_ms, 3) + ",\"streams\":" + std::to_string(m.streams) +

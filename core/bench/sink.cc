@@ -220,6 +220,7 @@ class Reader {
     if (end == nullptr || port == 0 || end == url.data() + url.size() || *end != '/') {
       return fail("not an http://127.0.0.1:PORT/ URL: " + m_spec.url);
     }
+    if (m_connect_ns == 0) m_connect_ns = now_ns();
     UniqueFd fd(connect_loopback(port));
     if (!fd) {
       const std::string why = "connect to 127.0.0.1:" + std::to_string(port) + ": " + std::strerror(errno);
@@ -327,7 +328,7 @@ class Reader {
         ++r.duplicated;
         return;
       }
-      ++m_events;
+      if (m_events++ == 0) r.first_event_after_ns.push_back(now - m_connect_ns);
       ++r.events;
       r.latency_ns.push_back(now - ev.t);
       if (m_spec.expect != 0 && m_events >= m_spec.expect) done();
@@ -377,6 +378,7 @@ class Reader {
   EventLines m_lines;
   std::uint64_t m_next_k;
   std::uint64_t m_events = 0;
+  std::int64_t m_connect_ns = 0;  // the first connect()
   std::string m_last_id;
 };
 
@@ -429,6 +431,8 @@ void merge(SinkResult& into, SinkResult& part) {
   }
   into.last_event_ns = std::max(into.last_event_ns, part.last_event_ns);
   into.latency_ns.insert(into.latency_ns.end(), part.latency_ns.begin(), part.latency_ns.end());
+  into.first_event_after_ns.insert(into.first_event_after_ns.end(), part.first_event_after_ns.begin(),
+                                   part.first_event_after_ns.end());
   if (into.first_error.empty()) into.first_error = std::move(part.first_error);
 }
 

@@ -40,6 +40,10 @@ struct SinkResult {
   // One sample per event, always taken (the same work per event as sse-sink, which keeps them
   // for every run); overhead summarises them only for its latency scenarios.
   std::vector<std::int64_t> latency_ns;
+  // Per stream that got an event: from its first connect() to its first event (as peer-bench's
+  // sse-sink counts time to first event: the TCP connect, the request, and through a proxy its
+  // upstream request, all included).
+  std::vector<std::int64_t> first_event_after_ns;
   std::vector<std::string> last_ids;     // per stream: the last event id seen
   std::string first_error;
 };

@@ -1,7 +1,7 @@
 # bench_overhead: `ssestitch bench` in overhead mode, small: every scenario against direct and
 # the proxy (store on and --no-store), JSON with 0 lost and 0 duplicated everywhere, an HTML
 # report; a usage error for an unknown scenario. No timing thresholds: figures are bench's job.
-# run alone: it keeps both cores busy (scripts/test runs other tests two at a time).
+# run alone: it keeps both cores busy (scripts/test runs other tests three at a time).
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || skip "jq missing"
 out=$SCRATCH/bench.json
@@ -18,6 +18,9 @@ done
 expect_eq "$(jq '[.results[] | select(.scenario == "resume") | .events] | unique' -c "$out")" '[1999]' "resume replays the rest"
 [ "$(jq '[.results[] | select(.scenario == "paced" and .target == "ssestitch") | .latency_us.p50] | first' "$out" | cut -d. -f1)" -gt 0 ] ||
   fail "no latency measured"
+# Time to first event, for the paced and fan scenarios of each of the 3 targets.
+expect_eq "$(jq '[.results[] | select(.scenario == "paced" or .scenario == "fan") | select(.first_event_us > 0)] | length' "$out")" \
+  6 "time to first event measured (paced, fan x 3 targets)"
 grep -q '<svg' "$SCRATCH/r.html" || fail "HTML report without charts"
 if command -v nginx >/dev/null; then
   # --against with the wrapper the man page shows: nginx is measured like any other target.
