@@ -1,7 +1,7 @@
 # soak_short: the 60-second version of scripts/soak (30 s under ASan; 100 clients, 1,000 events/s,
 # upstream cuts and client drops with resumes): 0 lost, 0 duplicated, file descriptors flat, and
 # memory flat (judged in the release build only: ASan keeps freed memory in its quarantine).
-# run alone: it keeps both cores busy (scripts/test runs other tests two at a time).
+# run alone: it keeps both cores busy (scripts/test runs other tests three at a time).
 . "$(dirname "$0")/lib.sh"
 [ -n "$TESTKIT" ] || skip "TESTKIT not set"
 command -v jq >/dev/null || skip "jq missing"
