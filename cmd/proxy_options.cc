@@ -14,7 +14,7 @@ const std::vector<ProxyOption> k_rows = {
     {"--listen", "Address to listen on for clients (HOST:PORT)",
      O::Text{[](ProxyOptions& o) -> std::string& { return o.listen; }}},
     {"--store", "Store directory (created 0700), or redis://HOST:PORT[/DB] or unix:///PATH for a store in Redis "
-     "(HOST:PORT may be any node of a Redis Cluster)",
+     "(HOST:PORT may be any node of a Redis Cluster, or several: HOST:PORT,HOST:PORT,...)",
      O::Text{[](ProxyOptions& o) -> std::string& { return o.store; }}},
     {"--no-store", "Keep the event log in memory only", O::Flag{[](ProxyOptions& o) -> bool& { return o.no_store; }}},
     {"--admin", "Admin listener for /healthz and /metrics (HOST:PORT); off when empty",

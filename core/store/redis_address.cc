@@ -45,6 +45,41 @@ util::Result<void> parse_query(std::string_view url, std::string_view q, bool al
   return util::ok();
 }
 
+// `HOST[:PORT]` or `[V6]:PORT` (port 6379 when absent).
+util::Result<NodeAddress> parse_node(std::string_view url, std::string_view hostport) {
+  NodeAddress n{{}, 6379};
+  std::string_view port;
+  if (!hostport.empty() && hostport.front() == '[') {
+    const std::size_t close = hostport.find(']');
+    if (close == std::string_view::npos) return bad(url, "unclosed '[' in the host");
+    n.host = std::string(hostport.substr(1, close - 1));
+    const std::string_view after = hostport.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return bad(url, "expected ':PORT' after ']'");
+      port = after.substr(1);
+      if (port.empty()) return bad(url, "empty PORT");
+    }
+  } else {
+    const std::size_t colon = hostport.rfind(':');
+    n.host = std::string(hostport.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      port = hostport.substr(colon + 1);
+      if (port.empty()) return bad(url, "empty PORT");
+    }
+  }
+  if (n.host.empty()) return bad(url, "no HOST");
+  if (!port.empty() && !parse_int(port, 1, 65535, n.port)) return bad(url, "PORT must be 1..65535");
+  return n;
+}
+
+void append_node(std::string& s, const std::string& host, int port) {
+  if (host.find(':') != std::string::npos) {
+    s.append("[").append(host).append("]");
+  } else {
+    s.append(host);
+  }
+  s.append(":").append(std::to_string(port));
+}
 
 }  // namespace
 
@@ -55,12 +90,8 @@ std::string Address::display() const {
     if (db != 0) s.append("?db=").append(std::to_string(db));
   } else {
     s.append("redis://");
-    if (host.find(':') != std::string::npos) {
-      s.append("[").append(host).append("]");
-    } else {
-      s.append(host);
-    }
-    s.append(":").append(std::to_string(port));
+    append_node(s, host, port);
+    for (const NodeAddress& n : more) append_node(s.append(","), n.host, n.port);
     if (db != 0) s.append("/").append(std::to_string(db));
   }
   if (prefix != "ssestitch") s.append(unix_path.empty() || db == 0 ? "?" : "&").append("prefix=").append(prefix);
@@ -95,27 +126,20 @@ util::Result<Address> parse_url(std::string_view url) {
       const std::string_view db = rest.substr(slash + 1);
       if (!db.empty() && !parse_int(db, 0, 1'000'000, a.db)) return bad(url, "DB must be a number");
     }
-    std::string_view port;
-    if (!hostport.empty() && hostport.front() == '[') {
-      const std::size_t close = hostport.find(']');
-      if (close == std::string_view::npos) return bad(url, "unclosed '[' in the host");
-      a.host = std::string(hostport.substr(1, close - 1));
-      const std::string_view after = hostport.substr(close + 1);
-      if (!after.empty()) {
-        if (after.front() != ':') return bad(url, "expected ':PORT' after ']'");
-        port = after.substr(1);
-        if (port.empty()) return bad(url, "empty PORT");
+    for (bool first = true; first || !hostport.empty(); first = false) {
+      const std::size_t comma = hostport.find(',');
+      auto node = parse_node(url, hostport.substr(0, comma));
+      if (!node) return std::move(node).error();
+      if (first) {
+        a.host = std::move(node->host);
+        a.port = node->port;
+      } else {
+        if (a.more.size() >= 15) return bad(url, "at most 16 nodes");
+        a.more.push_back(std::move(*node));
       }
-    } else {
-      const std::size_t colon = hostport.rfind(':');
-      a.host = std::string(hostport.substr(0, colon));
-      if (colon != std::string_view::npos) {
-        port = hostport.substr(colon + 1);
-        if (port.empty()) return bad(url, "empty PORT");
-      }
+      hostport = comma == std::string_view::npos ? std::string_view() : hostport.substr(comma + 1);
+      if (comma != std::string_view::npos && hostport.empty()) return bad(url, "no HOST after ','");
     }
-    if (a.host.empty()) return bad(url, "no HOST");
-    if (!port.empty() && !parse_int(port, 1, 65535, a.port)) return bad(url, "PORT must be 1..65535");
   }
   if (auto r = parse_query(url, query, unix_socket, a); !r) return std::move(r).error();
   return a;

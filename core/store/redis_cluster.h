@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/store/redis_address.h"
 #include "core/util/result.h"
 
 struct redisReply;
@@ -36,12 +37,6 @@ std::uint16_t key_slot(std::string_view key) noexcept;
 // The key that decides where `argv` goes: argv[1], or for EVAL/EVALSHA the first of its KEYS;
 // nullopt for a command without a key (and for EVAL with no KEYS).
 std::optional<std::string_view> command_key(const std::vector<std::string_view>& argv) noexcept;
-
-struct NodeAddress {
-  std::string host;
-  int port = 0;
-  bool operator==(const NodeAddress&) const = default;
-};
 
 // "MOVED 3999 127.0.0.1:6381" or "ASK 3999 127.0.0.1:6381" (an error reply's text).
 struct Redirect {

@@ -6,6 +6,7 @@
 
 #include <charconv>
 #include <new>
+#include <optional>
 
 namespace ssestitch::store::redis {
 
@@ -156,12 +157,29 @@ util::Result<Connection> Connection::open(const Address& address, int timeout_ms
   // SIGPIPE (the proxy's loop ignores it already; inspect, replay and tests may not).
   struct sigaction old {};
   if (sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) signal(SIGPIPE, SIG_IGN);
-  auto seed = Node::open(NodeAddress{address.host, address.port}, address.unix_path, timeout_ms, address.display());
-  if (!seed) return std::move(seed).error();
-  Connection conn(std::move(*seed), timeout_ms);
-  Node& first = *conn.m_nodes.front();
-  auto slots = first.command({"CLUSTER", "SLOTS"});
+  // The first node of the URL that answers (several: a cluster's seeds).
+  std::vector<NodeAddress> nodes{NodeAddress{address.host, address.port}};
+  nodes.insert(nodes.end(), address.more.begin(), address.more.end());
+  std::optional<Connection> opened;
+  util::Result<Reply> slots = util::fail(Errc::store_unavailable, "redis " + address.display() + ": no node");
+  for (const NodeAddress& node : nodes) {
+    auto seed = Node::open(node, address.unix_path, timeout_ms, address.display());
+    if (!seed) {
+      slots = std::move(seed).error();
+      continue;
+    }
+    opened.emplace(Connection(std::move(*seed), timeout_ms));
+    slots = opened->m_nodes.front()->command({"CLUSTER", "SLOTS"});
+    if (slots) break;
+  }
   if (!slots) return std::move(slots).error();
+  Connection& conn = *opened;
+  Node& first = *conn.m_nodes.front();
+  if (is_error(slots->get()) && !address.more.empty()) {
+    return util::fail(Errc::invalid_argument, "redis " + address.display() + ": several nodes name a Redis Cluster, and " +
+                                                  first.address().host + ":" + std::to_string(first.address().port) +
+                                                  " has no cluster support");
+  }
   if (!is_error(slots->get())) {  // cluster support: this node knows the slot table
     if (address.db != 0) {
       return util::fail(Errc::invalid_argument, "redis " + address.display() + ": a Redis Cluster has only database 0");
@@ -182,7 +200,7 @@ util::Result<Connection> Connection::open(const Address& address, int timeout_ms
       return util::fail(Errc::store_unavailable, "redis " + first.where() + ": SELECT " + db + ": " + std::string(text(r->get())));
     }
   }
-  return conn;
+  return std::move(conn);
 }
 
 // The index of the node at `where`, connecting to it the first time.

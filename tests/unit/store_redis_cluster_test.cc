@@ -58,6 +58,43 @@ TEST_CASE("store::redis::parse_redirect") {
   }
 }
 
+TEST_CASE("store::redis::parse_url with several nodes") {
+  auto a = redis::parse_url("redis://127.0.0.1:7000,127.0.0.1:7001,[::1]:7002,cache?prefix=p");
+  REQUIRE_MESSAGE(a, (a ? "" : a.error().message));
+  CHECK(a->host == "127.0.0.1");
+  CHECK(a->port == 7000);
+  CHECK(a->more == std::vector<redis::NodeAddress>{{"127.0.0.1", 7001}, {"::1", 7002}, {"cache", 6379}});
+  CHECK(a->display() == "redis://127.0.0.1:7000,127.0.0.1:7001,[::1]:7002,cache:6379?prefix=p");
+  for (const char* bad : {"redis://a:1,", "redis://a:1,,b:2", "redis://a:1,b:x", "redis://,a:1", "redis://a:1,[::1"}) {
+    CAPTURE(bad);
+    auto r = redis::parse_url(bad);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find(bad) != std::string::npos);  // the URL is named
+  }
+  std::string many = "redis://h:1";
+  for (int i = 2; i <= 17; ++i) many += ",h:" + std::to_string(i);
+  CHECK_FALSE(redis::parse_url(many));
+}
+
+TEST_CASE("store::redis::Connection takes the first node of the URL that answers") {
+  RedisCluster& cluster = RedisCluster::shared();
+  // Port 1: nothing listens there, the connect is refused at once.
+  auto address = redis::parse_url("redis://127.0.0.1:1,127.0.0.1:" + std::to_string(cluster.port(1)) + "?prefix=seeds");
+  REQUIRE(address);
+  auto c = redis::Connection::open(*address, 2000);
+  REQUIRE_MESSAGE(c, (c ? "" : c.error().message));
+  CHECK(c->cluster());
+  auto set = c->command({"SET", "{seeds}k", "v"});
+  REQUIRE(set);
+  CHECK(redis::text(set->get()) == "OK");
+
+  auto none = redis::parse_url("redis://127.0.0.1:1,127.0.0.1:1?prefix=seeds");
+  REQUIRE(none);
+  auto refused = redis::Connection::open(*none, 2000);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == util::Errc::store_unavailable);
+}
+
 TEST_CASE("store::redis::Connection follows a slot that moves under it") {
   RedisCluster& cluster = RedisCluster::shared();
   auto address = redis::parse_url(cluster.url("moving"));
