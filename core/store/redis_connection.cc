@@ -223,6 +223,7 @@ std::size_t Connection::route(const std::vector<std::string_view>& argv) const n
 }
 
 void Connection::append(const std::vector<std::string_view>& argv) {
+  ++m_unread;
   if (!cluster()) {
     m_nodes.front()->append(argv);
     return;
@@ -242,6 +243,7 @@ void Connection::flush_all() noexcept {
 }
 
 util::Result<Reply> Connection::reply() {
+  if (m_unread > 0) --m_unread;
   if (!cluster()) return m_nodes.front()->reply();
   auto r = next_reply();
   if (!r) m_failed = true;  // replies may be out of step now: the owner opens a new connection
@@ -328,7 +330,7 @@ util::Result<std::vector<Reply>> Connection::broadcast(const std::vector<std::st
 }
 
 bool Connection::broken() const noexcept {
-  if (m_failed) return true;
+  if (m_failed || m_unread != 0) return true;
   for (const auto& n : m_nodes) {
     if (n->broken()) return true;
   }

@@ -8,6 +8,9 @@
 // An error *reply* (e.g. "WRONGTYPE", "NOSCRIPT") is a Reply like any other and the connection
 // stays usable; a transport failure (refused, reset, timeout, protocol error) returns
 // store_unavailable, after which the connection is broken() and the owner opens a new one.
+// A connection is also broken() while commands appended have replies not taken: a caller that
+// returns early from a pipeline leaves it so, and the next user must not read those replies
+// as its own (owners check broken() between operations).
 // open() sets SIGPIPE to ignored if it was at its default (a write to a server that went away).
 //
 // Cluster mode (redis_cluster.h has the routing): open() asks the server for CLUSTER SLOTS; a
@@ -53,9 +56,10 @@ const redisReply* element(const redisReply* r, std::size_t i) noexcept;
 
 class Connection {
  public:
-  // Connects (connect and command timeouts of `timeout_ms`) and SELECTs the database.
-  // store_unavailable when the server cannot be reached or refuses.
-  // In a cluster: connects to every master; refused for a DB other than 0 (invalid_argument).
+  // Connects (connect and command timeouts of `timeout_ms`) to the first node of the address
+  // that answers and SELECTs the database. store_unavailable when no node can be reached or
+  // one refuses. In a cluster: connects to every master; refused for a DB other than 0, and
+  // several nodes are refused when the one that answers is no cluster (invalid_argument).
   static util::Result<Connection> open(const Address& address, int timeout_ms);
   Connection(Connection&&) noexcept;
   Connection& operator=(Connection&&) noexcept;
@@ -74,18 +78,18 @@ class Connection {
   class Node;
   struct Pending;
   Connection(std::unique_ptr<Node> seed, int timeout_ms);
-  util::Result<void> load_slots(std::string_view seed_host);
   util::Result<std::size_t> node_for(const NodeAddress& where);
   std::size_t route(const std::vector<std::string_view>& argv) const noexcept;
   util::Result<Reply> next_reply();
   util::Result<Reply> redirected(Reply first, std::string command);
   void flush_all() noexcept;
 
-  std::vector<std::unique_ptr<Node>> m_nodes;   // [0]: the node of the URL
+  std::vector<std::unique_ptr<Node>> m_nodes;   // [0]: the node of the URL that answered
   std::vector<std::uint16_t> m_slot_node;       // slot -> index in m_nodes; empty: no cluster
   std::vector<Pending> m_pending;               // cluster: appended, reply not yet taken
   std::size_t m_next = 0;                       // index in m_pending of the next reply
   bool m_failed = false;                        // a cluster reply failed: broken()
+  std::size_t m_unread = 0;                     // commands appended whose reply is not taken
   int m_timeout_ms = 0;
 };
 

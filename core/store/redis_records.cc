@@ -55,21 +55,29 @@ util::Result<std::vector<std::optional<StoredStream>>> read_streams(Connection& 
   for (std::uint64_t n : streams) c.append({"HGETALL", keys.stream(n)});
   std::vector<std::optional<StoredStream>> out;
   out.reserve(streams.size());
+  // Every reply is read before an error is returned: one left unread would be taken as the
+  // reply to the connection's next command.
+  util::Result<void> first_error = util::ok();
   for (std::uint64_t n : streams) {
     auto r = c.reply();
     if (!r) return std::move(r).error();
-    if (auto ok = check(r->get(), where); !ok) return std::move(ok).error();
+    if (auto ok = check(r->get(), where); !ok) {
+      if (first_error) first_error = std::move(ok);
+      continue;
+    }
     if (elements(r->get()) == 0) {
       out.emplace_back();
       continue;
     }
     StoredStream s;
     if (!decode_stream_hash(r->get(), s.rec, s.last_seq)) {
-      return util::fail(util::Errc::store_corrupt, "redis " + where + ": " + keys.stream(n) + " fails to decode");
+      if (first_error) first_error = util::fail(util::Errc::store_corrupt, "redis " + where + ": " + keys.stream(n) + " fails to decode");
+      continue;
     }
     s.rec.stream = n;
     out.emplace_back(std::move(s));
   }
+  if (!first_error) return std::move(first_error).error();
   return out;
 }
 

@@ -525,11 +525,13 @@ util::Result<void> Writer::maintenance(std::int64_t now_ms) {
     m_conn->append({"ZREM", m_keys.sessions(), id});
     plain += 2;
   }
+  util::Result<void> first_error = util::ok();  // every reply is read first (see read_streams)
   for (std::size_t i = 0; i < plain; ++i) {
     auto v = m_conn->reply();
     if (!v) return std::move(v).error();
-    if (auto ok = check(v->get(), where); !ok) return ok;
+    if (auto ok = check(v->get(), where); !ok && first_error) first_error = std::move(ok);
   }
+  if (!first_error) return first_error;
   {
     std::lock_guard lk(m_mutex);
     m_metrics.events_evicted += evicted;

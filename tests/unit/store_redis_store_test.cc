@@ -87,6 +87,22 @@ TEST_CASE("store::redis::parse_url") {
   }
 }
 
+TEST_CASE("store::redis::Connection is broken while replies are left unread") {
+  Scratch s;
+  redis::Connection& c = s.raw;
+  CHECK_FALSE(c.broken());
+  c.append({"SET", s.key(":a"), "1"});
+  c.append({"GET", s.key(":a")});
+  CHECK(c.broken());  // a caller stopping here leaves a reply the next one would take as its own
+  auto set = c.reply();
+  REQUIRE(set);
+  CHECK(c.broken());
+  auto get = c.reply();
+  REQUIRE(get);
+  CHECK(redis::text(get->get()) == "1");
+  CHECK_FALSE(c.broken());
+}
+
 TEST_CASE("store::RedisStore::open refuses what is not its store") {
   Scratch s;
   SUBCASE("read-only open of an empty prefix") {
