@@ -140,6 +140,37 @@ void Timer::on_fire(int, short, void* arg) noexcept {
   }
 }
 
+FdWatch::FdWatch(EventLoop& loop, std::function<void(bool, bool, bool)> fn) : m_base(loop.base()), m_fn(std::move(fn)) {}
+
+FdWatch::~FdWatch() = default;
+
+void FdWatch::arm(int fd, bool read, bool write, int timeout_ms) {
+  const short what = static_cast<short>((read ? EV_READ : 0) | (write ? EV_WRITE : 0));
+  if (!m_event || fd != m_fd || what != m_what) {
+    if (m_event) event_del(m_event.get());
+    m_event.reset(event_new(m_base, fd, what, &FdWatch::on_ready, this));
+    m_fd = fd;
+    m_what = what;
+  }
+  timeval tv{timeout_ms / 1000, static_cast<suseconds_t>((timeout_ms % 1000) * 1000)};
+  event_add(m_event.get(), timeout_ms > 0 ? &tv : nullptr);
+}
+
+void FdWatch::cancel() {
+  if (m_event) event_del(m_event.get());
+}
+
+void FdWatch::on_ready(int, short what, void* arg) noexcept {
+  auto* self = static_cast<FdWatch*>(arg);
+  try {
+    self->m_fn((what & EV_READ) != 0, (what & EV_WRITE) != 0, (what & EV_TIMEOUT) != 0);
+  } catch (const std::exception& e) {
+    util::log(util::LogLevel::error, "internal_error", {{"where", "fd watch"}, {"what", e.what()}});
+  } catch (...) {
+    util::log(util::LogLevel::error, "internal_error", {{"where", "fd watch"}});
+  }
+}
+
 Trigger::Trigger(EventLoop& loop, std::function<void()> fn)
     : m_event(event_new(loop.base(), -1, 0, &Trigger::on_fire, this)), m_fn(std::move(fn)) {}
 

@@ -29,10 +29,10 @@ struct EventBaseDeleter {
   void operator()(event_base* b) const noexcept;
 };
 struct EventDeleter {
-  void operator()(event* e) const noexcept;
+  void operator()(::event* e) const noexcept;  // (qualified: a test's event() helper may be visible)
 };
 using EventBasePtr = std::unique_ptr<event_base, EventBaseDeleter>;
-using EventPtr = std::unique_ptr<event, EventDeleter>;
+using EventPtr = std::unique_ptr<::event, EventDeleter>;
 
 class EventLoop {
  public:
@@ -81,6 +81,28 @@ class Timer {
   static void on_fire(int fd, short what, void* arg) noexcept;
   EventPtr m_event;
   std::function<void()> m_fn;
+};
+
+// Watches one file descriptor once: fn(read, write, timed_out) runs on the loop thread when the
+// descriptor is ready for what was asked or `timeout_ms` passed (0: no timeout). Arming again
+// replaces the request; the proxy hands these to the store (proxy/store_loop.h).
+class FdWatch {
+ public:
+  FdWatch(EventLoop& loop, std::function<void(bool read, bool write, bool timed_out)> fn);
+  ~FdWatch();
+  FdWatch(const FdWatch&) = delete;
+  FdWatch& operator=(const FdWatch&) = delete;
+
+  void arm(int fd, bool read, bool write, int timeout_ms);
+  void cancel();
+
+ private:
+  static void on_ready(int fd, short what, void* arg) noexcept;
+  event_base* m_base;
+  EventPtr m_event;
+  int m_fd = -1;
+  short m_what = 0;
+  std::function<void(bool, bool, bool)> m_fn;
 };
 
 // Runs a callback once, later in the current loop iteration (after the callbacks already

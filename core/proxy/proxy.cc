@@ -18,6 +18,7 @@
 #include "core/proxy/tap.h"
 #include "core/proxy/router.h"
 #include "core/proxy/session_table.h"
+#include "core/proxy/store_loop.h"
 #include "core/proxy/stream.h"
 #include "core/tracker/event_tracker.h"
 #include "core/util/clock.h"
@@ -58,6 +59,7 @@ struct Proxy::Impl {
 
   explicit Impl(const Config& c) : config(c), tracker(c.dedup_window) {}
   ~Impl() {
+    if (store) store->attach_loop({});  // first: a commit in flight on the loop completes into the pipeline
     admin.reset();
     server.reset();
     if (registry) registry->clear();
@@ -88,6 +90,7 @@ util::Result<std::unique_ptr<Proxy>> Proxy::create(const Config& config, std::un
   if (!loop) return std::move(loop).error();
   p.loop = std::move(*loop);
   p.store = std::move(store);
+  p.store->attach_loop(store_loop_watches(*p.loop));
   auto upstream = net::UpstreamClient::create(*p.loop, config.tls, config.http_engine);
   if (!upstream) return std::move(upstream).error();
   p.upstream = std::move(*upstream);

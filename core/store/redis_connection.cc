@@ -1,6 +1,7 @@
 #include "core/store/redis_connection.h"
 
 #include <hiredis/hiredis.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/time.h>
 
@@ -117,6 +118,13 @@ class Connection::Node {
     return reply();
   }
   bool broken() const noexcept { return m_ctx->err != 0; }
+  redisContext* context() const noexcept { return m_ctx.get(); }
+  util::Error failure(const char* what) const {
+    std::string m = "redis ";
+    m.append(m_where).append(": ").append(what).append(": ");
+    m.append(m_ctx && m_ctx->err != 0 ? m_ctx->errstr : "no reply");
+    return util::fail(Errc::store_unavailable, std::move(m));
+  }
   const NodeAddress& address() const noexcept { return m_address; }
   const std::string& where() const noexcept { return m_where; }
 
@@ -125,12 +133,6 @@ class Connection::Node {
     void operator()(redisContext* c) const noexcept { redisFree(c); }
   };
   Node(NodeAddress address, std::string where) : m_address(std::move(address)), m_where(std::move(where)) {}
-  util::Error failure(const char* what) const {
-    std::string m = "redis ";
-    m.append(m_where).append(": ").append(what).append(": ");
-    m.append(m_ctx && m_ctx->err != 0 ? m_ctx->errstr : "no reply");
-    return util::fail(Errc::store_unavailable, std::move(m));
-  }
 
   std::unique_ptr<redisContext, ContextDeleter> m_ctx;
   NodeAddress m_address;  // empty host for a unix socket
@@ -338,5 +340,41 @@ bool Connection::broken() const noexcept {
 }
 
 bool Connection::cluster() const noexcept { return !m_slot_node.empty(); }
+
+util::Result<void> Connection::make_nonblocking() {
+  Node& node = *m_nodes.front();
+  if (cluster()) return util::fail(Errc::invalid_argument, "redis " + node.where() + ": a cluster connection stays blocking");
+  redisContext* c = node.context();
+  const int flags = fcntl(c->fd, F_GETFL);
+  if (flags < 0 || fcntl(c->fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+    return util::fail(Errc::store_unavailable, "redis " + node.where() + ": cannot make the socket non-blocking");
+  }
+  c->flags &= ~REDIS_BLOCK;  // hiredis then takes EAGAIN as "later", not as an error
+  return util::ok();
+}
+
+int Connection::fd() const noexcept { return m_nodes.front()->context()->fd; }
+
+util::Result<bool> Connection::write() {
+  Node& node = *m_nodes.front();
+  int done = 0;
+  if (node.broken() || redisBufferWrite(node.context(), &done) != REDIS_OK) return node.failure("write");
+  return done != 0;
+}
+
+util::Result<void> Connection::read() {
+  Node& node = *m_nodes.front();
+  if (node.broken() || redisBufferRead(node.context()) != REDIS_OK) return node.failure("read");
+  return util::ok();
+}
+
+util::Result<std::optional<Reply>> Connection::ready_reply() {
+  Node& node = *m_nodes.front();
+  void* raw = nullptr;
+  if (node.broken() || redisGetReplyFromReader(node.context(), &raw) != REDIS_OK) return node.failure("reply");
+  if (raw == nullptr) return std::optional<Reply>();
+  if (m_unread > 0) --m_unread;
+  return std::optional<Reply>(Reply(static_cast<redisReply*>(raw)));
+}
 
 }  // namespace ssestitch::store::redis

@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,6 +74,16 @@ class Connection {
   util::Result<std::vector<Reply>> broadcast(const std::vector<std::string_view>& argv);
   bool broken() const noexcept;
   bool cluster() const noexcept;
+
+  // Non-blocking use from an event loop (one server, no cluster): after make_nonblocking(),
+  // write() sends what the socket takes of what append() buffered (true once all is sent),
+  // read() takes what the socket holds, and ready_reply() returns the next reply read, if one
+  // is complete. Errors (store_unavailable, the server closed or reset) leave it broken().
+  util::Result<void> make_nonblocking();
+  int fd() const noexcept;
+  util::Result<bool> write();
+  util::Result<void> read();
+  util::Result<std::optional<Reply>> ready_reply();
 
  private:
   class Node;

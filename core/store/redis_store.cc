@@ -190,6 +190,10 @@ util::Result<void> RedisStore::submit(Batch batch, CommitCallback done) {
   return m_impl->writer->submit(std::move(batch), std::move(done));
 }
 
+void RedisStore::attach_loop(LoopWatchFactory make) {
+  if (m_impl->writer) m_impl->writer->attach_loop(std::move(make));
+}
+
 util::Result<void> RedisStore::flush() {
   if (!m_impl->writer) return util::ok();
   return m_impl->writer->flush();

@@ -35,12 +35,15 @@
 // Redis unreachable or refusing (AUTH, wrong DB): store_unavailable. Messages name the URL.
 //
 // Writing (redis_writer.h has the design): one writer thread sends each group of queued batches
-// as one pipeline; a stream's events and record are written by one Lua script call, so a reader
-// never sees an event without the cursor that covers it. A batch's parts are sent in order on
-// one connection (sessions, indexes, then streams), so Redis applies a prefix of them at
-// worst (a failover can lose a suffix: see the man page). Callbacks run on the writer thread
-// after every reply of the group arrived; a failed round trip fails the group
-// (store_unavailable; store_full when Redis is at maxmemory with a noeviction policy).
+// as one pipeline, or, for a proxy that attached its loop (attach_loop), the loop thread does,
+// non-blocking, while the writer thread is idle; a stream's events and record are written by
+// one Lua script call, so a reader never sees an event without the cursor that covers it. A
+// batch's parts are sent in order on one connection at a time (sessions, indexes, then
+// streams), so Redis applies a prefix of them at worst (a failover can lose a suffix: see the
+// man page). Callbacks run on the thread that sent the group, after every reply of the group
+// arrived; a failed round trip fails the group (store_unavailable; store_full when Redis is at
+// maxmemory with a noeviction policy), unless it was the loop's: the writer thread then
+// commits it again from scratch (holding it through an outage).
 // Several writers: any number of proxies may write one prefix, each stream by one of them. A
 // stream's first write makes the writer its `owner`; every append checks it in the same
 // script (fencing: another writer's append fails with store_locked and writes nothing). Each
@@ -87,6 +90,9 @@ class RedisStore final : public SessionStore {
   // True when this writer owns `stream`, nobody does yet, or its owner's liveness key is gone
   // (then this writer becomes the owner). False on a read-only store.
   util::Result<bool> claim(std::uint64_t stream) override;
+  // Commits from the loop thread go out on it, non-blocking (redis_writer.h, "Commits on the
+  // loop"); not for a cluster or --redis-replicas.
+  void attach_loop(LoopWatchFactory make) override;
   util::Result<std::optional<SessionRecord>> session(std::string_view id) const override;
   util::Result<std::optional<StreamRecord>> stream(std::uint64_t stream) const override;
   util::Result<std::vector<SessionRecord>> sessions() const override;

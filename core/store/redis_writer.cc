@@ -1,13 +1,10 @@
 #include "core/store/redis_writer.h"
 
-
 #include <algorithm>
 #include <chrono>
 #include <limits>
-#include <map>
 
 #include "core/store/batch_check.h"
-#include "core/store/lmdb_codec.h"
 #include "core/store/redis_append.h"
 #include "core/store/redis_liveness.h"
 #include "core/store/redis_records.h"
@@ -19,20 +16,6 @@ namespace {
 using util::Errc;
 
 constexpr std::int64_t k_maintenance_interval_ns = 1'000'000'000;
-constexpr std::size_t k_window = 512;          // sessions / streams visited per maintenance pass
-constexpr std::size_t k_cache_max = 10'000;    // stream records cached before the cache is dropped
-
-// KEYS: next_stream. ARGV: n. Raises the counter to n.
-constexpr const char* k_raise_script = R"lua(
-if (tonumber(redis.call('GET', KEYS[1])) or 0) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
-return 1
-)lua";
-
-bool finished(StreamState s) { return s == StreamState::completed || s == StreamState::abandoned; }
-
-bool idle_past(std::int64_t last_active_ms, std::int64_t ttl_ms, std::int64_t now_ms) {
-  return ttl_ms > 0 && last_active_ms <= now_ms - ttl_ms;
-}
 
 }  // namespace
 
@@ -62,6 +45,7 @@ util::Result<std::unique_ptr<Writer>> Writer::start(const RedisOptions& options,
 }
 
 Writer::~Writer() {
+  loop_drain();
   {
     std::lock_guard lk(m_mutex);
     m_stopping = true;
@@ -96,6 +80,7 @@ util::Result<void> Writer::connect() {
 util::Result<void> Writer::submit(Batch batch, CommitCallback done) {
   if (auto r = check_batch(batch); !r) return r;
   const std::size_t bytes = batch.bytes();
+  bool send_now = false;
   {
     std::lock_guard lk(m_mutex);
     if (m_stopping) return util::fail(Errc::store_closed, "redis " + m_options.address.display() + ": the store is closing");
@@ -108,13 +93,33 @@ util::Result<void> Writer::submit(Batch batch, CommitCallback done) {
     }
     m_queued_bytes += bytes;
     ++m_submitted;
-    m_queue.push_back(Pending{std::move(batch), std::move(done), bytes});
+    const bool on_loop = m_attached && std::this_thread::get_id() == m_loop_thread;
+    if (on_loop && m_turn == Turn::loop) {  // the next pipeline, once the one in flight is answered
+      m_loop_queue.push_back(Pending{std::move(batch), std::move(done), bytes});
+      return util::ok();
+    }
+    // Retention rides on the commit that finds it due (before its callbacks, as in every store):
+    // that commit goes through this thread.
+    send_now = on_loop && m_turn == Turn::idle && m_queue.empty() && !m_writer_wants && m_loop_conn.has_value() &&
+               bytes <= k_loop_max_bytes && !housekeeping_due();
+    if (send_now) {
+      m_turn = Turn::loop;
+      m_loop_busy = true;
+      m_loop_queue.push_back(Pending{std::move(batch), std::move(done), bytes});
+    } else {
+      m_queue.push_back(Pending{std::move(batch), std::move(done), bytes});
+    }
   }
-  m_wake.notify_one();
+  if (send_now) {
+    loop_send();
+  } else {
+    m_wake.notify_one();
+  }
   return util::ok();
 }
 
 util::Result<void> Writer::flush() {
+  loop_drain();
   std::unique_lock lk(m_mutex);
   const std::uint64_t target = m_submitted;
   m_committed_cv.wait(lk, [&] { return m_committed >= target; });
@@ -131,15 +136,26 @@ void Writer::run() noexcept {
   for (;;) {
     {
       std::unique_lock lk(m_mutex);
-      m_wake.wait_for(lk, std::chrono::milliseconds(200), [&] { return m_stopping || !m_queue.empty(); });
+      m_wake.wait_for(lk, std::chrono::milliseconds(200), [&] {
+        return m_turn != Turn::loop && (m_stopping || !m_queue.empty() || m_writer_wants);
+      });
+      const bool due = housekeeping_due();
+      if (m_turn == Turn::loop) {  // the loop is committing: it hands the turn over when asked
+        if (due || m_stopping) m_writer_wants = true;
+        continue;
+      }
       if (m_queue.empty() && m_stopping) return;
-      group.swap(m_queue);
+      if (m_queue.empty() && !due && !m_writer_wants && (m_loop_conn || !m_attached)) continue;
+      m_turn = Turn::writer;
+      m_writer_wants = false;
+      take_group(group);
     }
     try {
       if (!group.empty()) {
         const auto t0 = std::chrono::steady_clock::now();
         util::Result<void> r = commit_group(group);
         if (!r && r.error().code == Errc::store_unavailable) r = hold(group, r.error());
+        if (r || r.error().code != Errc::store_unavailable) m_outage_since.reset();  // Redis answers
         const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
         if (!r) {
           forget();
@@ -160,16 +176,61 @@ void Writer::run() noexcept {
       if (!group.empty()) finish(group, util::fail(Errc::internal, std::string("redis writer: ") + e.what()));
     }
     group.clear();
+    prepare_loop_connection();
+    {
+      std::lock_guard lk(m_mutex);
+      m_turn = Turn::idle;
+    }
+  }
+}
+
+// The oldest batches queued, up to k_group_max_bytes (at least one). Called under m_mutex.
+void Writer::take_group(std::vector<Pending>& group) {
+  std::size_t bytes = 0;
+  std::size_t n = 0;
+  while (n < m_queue.size() && (n == 0 || bytes + m_queue[n].bytes <= k_group_max_bytes)) bytes += m_queue[n++].bytes;
+  if (n == m_queue.size()) {
+    group.swap(m_queue);
+    return;
+  }
+  group.assign(std::make_move_iterator(m_queue.begin()), std::make_move_iterator(m_queue.begin() + static_cast<std::ptrdiff_t>(n)));
+  m_queue.erase(m_queue.begin(), m_queue.begin() + static_cast<std::ptrdiff_t>(n));
+}
+
+bool Writer::housekeeping_due() const {
+  return m_liveness.renew_due() || m_clock.mono_ns() >= m_next_maintenance_ns;
+}
+
+// A non-blocking connection for the loop's commits, opened here (the loop never blocks on a
+// connect). Not for a cluster or --redis-replicas (see "Commits on the loop").
+void Writer::prepare_loop_connection() {
+  {
+    std::lock_guard lk(m_mutex);
+    if (!m_attached) return;
+  }
+  if (m_conn && m_conn->cluster()) {
+    std::lock_guard lk(m_mutex);
+    m_attached = false;  // a cluster's commits stay here
+    return;
+  }
+  if (!m_conn || m_conn->broken()) return;
+  if (m_loop_conn && !m_loop_conn->broken()) return;
+  m_loop_conn.reset();
+  auto c = Connection::open(m_options.address, m_options.timeout_ms);
+  if (c && !c->cluster()) {
+    if (auto r = c->make_nonblocking(); r) m_loop_conn.emplace(std::move(*c));
   }
 }
 
 // Redis is unreachable or refusing (restart, failover, LOADING): the group is sent again, with
-// a growing pause, until it commits or outage_hold_ms passed (2 s once the store is closing).
-// Meanwhile nothing is forwarded (commit before forward) and the queue fills until the proxy
-// pauses its upstreams. Sending a group again is safe: sessions and indexes are overwritten
-// with the same values and the append script skips seqs it already has.
+// a growing pause, until it commits or outage_hold_ms passed since the outage began (2 s once
+// the store is closing): the groups queued behind one that gave up are tried once each, not
+// held again. Meanwhile nothing is forwarded (commit before forward) and the queue fills until
+// the proxy pauses its upstreams. Sending a group again is safe: sessions and indexes are
+// overwritten with the same values and the append script skips seqs it already has.
 util::Result<void> Writer::hold(std::vector<Pending>& group, util::Error error) {
-  const auto start = std::chrono::steady_clock::now();
+  if (!m_outage_since) m_outage_since = std::chrono::steady_clock::now();
+  const auto start = *m_outage_since;
   util::log(util::LogLevel::warn, "store_unavailable_holding", {{"error", error.message}});
   {
     std::lock_guard lk(m_mutex);
@@ -270,44 +331,6 @@ void Writer::forget() {
   m_raised_to = 0;
 }
 
-// Sends the script calls, reads their replies, loads the script again and resends once when
-// the server lost it (restart, SCRIPT FLUSH; an append is idempotent: stale seqs are skipped).
-util::Result<void> Writer::run_appends(std::vector<std::vector<std::string>>& calls, std::vector<std::uint64_t>& streams) {
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    for (auto& call : calls) {
-      call[1] = m_append_sha;
-      m_conn->append(std::vector<std::string_view>(call.begin(), call.end()));
-    }
-    bool lost_script = false;
-    util::Result<void> first_error = util::ok();
-    for (std::size_t i = 0; i < calls.size(); ++i) {
-      auto r = m_conn->reply();
-      if (!r) return std::move(r).error();
-      if (text(r->get()).rfind("NOSCRIPT", 0) == 0) {
-        lost_script = true;
-      } else if (auto ok = check(r->get(), m_options.address.display()); !ok) {
-        if (ok.error().code == Errc::store_locked) {
-          // Another writer took this stream over: nothing of it was written; the group's
-          // other streams were (CommitInfo::fenced).
-          m_cache.erase(streams[i]);
-          m_fenced.push_back(streams[i]);
-          util::log(util::LogLevel::warn, "store_stream_fenced",
-                    {{"stream", streams[i]}, {"owner", text(r->get()).substr(7)}});
-          continue;
-        }
-        if (first_error) first_error = ok;
-      } else {
-        note_append_reply(streams[i], r->get());
-      }
-    }
-    if (!first_error) return first_error;
-    if (!lost_script) return util::ok();
-    m_append_sha.clear();
-    if (auto c = connect(); !c) return c;
-  }
-  return util::fail(Errc::store_unavailable, "redis " + m_options.address.display() + ": the append script keeps vanishing");
-}
-
 // --redis-replicas N: the group counts as committed once N replicas have it (WAIT covers every
 // write this connection made; in a cluster, WAIT goes to every master and the fewest acks
 // count). Fewer in time: store_unavailable, so the group is held and sent again (idempotent)
@@ -327,29 +350,7 @@ util::Result<void> Writer::wait_for_replicas() {
                                                  std::to_string(m_options.replica_wait_ms) + " ms (--redis-replicas)");
 }
 
-void Writer::note_append_reply(std::uint64_t stream, const redisReply* r) {
-  AppendResult got;
-  if (!decode_append_reply(r, got)) return;
-  auto it = m_cache.find(stream);
-  if (it != m_cache.end()) {
-    it->second.rec.retained = got.retained;
-    it->second.last_seq = got.last_seq;
-  }
-  std::lock_guard lk(m_mutex);
-  m_metrics.events_written += got.written;
-  m_metrics.events_evicted += got.evicted_now;
-}
-
-std::vector<std::string> Writer::append_call(std::uint64_t n, std::string record,
-                                             const std::vector<const EventRecord*>& events) const {
-  // A call with neither record nor events is a trim (the age pass), which any writer may do.
-  const bool trim_only = record.empty() && events.empty();
-  return append_args(m_append_sha, m_keys, n, m_clock.wall_ms(), m_options.retention, std::move(record),
-                     trim_only ? std::string() : token(), events);
-}
-
 util::Result<void> Writer::commit_group(std::vector<Pending>& group) {
-  const std::string where = m_options.address.display();
   m_fenced.clear();
   if (auto c = connect(); !c) return c;
   std::vector<std::uint64_t> wanted;
@@ -358,185 +359,21 @@ util::Result<void> Writer::commit_group(std::vector<Pending>& group) {
     for (const StreamRecord& s : p.batch.streams) wanted.push_back(s.stream);
   }
   if (auto r = load(wanted); !r) return r;
-
-  // The rules of every SessionStore, in MemoryStore's order: sessions, events, stream records.
-  std::vector<const SessionRecord*> sessions;
-  std::map<std::uint64_t, std::vector<const EventRecord*>> touched;
-  for (const Pending& p : group) {
-    for (const SessionRecord& s : p.batch.sessions) sessions.push_back(&s);
-    for (const EventRecord& e : p.batch.events) {
-      Cached& c = m_cache.at(e.stream);
-      if (e.seq <= c.last_seq) {
-        util::log(util::LogLevel::warn, "store_stale_write", {{"stream", e.stream}, {"seq", e.seq}, {"newest_seq", c.last_seq}});
-        continue;
-      }
-      c.exists = true;
-      advance(c.rec, e);
-      c.last_seq = e.seq;
-      touched[e.stream].push_back(&e);
-    }
-    for (const StreamRecord& s : p.batch.streams) {
-      Cached& c = m_cache.at(s.stream);
-      if (c.exists && s.next_seq < c.rec.next_seq) {
-        util::log(util::LogLevel::warn, "store_stale_write",
-                  {{"stream", s.stream}, {"next_seq", s.next_seq}, {"stored_next_seq", c.rec.next_seq}});
-        continue;
-      }
-      upsert(c.rec, s, c.exists);
-      c.exists = true;
-      touched[s.stream];
-    }
-  }
-
-  // One pipeline: sessions, index entries, the counter, the meta stamp, then the appends.
-  std::size_t plain = 0;
-  std::string blob;
-  for (const SessionRecord* s : sessions) {
-    codec::encode_session(*s, blob);
-    m_conn->append({"SET", m_keys.session(s->id), blob});
-    m_conn->append({"ZADD", m_keys.sessions(), "0", s->id});
-    plain += 2;
-  }
-  std::uint64_t max_stream = 0;
-  for (auto& [n, events] : touched) {
-    Cached& c = m_cache.at(n);
-    const std::string num = std::to_string(n);
-    if (!c.indexed) {
-      m_conn->append({"ZADD", m_keys.streams(), num, num});
-      ++plain;
-      c.indexed = true;
-    }
-    if (c.rec.session != c.indexed_session) {
-      if (!c.indexed_session.empty()) m_conn->append({"ZREM", m_keys.session_streams(c.indexed_session), num});
-      if (!c.rec.session.empty()) m_conn->append({"ZADD", m_keys.session_streams(c.rec.session), num, num});
-      plain += (c.indexed_session.empty() ? 0 : 1) + (c.rec.session.empty() ? 0 : 1);
-      c.indexed_session = c.rec.session;
-    }
-    max_stream = std::max(max_stream, n);
-  }
-  if (max_stream > m_raised_to) {
-    m_conn->append({"EVAL", k_raise_script, "1", m_keys.next_stream(), std::to_string(max_stream)});
-    ++plain;
-    m_raise_next_stream(max_stream);
-  }
-  const std::int64_t now_ms = m_clock.wall_ms();
-  if (m_last_commit_written_ms == 0 || now_ms - m_last_commit_written_ms >= 1000 || now_ms < m_last_commit_written_ms) {
-    m_conn->append({"HSET", m_keys.meta(), "last_commit_ms", std::to_string(now_ms)});
-    ++plain;
-  }
-  util::Result<void> first_error = util::ok();
-  for (std::size_t i = 0; i < plain; ++i) {
+  Staged s;
+  stage(group, *m_conn, s);
+  for (std::size_t i = 0; i < s.total(); ++i) {
     auto r = m_conn->reply();
     if (!r) return std::move(r).error();
-    if (auto ok = check(r->get(), where); !ok && first_error) first_error = ok;
+    absorb(s, r->get());
   }
-  if (!first_error) return first_error;
-  m_raised_to = std::max(m_raised_to, max_stream);
-  m_last_commit_written_ms = now_ms;
-
-  std::vector<std::vector<std::string>> calls;
-  std::vector<std::uint64_t> streams;
-  for (auto& [n, events] : touched) {
-    codec::encode_stream(m_cache.at(n).rec, blob);
-    calls.push_back(append_call(n, blob, events));
-    streams.push_back(n);
+  if (auto r = settle(s); !r) return r;
+  if (s.lost_script) {
+    m_append_sha.clear();
+    if (auto c = connect(); !c) return c;
+    if (auto r = run_appends(s); !r) return r;
   }
-  if (auto r = run_appends(calls, streams); !r) return r;
   if (m_cache.size() > k_cache_max) forget();
   if (m_options.replicas > 0) return wait_for_replicas();
-  return util::ok();
-}
-
-util::Result<void> Writer::maintenance(std::int64_t now_ms) {
-  const Retention& r = m_options.retention;
-  if (r.idle_ttl_ms <= 0 && r.max_age_ms <= 0) return util::ok();
-  if (auto c = connect(); !c) return c;
-  const std::string where = m_options.address.display();
-  const std::string window = std::to_string(k_window);
-
-  // Closed or expired sessions idle past idle_ttl go with all their streams.
-  std::vector<std::string> doomed;
-  std::vector<std::uint64_t> gone;  // streams to delete
-  if (r.idle_ttl_ms > 0) {
-    const std::string from = m_session_cursor.empty() ? std::string("-") : exclusive(m_session_cursor);
-    auto ids = m_conn->command({"ZRANGEBYLEX", m_keys.sessions(), from, "+", "LIMIT", "0", window});
-    if (!ids) return std::move(ids).error();
-    if (auto ok = check(ids->get(), where); !ok) return ok;
-    const std::size_t n = elements(ids->get());
-    m_session_cursor = n < k_window ? std::string() : std::string(text(element(ids->get(), n - 1)));
-    for (std::size_t i = 0; i < n; ++i) m_conn->append({"GET", m_keys.session(text(element(ids->get(), i)))});
-    for (std::size_t i = 0; i < n; ++i) {
-      auto v = m_conn->reply();
-      if (!v) return std::move(v).error();
-      SessionRecord s;
-      if (is_nil(v->get()) || !codec::decode_session(text(v->get()), s)) continue;
-      if (s.state != SessionState::open && idle_past(s.last_active_ms, r.idle_ttl_ms, now_ms)) doomed.push_back(s.id);
-    }
-    for (const std::string& id : doomed) m_conn->append({"ZRANGE", m_keys.session_streams(id), "0", "-1"});
-    for (std::size_t i = 0; i < doomed.size(); ++i) {
-      auto v = m_conn->reply();
-      if (!v) return std::move(v).error();
-      for (std::size_t j = 0; j < elements(v->get()); ++j) gone.push_back(static_cast<std::uint64_t>(integer(element(v->get(), j))));
-    }
-  }
-
-  // A window of streams: finished and idle ones go, the others lose events past max_age.
-  const std::string from = exclusive(std::to_string(m_stream_cursor));
-  auto nums = m_conn->command({"ZRANGEBYSCORE", m_keys.streams(), from, "+inf", "LIMIT", "0", window});
-  if (!nums) return std::move(nums).error();
-  if (auto ok = check(nums->get(), where); !ok) return ok;
-  std::vector<std::uint64_t> visit;
-  for (std::size_t j = 0; j < elements(nums->get()); ++j) visit.push_back(static_cast<std::uint64_t>(integer(element(nums->get(), j))));
-  m_stream_cursor = visit.size() < k_window ? 0 : visit.back();
-  std::vector<std::uint64_t> all = visit;
-  all.insert(all.end(), gone.begin(), gone.end());
-  if (auto l = load(all); !l) return l;
-  std::vector<std::vector<std::string>> trims;
-  std::vector<std::uint64_t> trimmed;
-  for (std::uint64_t n : visit) {
-    const Cached& c = m_cache.at(n);
-    if (!c.exists || std::find(gone.begin(), gone.end(), n) != gone.end()) continue;
-    if (finished(c.rec.state) && idle_past(c.rec.last_active_ms, r.idle_ttl_ms, now_ms)) {
-      gone.push_back(n);
-    } else if (r.max_age_ms > 0 && c.rec.retained.events > 0) {
-      trims.push_back(append_call(n, std::string(), {}));
-      trimmed.push_back(n);
-    }
-  }
-  std::size_t plain = 0;
-  std::uint64_t evicted = 0;
-  for (std::uint64_t n : gone) {
-    auto it = m_cache.find(n);
-    const std::string num = std::to_string(n);
-    m_conn->append({"DEL", m_keys.stream(n), m_keys.events(n)});
-    m_conn->append({"ZREM", m_keys.streams(), num});
-    plain += 2;
-    if (it != m_cache.end()) {
-      evicted += it->second.rec.retained.events;
-      if (!it->second.indexed_session.empty()) {
-        m_conn->append({"ZREM", m_keys.session_streams(it->second.indexed_session), num});
-        ++plain;
-      }
-      m_cache.erase(it);
-    }
-  }
-  for (const std::string& id : doomed) {
-    m_conn->append({"DEL", m_keys.session(id), m_keys.session_streams(id)});
-    m_conn->append({"ZREM", m_keys.sessions(), id});
-    plain += 2;
-  }
-  util::Result<void> first_error = util::ok();  // every reply is read first (see read_streams)
-  for (std::size_t i = 0; i < plain; ++i) {
-    auto v = m_conn->reply();
-    if (!v) return std::move(v).error();
-    if (auto ok = check(v->get(), where); !ok && first_error) first_error = std::move(ok);
-  }
-  if (!first_error) return first_error;
-  {
-    std::lock_guard lk(m_mutex);
-    m_metrics.events_evicted += evicted;
-  }
-  if (!trims.empty()) return run_appends(trims, trimmed);
   return util::ok();
 }
 

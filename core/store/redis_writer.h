@@ -1,18 +1,27 @@
 #pragma once
-// redis::Writer: RedisStore's writer thread. Private to core/store.
+// redis::Writer: RedisStore's writer thread, and its commits on the proxy's loop. Private to
+// core/store. Files: redis_writer.cc (queue, thread, holds), redis_writer_pipeline.cc (a
+// group's commands and replies), redis_writer_loop.cc (commits on the loop),
+// redis_writer_retention.cc (the retention pass).
 //
 // The problem: an event may reach a client only after Redis acknowledged it together with the
 // stream record whose cursor it advances, the proxy's loop must never wait for Redis, and one
 // round trip per event would cap a stream at the round-trip rate.
 //
-// The approach: submit() appends the batch to a queue bounded by bytes; this thread takes
-// everything queued and sends it as ONE pipeline (sessions, index entries, then one script call
-// per stream that appends the stream's events and rewrites its record atomically, retention
-// included), reads every reply, then calls the callbacks in submission order. Stream records
-// are cached here (this writer is the only one of the streams it writes: their `owner` field
-// fences the others, see "Several writers" in redis_store.h), so the rules of every SessionStore (records.h: advance, upsert; writes only
-// move forward) are applied in C++ exactly as MemoryStore applies them, and the script only
-// appends, trims and counts. A failed round trip fails the whole group (store_unavailable),
+// The approach: submit() appends the batch to a queue bounded by bytes; this thread takes the
+// oldest batches queued, up to k_group_max_bytes, and sends them as ONE pipeline (sessions,
+// index entries, then one script call per stream that appends the stream's events and rewrites
+// its record atomically, retention included), reads every reply, then calls the callbacks in
+// submission order. Stream records are cached here (this writer is the only one of the streams
+// it writes: their `owner` field fences the others, see "Several writers" in redis_store.h), so
+// the rules of every SessionStore (records.h: advance, upsert; writes only move forward) are
+// applied in C++ exactly as MemoryStore applies them, and the script only appends, trims and
+// counts.
+// Why a cap on the group (2026-12-06, one stream of 200,000 events written one per upstream
+// write, thr1, redis-server 7.0 appendonly everysec, two runs each): taking everything queued
+// made ~8 commits of megabytes, each slower per event than a small one (Redis parses and the
+// script walks megabytes of arguments while the queue grows again): 71-97k ev/s; capped at
+// 1 MiB 130-141k, 256 KiB 125-149k, 128 KiB 157-184k, 64 KiB 141-151k, 16 KiB 118-132k. A failed round trip fails the whole group (store_unavailable),
 // forgets the cache (reloaded from Redis on next use) and reconnects on the next group.
 // The thread also renews this writer's liveness key and runs the idle/age retention pass once a
 // second.
@@ -51,13 +60,38 @@
 // samples in the kernel and 46 % in pvm_irq_enable under finish_task_switch (on this VM a
 // context switch is the expensive thing). A paced commit costs four wake-ups of sleeping
 // threads (loop -> this thread, Redis, this thread on the reply, the loop on the callback)
-// against none for an inline LMDB commit. So the next step is the issue's own design: Redis I/O
-// on the proxy's loop (non-blocking, replies read when the socket is readable; two wake-ups per
-// commit, the loop's often shared with upstream reads), this thread kept for what may block
-// (loads of uncached records, retention passes, WAIT, holds, reconnects). That is a state
-// machine over commit_group, hold and run_appends, not done yet.
+// against none for an inline LMDB commit. Hence the design below: Redis I/O on the proxy's loop
+// (non-blocking, replies read when the socket is readable; two wake-ups per commit), this
+// thread kept for what may block (loads of uncached records, retention passes, WAIT, holds,
+// reconnects). What is left of a paced commit's added latency over LMDB's (98 us) is about one
+// round trip of the append script on this VM (87 us idle, above).
+//
+// Commits on the loop (redis_writer_loop.cc), once the proxy attached its loop (loop_watch.h):
+// a batch submitted on the loop thread while this thread is idle is staged there (the same
+// stage() as below) on a second connection, non-blocking, and its replies are read when the
+// socket is readable; the callbacks then run on the loop thread. Batches submitted while one is
+// in flight wait and then go to this thread (below). Who may use the
+// cache, the script sha and the loop's connection is decided by a turn (idle / writer / loop,
+// under the mutex): the loop takes it only while this thread is idle with an empty queue, and
+// hands it back, with every batch it holds, when a group cannot go that way (a stream not
+// cached yet, any error or NOSCRIPT: this thread then commits the group from scratch, which is
+// idempotent, with its holds and reconnects), when no reply came within timeout_ms, or when
+// this thread asks for it (liveness renewal, maintenance due). Not on the loop: a cluster
+// (routing and redirects stay blocking), --redis-replicas (WAIT), and batches over
+// k_loop_max_bytes (bulk is bound by Redis' time per event, not by the round trip, and the
+// writer thread's core then stages and writes it). The loop sends one group at a time and hands
+// what queued behind it to this thread rather than sending it next: measured both ways in one
+// run (4 rounds, before the group cap), paced p50 125-175 vs 125-155 us, per-write 65-96k vs
+// 58-79k ev/s.
+// Measured, one interleaved peer-bench run (3 rounds, lat, thr1, fan; one redis-server 7.0
+// appendonly everysec on 127.0.0.1; run 20261206-223102; "before" = the writer thread only and
+// groups uncapped): paced 5,000/s p50 added over direct 134.1 -> 122.3 us (LMDB 24.0, nginx
+// 45.9), CPU 88.4 us/event both; per-write 81.1k -> 131.5k ev/s (nginx 134.5k, LMDB 241.5k);
+// 100 paced streams p50 19.6 -> 24.4 ms, p99 138 -> 128 ms (nginx 0.3 / 3.1 ms): there the
+// limit is Redis' time per script call (one call per stream and commit).
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -69,6 +103,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/store/loop_watch.h"
 #include "core/store/redis_connection.h"
 #include "core/store/redis_keys.h"
 #include "core/store/redis_liveness.h"
@@ -78,6 +113,14 @@ namespace ssestitch::store::redis {
 
 class Writer {
  public:
+  // Groups larger than this go through the writer thread even when the loop could send them
+  // (see "Commits on the loop").
+  static constexpr std::size_t k_loop_max_bytes = 64 * 1024;
+  // A group holds the oldest batches queued up to this many bytes (at least one batch).
+  static constexpr std::size_t k_group_max_bytes = 128 * 1024;
+  // Stream records cached before the cache is dropped.
+  static constexpr std::size_t k_cache_max = 10'000;
+
   // Connects, sets its liveness key and starts the thread. `raise_next_stream(n)` is called with
   // every stream number a batch uses. Errors: store_unavailable.
   static util::Result<std::unique_ptr<Writer>> start(const RedisOptions& options,
@@ -88,7 +131,11 @@ class Writer {
   Writer& operator=(const Writer&) = delete;
 
   util::Result<void> submit(Batch batch, CommitCallback done);
+  // Blocks until every batch submitted before has committed; on the loop thread it first reads
+  // the replies of the loop's group in flight itself (shutdown).
   util::Result<void> flush();
+  // Called on the loop thread (see "Commits on the loop"); an empty `make` detaches.
+  void attach_loop(LoopWatchFactory make);
   StoreMetrics metrics() const;
   // This writer's token: the `owner` of the streams it writes.
   const std::string& token() const noexcept { return m_liveness.token(); }
@@ -99,6 +146,20 @@ class Writer {
     CommitCallback done;
     std::size_t bytes = 0;
   };
+  // A group's pipeline as sent: `plain` commands (sessions, indexes, counter, meta), then one
+  // append script call per stream; its replies are absorbed in that order.
+  struct Staged {
+    std::size_t plain = 0;
+    std::vector<std::vector<std::string>> calls;
+    std::vector<std::uint64_t> streams;  // the stream of each call
+    std::uint64_t max_stream = 0;        // raised in next_stream by this pipeline
+    std::int64_t now_ms = 0;
+    std::size_t taken = 0;               // replies absorbed
+    bool lost_script = false;            // a NOSCRIPT reply: the calls must be sent again
+    util::Result<void> error = util::ok();  // the first error reply, fencing apart
+    std::size_t total() const noexcept { return plain + calls.size(); }
+  };
+  enum class Turn { idle, writer, loop };
   struct Cached {
     StreamRecord rec;
     std::uint64_t last_seq = 0;       // newest seq ever stored
@@ -112,15 +173,31 @@ class Writer {
   util::Result<void> connect();
   util::Result<void> commit_group(std::vector<Pending>& group);
   util::Result<void> load(const std::vector<std::uint64_t>& streams);
+  bool cached(const std::vector<Pending>& group) const;
+  // Applies a loaded group to the cache and appends its pipeline to `conn`.
+  void stage(const std::vector<Pending>& group, Connection& conn, Staged& s);
+  void absorb(Staged& s, const redisReply* r);
+  // After every reply: the first error, else what the pipeline changed is noted.
+  util::Result<void> settle(const Staged& s);
   // The append script's arguments for stream `n` (see k_append_script in redis_writer.cc).
   std::vector<std::string> append_call(std::uint64_t n, std::string record,
                                        const std::vector<const EventRecord*>& events) const;
-  util::Result<void> run_appends(std::vector<std::vector<std::string>>& calls, std::vector<std::uint64_t>& streams);
+  util::Result<void> run_appends(Staged& s);
   void forget();  // drops what this thread believes Redis holds (after any failure)
   util::Result<void> wait_for_replicas();
   void note_append_reply(std::uint64_t stream, const redisReply* r);
   util::Result<void> maintenance(std::int64_t now_ms);
   void housekeeping();  // liveness renewal and maintenance, each when due
+  bool housekeeping_due() const;
+  void take_group(std::vector<Pending>& group);
+  void prepare_loop_connection();
+  // The loop's side (redis_writer_loop.cc; loop thread, while m_loop_busy).
+  void loop_send();
+  void loop_io(int what);
+  void loop_done();
+  void loop_hand_over(bool staged, const util::Error* error);
+  void release_turn();
+  void loop_drain();
   util::Result<void> hold(std::vector<Pending>& group, util::Error error);
   void finish(std::vector<Pending>& group, const util::Result<CommitInfo>& result);
 
@@ -138,7 +215,24 @@ class Writer {
   std::string m_session_cursor;         // maintenance windows: last visited session id
   std::uint64_t m_stream_cursor = 0;    // ... and stream number
   std::int64_t m_last_commit_written_ms = 0;
+  std::optional<std::chrono::steady_clock::time_point> m_outage_since;  // the hold's start
   std::uint64_t m_raised_to = 0;        // next_stream is known to be at least this
+
+  // The loop's commits. m_turn, m_writer_wants, m_attached, m_loop_thread: under m_mutex.
+  // m_loop_conn, like m_cache and m_append_sha, belongs to whoever holds the turn. The rest:
+  // loop thread only.
+  Turn m_turn = Turn::idle;
+  bool m_writer_wants = false;          // this thread waits for the loop to hand the turn back
+  bool m_attached = false;
+  std::thread::id m_loop_thread;
+  std::optional<Connection> m_loop_conn;
+  std::unique_ptr<LoopWatch> m_watch;
+  bool m_loop_busy = false;             // the loop holds the turn
+  bool m_loop_writing = false;          // the pipeline is not all written yet
+  std::vector<Pending> m_loop_group;    // sent, replies awaited
+  std::vector<Pending> m_loop_queue;    // submitted meanwhile: then handed to this thread
+  Staged m_loop_staged;
+  std::int64_t m_loop_t0_ns = 0;
 
   mutable std::mutex m_mutex;  // queue, metrics
   std::condition_variable m_wake;

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/store/loop_watch.h"
 #include "core/store/records.h"
 #include "core/util/function_ref.h"
 #include "core/util/result.h"
@@ -108,6 +109,10 @@ class SessionStore {
     (void)stream;
     return true;
   }
+  // Lets the store do its I/O on the caller's event loop (loop_watch.h); called on that loop's
+  // thread, whose submit()s may then commit there. An empty `make` detaches (before the loop
+  // goes away). Stores without network I/O ignore it.
+  virtual void attach_loop(LoopWatchFactory make) { (void)make; }
 
   virtual util::Result<std::optional<SessionRecord>> session(std::string_view id) const = 0;
   virtual util::Result<std::optional<StreamRecord>> stream(std::uint64_t stream) const = 0;

@@ -37,6 +37,13 @@ failover() {
   grep -q 'store_redis_replication' "$SCRATCH/$name-proxy.log" || fail "$name: no replication line at start"
   start "$name-client" "$TESTKIT" client --url "http://127.0.0.1:$PROXY_PORT/events?n=1000000&size=100" --timeout 4
   local client=$LAST_PID
+  # Until events flow (a second of it, 20 s at most under the sanitizers on a loaded machine).
+  local key=""
+  for _ in $(seq 1 200); do
+    [ -n "$key" ] || key=$(redis-cli -p "$pport" --scan --pattern 'fo:st:*' | head -n 1)
+    [ -n "$key" ] && [ "$(redis-cli -p "$pport" --raw HGET "$key" last_seq)" -ge 1000 ] 2>/dev/null && break
+    sleep 0.1
+  done
   sleep 1
   # A partition: the replica loses the primary and is promoted (as Sentinel does when the
   # primary is unreachable from its side) while the primary still serves the proxy for a

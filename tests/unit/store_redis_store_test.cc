@@ -8,8 +8,10 @@
 #include <string>
 #include <thread>
 
+#include "core/net/event_loop.h"
 #include "core/store/redis_connection.h"
 #include "core/store/redis_store.h"
+#include "tests/unit/loop_support.h"
 #include "tests/unit/store_test_support.h"
 
 using namespace ssestitch;
@@ -304,6 +306,77 @@ TEST_CASE("store::RedisStore holds commits while Redis is away, then commits the
   }
   CHECK_FALSE(st.metrics().degraded);
   CHECK(seqs(st, 1) == std::vector<std::uint64_t>{1, 2, 3, 4, 5, 6});
+}
+
+TEST_CASE("store::RedisStore on the proxy's loop: commits there in order, the writer holds them while Redis is away") {
+  RedisServer server("redis_loop", true);
+  REQUIRE_MESSAGE(server.running(), server.error());
+  auto loop = make_store_loop();  // before the store: its watch lives on the loop
+  RedisOptions o = options_for(server.url("loop"));
+  o.liveness_ms = 3000;
+  auto opened = RedisStore::open(o);
+  REQUIRE(opened);
+  SessionStore& st = **opened;
+  attach_store_loop(st, *loop);
+  REQUIRE(commit(st, events_batch(1, 1, 1)));  // the writer thread loads stream 1's record
+
+  const auto loop_thread = std::this_thread::get_id();
+  std::mutex m;
+  std::vector<std::uint64_t> done;  // the first seq of each batch, in callback order
+  int on_loop = 0;
+  int failed = 0;
+  auto submit = [&](std::uint64_t seq) {
+    REQUIRE(st.submit(events_batch(1, seq, seq), [&, seq](const util::Result<CommitInfo>& r) {
+      std::lock_guard lk(m);
+      done.push_back(seq);
+      on_loop += std::this_thread::get_id() == loop_thread ? 1 : 0;
+      failed += r ? 0 : 1;
+    }));
+  };
+  // Two batches per tick: the second, submitted while the first is in flight, goes to the
+  // writer thread once the first is answered (submission order holds across the two).
+  std::uint64_t next = 2;
+  std::unique_ptr<net::Timer> tick;
+  tick = std::make_unique<net::Timer>(*loop, [&] {
+    submit(next++);
+    submit(next++);
+    if (next <= 400) tick->arm_ms(1);
+  });
+  tick->arm_ms(0);
+  CHECK(run_until(*loop, [&] {
+    std::lock_guard lk(m);
+    return done.size() == 399 - 1;
+  }));
+  {
+    std::lock_guard lk(m);
+    CHECK(std::is_sorted(done.begin(), done.end()));
+    CHECK(failed == 0);
+    CHECK(on_loop > 0);  // the writer opened the loop's connection soon after attach_loop
+    MESSAGE("callbacks on the loop thread: " << on_loop << " of " << done.size());
+  }
+
+  // Redis goes away with a batch on the loop: the writer thread holds it until Redis is back.
+  server.stop();
+  const std::uint64_t held = next;
+  tick = std::make_unique<net::Timer>(*loop, [&] { submit(next++); });
+  tick->arm_ms(0);
+  run_until(*loop, [&] { return next > held; });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  {
+    std::lock_guard lk(m);
+    CHECK(done.back() < held);  // held, not failed
+  }
+  server.start();
+  REQUIRE(server.running());
+  CHECK(run_until(*loop, [&] {
+    std::lock_guard lk(m);
+    return done.back() == held;
+  }));
+  REQUIRE(st.flush());
+  CHECK(failed == 0);
+  std::vector<std::uint64_t> want;
+  for (std::uint64_t s = 1; s <= held; ++s) want.push_back(s);
+  CHECK(seqs(st, 1) == want);
 }
 
 TEST_SUITE_END();

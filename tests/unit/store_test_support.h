@@ -21,7 +21,16 @@
 #include "tests/unit/redis_server.h"
 #include "tests/unit/test_support.h"
 
+namespace ssestitch::net {
+class EventLoop;
+}
+
 namespace ssestitch::test {
+
+// An event loop for RedisFixture's on_loop stores, and the attaching (store_test_support.cc:
+// event_loop.h declares a global `struct event` that would clash with event() below).
+std::shared_ptr<net::EventLoop> make_store_loop();
+void attach_store_loop(store::SessionStore& s, net::EventLoop& loop);
 
 // Opens stores of one kind. open() may be called again after the previous store was
 // destroyed; a persistent fixture then sees the same data.
@@ -60,10 +69,14 @@ class LmdbFixture final : public StoreFixture {
 };
 
 // A key prefix of its own on the shared test redis-server (or, `cluster`, on the shared
-// three-master cluster): reopening sees the same data.
+// three-master cluster): reopening sees the same data. `on_loop`: the store is attached to an
+// event loop of the test thread (as the proxy attaches its own), so commits from this thread go
+// out on the loop's connection; the loop is never run, flush() reads the replies (the path the
+// proxy's shutdown takes; redis_store_test.cc runs the loop for real).
 class RedisFixture final : public StoreFixture {
  public:
-  explicit RedisFixture(bool cluster = false) : m_cluster(cluster) {
+  explicit RedisFixture(bool cluster = false, bool on_loop = false) : m_cluster(cluster) {
+    if (on_loop) m_loop = make_store_loop();
     static std::atomic<int> counter{0};
     std::string p(1, 't');  // (appended: g++ 12 reports a false -Wrestrict for "t" + std::string)
     p.append(std::to_string(getpid())).append("_").append(std::to_string(counter++));
@@ -81,6 +94,7 @@ class RedisFixture final : public StoreFixture {
     o.clock = clock;
     auto s = store::RedisStore::open(o);
     REQUIRE_MESSAGE(s, (s ? "" : s.error().message));
+    if (m_loop) attach_store_loop(**s, *m_loop);
     return std::move(*s);
   }
   bool persistent() const override { return true; }
@@ -91,6 +105,7 @@ class RedisFixture final : public StoreFixture {
   const std::string& prefix() const { return m_prefix; }
 
  private:
+  std::shared_ptr<net::EventLoop> m_loop;  // outlives the stores it serves
   bool m_cluster = false;
   std::string m_prefix;
 };
@@ -113,6 +128,10 @@ inline void for_each_store(const std::function<void(StoreFixture&)>& body) {
   }
   SUBCASE("redis") {
     RedisFixture f;
+    body(f);
+  }
+  SUBCASE("redis-loop") {
+    RedisFixture f(false, true);
     body(f);
   }
   SUBCASE("redis-cluster") {
