@@ -1,9 +1,9 @@
 #pragma once
 // LoopWatch: how a store does I/O on its caller's event loop without depending on it (core/store
-// sits below core/net, DESIGN.md "Layout and who may include whom"). The proxy hands a store a factory of watches over its
-// libevent loop (proxy/store_loop.h); a store that talks to a server (RedisStore) then commits
-// from the loop thread with non-blocking sockets instead of waking its writer thread for every
-// commit (redis_writer.h, "Commits on the loop").
+// does not include core/net: DESIGN.md "Layout and who may include whom"). The proxy hands a
+// store a factory of watches over its libevent loop (proxy/store_loop.h); a store that talks to
+// a server (RedisStore) then commits from the loop thread with non-blocking sockets instead of
+// waking its writer thread for every commit (redis_writer.h, "Commits on the loop").
 //
 // A watch is one-shot: arm() asks for one call of its callback, on the loop thread, when `fd` is
 // ready for `events` or `timeout_ms` passed (what: readable / writable / timed_out bits);

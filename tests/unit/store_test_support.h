@@ -72,7 +72,7 @@ class LmdbFixture final : public StoreFixture {
 // three-master cluster): reopening sees the same data. `on_loop`: the store is attached to an
 // event loop of the test thread (as the proxy attaches its own), so commits from this thread go
 // out on the loop's connection; the loop is never run, flush() reads the replies (the path the
-// proxy's shutdown takes; redis_store_test.cc runs the loop for real).
+// proxy's shutdown takes; store_redis_store_test.cc runs the loop for real).
 class RedisFixture final : public StoreFixture {
  public:
   explicit RedisFixture(bool cluster = false, bool on_loop = false) : m_cluster(cluster) {
