@@ -353,12 +353,7 @@ util::Result<void> Writer::wait_for_replicas() {
 util::Result<void> Writer::commit_group(std::vector<Pending>& group) {
   m_fenced.clear();
   if (auto c = connect(); !c) return c;
-  std::vector<std::uint64_t> wanted;
-  for (const Pending& p : group) {
-    for (const EventRecord& e : p.batch.events) wanted.push_back(e.stream);
-    for (const StreamRecord& s : p.batch.streams) wanted.push_back(s.stream);
-  }
-  if (auto r = load(wanted); !r) return r;
+  if (auto r = load(streams_of(group)); !r) return r;
   Staged s;
   stage(group, *m_conn, s);
   for (std::size_t i = 0; i < s.total(); ++i) {

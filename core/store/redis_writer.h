@@ -173,6 +173,8 @@ class Writer {
   util::Result<void> connect();
   util::Result<void> commit_group(std::vector<Pending>& group);
   util::Result<void> load(const std::vector<std::uint64_t>& streams);
+  // The streams a group's events and records belong to (repeats included).
+  static std::vector<std::uint64_t> streams_of(const std::vector<Pending>& group);
   bool cached(const std::vector<Pending>& group) const;
   // Applies a loaded group to the cache and appends its pipeline to `conn`.
   void stage(const std::vector<Pending>& group, Connection& conn, Staged& s);

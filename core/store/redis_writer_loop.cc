@@ -2,19 +2,12 @@
 #include <poll.h>
 
 #include <cerrno>
-#include <chrono>
 
 #include "core/store/redis_writer.h"
+#include "core/util/clock.h"
 #include "core/util/log.h"
 
 namespace ssestitch::store::redis {
-namespace {
-
-std::int64_t mono_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
 
 void Writer::attach_loop(LoopWatchFactory make) {
   if (!make) loop_drain();
@@ -39,7 +32,7 @@ void Writer::loop_send() {
   }
   m_loop_staged = Staged{};
   stage(m_loop_group, *m_loop_conn, m_loop_staged);
-  m_loop_t0_ns = mono_ns();
+  m_loop_t0_ns = util::system_clock().mono_ns();
   m_loop_writing = true;
   loop_io(0);
 }
@@ -93,7 +86,7 @@ void Writer::loop_done() {
   if (m_cache.size() > k_cache_max) forget();
   std::vector<Pending> group;
   group.swap(m_loop_group);
-  finish(group, CommitInfo{mono_ns() - m_loop_t0_ns, m_fenced});  // may submit: to m_loop_queue
+  finish(group, CommitInfo{util::system_clock().mono_ns() - m_loop_t0_ns, m_fenced});  // may submit: to m_loop_queue
   release_turn();
 }
 
@@ -108,9 +101,8 @@ void Writer::loop_hand_over(bool staged, const util::Error* error) {
     util::log(util::LogLevel::warn, "store_loop_commit_failed", {{"error", error->message}});
     m_loop_conn.reset();
   }
-  m_loop_group.insert(m_loop_group.end(), std::make_move_iterator(m_loop_queue.begin()),
-                      std::make_move_iterator(m_loop_queue.end()));
-  m_loop_queue.swap(m_loop_group);
+  m_loop_queue.insert(m_loop_queue.begin(), std::make_move_iterator(m_loop_group.begin()),
+                      std::make_move_iterator(m_loop_group.end()));
   m_loop_group.clear();
   release_turn();
 }

@@ -92,16 +92,18 @@ std::vector<std::string> Writer::append_call(std::uint64_t n, std::string record
                      trim_only ? std::string() : token(), events);
 }
 
-bool Writer::cached(const std::vector<Pending>& group) const {
+std::vector<std::uint64_t> Writer::streams_of(const std::vector<Pending>& group) {
+  std::vector<std::uint64_t> out;
   for (const Pending& p : group) {
-    for (const EventRecord& e : p.batch.events) {
-      if (!m_cache.count(e.stream)) return false;
-    }
-    for (const StreamRecord& s : p.batch.streams) {
-      if (!m_cache.count(s.stream)) return false;
-    }
+    for (const EventRecord& e : p.batch.events) out.push_back(e.stream);
+    for (const StreamRecord& s : p.batch.streams) out.push_back(s.stream);
   }
-  return true;
+  return out;
+}
+
+bool Writer::cached(const std::vector<Pending>& group) const {
+  const std::vector<std::uint64_t> streams = streams_of(group);
+  return std::all_of(streams.begin(), streams.end(), [&](std::uint64_t n) { return m_cache.count(n) != 0; });
 }
 
 // One pipeline: sessions, index entries, the counter, the meta stamp, then the appends. Redis

@@ -12,7 +12,7 @@ _pids=()
 
 cleanup() {
   local p
-  for p in "${_pids[@]:-}"; do [ -n "$p" ] && kill "$(real_pid "$p" || echo "$p")" 2>/dev/null || true; done
+  for p in "${_pids[@]:-}"; do [ -n "$p" ] && kill "$(signal_target "$p")" 2>/dev/null || true; done
   for p in "${_pids[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
 }
 trap cleanup EXIT
@@ -38,11 +38,17 @@ start() {
 # waits for, so the check waits until the lifetime's SIGKILL (exit 137; seen in CI on a testkit
 # relay, about 1 run in 65 under load). `timeout` then exits with the command's status.
 stop() {
-  local pid=$1 sig=${2:-TERM} target=
+  local pid=$1 sig=${2:-TERM}
   STOP_RC=0
-  case " ${_pids[*]:-} " in *" $pid "*) target=$(real_pid "$pid" || true) ;; esac
-  kill -s "$sig" "${target:-$pid}" 2>/dev/null || true
+  kill -s "$sig" "$(signal_target "$pid")" 2>/dev/null || true
   wait "$pid" 2>/dev/null || STOP_RC=$?
+}
+
+# signal_target PID: what to signal to stop PID: the command itself for a process `start`ed
+# under `timeout` (see stop), else PID.
+signal_target() {
+  case " ${_pids[*]:-} " in *" $1 "*) real_pid "$1" && return ;; esac
+  echo "$1"
 }
 
 # waited PID: waits for one of our processes to end by itself; sets STOP_RC.
