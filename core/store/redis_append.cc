@@ -42,35 +42,37 @@ for i = 7, #ARGV, 7 do
 end
 local cutoff = nil
 if maxage > 0 then cutoff = now - maxage end
-local start, keep, keep_at = d(first) .. '-0', nil, 0
-while n > 0 do
-  local over = (maxn > 0 and n > maxn) or (maxb > 0 and bytes > maxb)
-  if not over and not (cutoff and first_at < cutoff) then break end
-  local head = redis.call('XRANGE', ev, start, '+', 'COUNT', 4)
-  if #head == 0 then break end
-  for _, e in ipairs(head) do
-    local x, pos = e[2][2], 1
-    while pos <= #x do
-      local seq, at, size, nxt = struct.unpack('<I8i8I4', x, pos)
-      pos = nxt
-      if seq >= first then
-        local drop = (maxn > 0 and n > maxn) or (maxb > 0 and bytes > maxb) or (cutoff and at < cutoff)
-        if not drop then keep, keep_at = seq, at break end
-        n, bytes, evicted, gone = n - 1, bytes - size, evicted + 1, gone + 1
+local function over(at) return (maxn > 0 and n > maxn) or (maxb > 0 and bytes > maxb) or (cutoff and at < cutoff) end
+local keep, keep_at = nil, 0
+if n > 0 and over(first_at) then
+  -- Until the first event that stays, or the end of the stream: the evictions may end exactly
+  -- where a read of four entries ends, and the event that stays is then in the next read.
+  local start = d(first) .. '-0'
+  while not keep do
+    local head = redis.call('XRANGE', ev, start, '+', 'COUNT', 4)
+    if #head == 0 then break end
+    for _, e in ipairs(head) do
+      local x, pos = e[2][2], 1
+      while pos <= #x do
+        local seq, at, size, nxt = struct.unpack('<I8i8I4', x, pos)
+        pos = nxt
+        if seq >= first then
+          if not over(at) then keep, keep_at = seq, at break end
+          n, bytes, evicted, gone = n - 1, bytes - size, evicted + 1, gone + 1
+        end
       end
+      if keep then break end
+      start = '(' .. e[1]
     end
-    if keep then break end
-    start = '(' .. e[1]
   end
-  if keep then break end
 end
 if gone > 0 then
-  if n == 0 then
-    redis.call('XTRIM', ev, 'MAXLEN', 0)
-    first, first_at = 0, 0
-  else
+  if keep then
     redis.call('XTRIM', ev, 'MINID', d(keep) .. '-0')
     first, first_at = keep, keep_at
+  else  -- every stored event went
+    redis.call('XTRIM', ev, 'MAXLEN', 0)
+    first, first_at, n, bytes = 0, 0, 0, 0
   end
 elseif keep then
   first_at = keep_at  -- the head was read: its arrival is known now

@@ -371,6 +371,26 @@ TEST_CASE("store::SessionStore retention by count") {
   });
 }
 
+// RedisStore keeps each commit's events in entries of their own and reads the oldest four
+// entries at a time when it evicts: evictions that ended with the fourth entry read failed the
+// commit (a script error; found by peer-bench thr1 on 2026-12-07).
+TEST_CASE("store::SessionStore retention by count: evictions that end where older commits end") {
+  for_each_store([](StoreFixture& f) {
+    Retention r = keep_all();
+    r.max_events_per_stream = 4;
+    auto s = f.open(r, nullptr);
+    for (std::uint64_t seq = 1; seq <= 4; ++seq) REQUIRE(commit(*s, events_batch(1, seq, seq)));
+    REQUIRE(commit(*s, events_batch(1, 5, 8)));
+    CHECK(seqs(*s, 1) == std::vector<std::uint64_t>{5, 6, 7, 8});
+    auto rec = s->stream(1);
+    CHECK((*rec)->retained.first_seq == 5);
+    CHECK((*rec)->retained.events == 4);
+    CHECK((*rec)->retained.evicted == 4);
+    REQUIRE(commit(*s, events_batch(1, 9, 9)));
+    CHECK(seqs(*s, 1) == std::vector<std::uint64_t>{6, 7, 8, 9});
+  });
+}
+
 TEST_CASE("store::SessionStore retention by bytes") {
   for_each_store([](StoreFixture& f) {
     Retention r = keep_all();
