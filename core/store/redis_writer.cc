@@ -81,6 +81,7 @@ util::Result<void> Writer::submit(Batch batch, CommitCallback done) {
   if (auto r = check_batch(batch); !r) return r;
   const std::size_t bytes = batch.bytes();
   bool send_now = false;
+  std::vector<Pending> spent;  // freed here, outside the lock
   {
     std::lock_guard lk(m_mutex);
     if (m_stopping) return util::fail(Errc::store_closed, "redis " + m_options.address.display() + ": the store is closing");
@@ -94,6 +95,7 @@ util::Result<void> Writer::submit(Batch batch, CommitCallback done) {
     m_queued_bytes += bytes;
     ++m_submitted;
     const bool on_loop = m_attached && std::this_thread::get_id() == m_loop_thread;
+    if (on_loop) spent.swap(m_spent);
     if (on_loop && m_turn == Turn::loop) {  // the next pipeline, once the one in flight is answered
       m_loop_queue.push_back(Pending{std::move(batch), std::move(done), bytes});
       return util::ok();
@@ -287,6 +289,9 @@ void Writer::finish(std::vector<Pending>& group, const util::Result<CommitInfo>&
   for (const Pending& p : group) bytes += p.bytes;
   {
     std::lock_guard lk(m_mutex);
+    if (m_attached && std::this_thread::get_id() != m_loop_thread) {
+      m_spent.insert(m_spent.end(), std::make_move_iterator(group.begin()), std::make_move_iterator(group.end()));
+    }
     m_queued_bytes -= std::min(m_queued_bytes, bytes);
     m_committed += group.size();
     if (result) {

@@ -108,16 +108,21 @@ void Writer::loop_hand_over(bool staged, const util::Error* error) {
 }
 
 // Gives the writer thread the turn and what the loop holds (m_loop_queue), in submission order.
+// It is woken only when it has something to do: waking it after every paced commit cost a
+// context switch of each thread per event (perf stat, 25,000 events at 5,000/s: the writer
+// thread 24,785 switches, the loop thread 2.75 per event).
 void Writer::release_turn() {
+  bool wake = false;
   {
     std::lock_guard lk(m_mutex);
     m_queue.insert(m_queue.begin(), std::make_move_iterator(m_loop_queue.begin()),
                    std::make_move_iterator(m_loop_queue.end()));
     m_loop_queue.clear();
+    wake = !m_queue.empty() || m_writer_wants || m_stopping || !m_loop_conn || m_loop_conn->broken();
     m_turn = Turn::idle;
     m_loop_busy = false;
   }
-  m_wake.notify_one();
+  if (wake) m_wake.notify_one();
 }
 
 // Reads the replies of the loop's pipeline in flight without the loop (flush at shutdown).
