@@ -137,9 +137,9 @@ bool Stream::on_upstream_block(const sse::Event& ev) {
   rec.type = ev.type;
   rec.data = std::string(data);
   rec.arrival_ms = m_ctx.clock->wall_ms();
-  m_outbox.emplace_back(obs.seq, std::string());
-  sse::append_event(m_outbox.back().second,
+  sse::append_event(m_outbox.buffer(),
                     sse::OutEvent{tracker::format_downstream_id({no, obs.seq}), ev.type, data, std::nullopt});
+  m_outbox.end_event(obs.seq);
   observe(obs.seq, rec.arrival_ms, data, false);
   m_ctx.pipeline->add_event(std::move(rec));
   // The store advances the stream's record (next seq, cursor) with the event itself; what the
@@ -170,9 +170,9 @@ std::uint64_t Stream::append_event(std::optional<std::string_view> upstream_id, 
   rec.type = std::string(type);
   rec.data = std::string(data);
   rec.arrival_ms = m_ctx.clock->wall_ms();
-  m_outbox.emplace_back(obs.seq, std::string());
-  sse::append_event(m_outbox.back().second,
+  sse::append_event(m_outbox.buffer(),
                     sse::OutEvent{tracker::format_downstream_id({no, obs.seq}), type, data, std::nullopt});
+  m_outbox.end_event(obs.seq);
   observe(obs.seq, rec.arrival_ms, data, true);
   m_ctx.pipeline->add_event(std::move(rec));
   if (upstream_id && upstream_id->empty()) m_ctx.pipeline->mark_dirty(no);  // as in on_upstream_block()

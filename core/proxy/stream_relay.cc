@@ -1,6 +1,7 @@
 #include "core/proxy/stream_relay.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "core/proxy/config.h"
 #include "core/proxy/header_policy.h"
@@ -114,20 +115,11 @@ void StreamRelay::deliver(Outbox& outbox, std::uint64_t upto_seq) {
               {{"stream", m_stream}, {"backlog", m_client->backlog()}, {"sent_seq", m_sent_seq}});
   }
   const bool live = m_client != nullptr && !m_replaying;
-  m_out.clear();
-  std::size_t count = 0;
-  while (!outbox.empty() && outbox.front().first <= upto_seq) {
-    auto& [seq, bytes] = outbox.front();
-    if (live && seq > m_sent_seq) {
-      m_out += bytes;
-      m_sent_seq = seq;
-      ++count;
-    }
-    outbox.pop_front();
-  }
-  if (count > 0) {
-    m_ctx.metrics->events_forwarded += count;
-    write(m_out);
+  const Outbox::Released sent = outbox.release(upto_seq, live ? m_sent_seq : std::numeric_limits<std::uint64_t>::max(),
+                                               [this](std::string_view bytes) { write(bytes); });
+  if (sent.count > 0) {
+    m_sent_seq = sent.last_seq;
+    m_ctx.metrics->events_forwarded += sent.count;
   }
 }
 

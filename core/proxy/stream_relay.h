@@ -24,7 +24,6 @@
 // Loop thread only.
 
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,11 +33,9 @@
 #include "core/net/http_server.h"
 #include "core/proxy/context.h"
 #include "core/proxy/keepalive.h"
+#include "core/proxy/outbox.h"
 
 namespace ssestitch::proxy {
-
-// Events formatted for the client (with our ids), in seq order, not yet committed.
-using Outbox = std::deque<std::pair<std::uint64_t, std::string>>;
 
 class StreamRelay final : private net::ServerRequest::Observer {
  public:
