@@ -26,6 +26,7 @@ class Keys {
   std::string session_streams(std::string_view id) const { return tagged(":ss:{", id); }
   std::string stream(std::uint64_t n) const { return tagged(":st:{", std::to_string(n)); }
   std::string events(std::uint64_t n) const { return tagged(":ev:{", std::to_string(n)); }
+  std::string summaries(std::uint64_t n) const { return tagged(":ix:{", std::to_string(n)); }
 
  private:
   std::string tagged(const char* kind, std::string_view tag) const {

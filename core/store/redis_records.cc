@@ -2,6 +2,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "core/store/lmdb_codec.h"
@@ -31,7 +32,8 @@ bool decode_stream_hash(const redisReply* hash, StreamRecord& rec, std::uint64_t
       have_rec = true;
       continue;
     }
-    if (field == "owner" || field == "first_at") continue;  // fencing, and the script's age check
+    // Fencing, and the append script's own (the age check, the summaries).
+    if (field == "owner" || field == "first_at" || field == "ix_last") continue;
     if (!to_u64(value, v)) return false;
     if (field == "last_seq") {
       last_seq = v;
@@ -105,8 +107,10 @@ std::vector<PackedEntry> pack_events(const std::vector<const EventRecord*>& even
       out.emplace_back();
       out.back().first_seq = e->seq;
       out.back().first_arrival_ms = e->arrival_ms;
+      out.back().max_arrival_ms = e->arrival_ms;
     }
     PackedEntry& p = out.back();
+    p.max_arrival_ms = std::max(p.max_arrival_ms, e->arrival_ms);
     p.last_seq = e->seq;
     ++p.events;
     p.bytes += size;
@@ -119,6 +123,15 @@ std::vector<PackedEntry> pack_events(const std::vector<const EventRecord*>& even
     p.payload += e->upstream_id;
     p.payload += e->type;
     p.payload += e->data;
+  }
+  for (PackedEntry& p : out) {
+    p.summary.reserve(k_entry_summary_bytes + p.index.size());
+    put_le<std::uint64_t>(p.summary, p.first_seq);
+    put_le<std::uint64_t>(p.summary, p.last_seq);
+    put_le<std::uint32_t>(p.summary, static_cast<std::uint32_t>(p.events));
+    put_le<std::uint64_t>(p.summary, p.bytes);
+    put_le<std::int64_t>(p.summary, p.max_arrival_ms);
+    p.summary += p.index;
   }
   return out;
 }

@@ -38,7 +38,12 @@ util::Result<std::vector<std::optional<StoredStream>>> read_streams(Connection& 
 //   p  the payload, per event: three u32 lengths (upstream id, type, data), then those bytes.
 // One entry holds at most k_entry_max_events events and, unless a single event is larger,
 // k_entry_max_bytes of payload, so that a reader's page of entries stays small.
+// Each entry also has a summary in the stream's list P:ix:{N} (redis_store.h), in entry order:
+// first seq (u64), last seq (u64), events (u32), payload bytes (u64), newest arrival ms (i64),
+// then the entry's index (x). Retention reads the summaries only: an entry that goes whole
+// costs no unpacking and no payload (k_entry_summary_bytes is the part before the index).
 inline constexpr std::size_t k_entry_index_bytes = 20;
+inline constexpr std::size_t k_entry_summary_bytes = 36;
 inline constexpr std::size_t k_entry_max_events = 256;
 inline constexpr std::size_t k_entry_max_bytes = 64u << 10;
 
@@ -49,8 +54,10 @@ struct PackedEntry {
   std::uint64_t events = 0;
   std::uint64_t bytes = 0;           // payload bytes (Retained::bytes)
   std::int64_t first_arrival_ms = 0;
+  std::int64_t max_arrival_ms = 0;
   std::string index;                 // field x
   std::string payload;               // field p
+  std::string summary;               // its element of P:ix:{N}
 };
 // Splits `events` into entries (the limits above).
 std::vector<PackedEntry> pack_events(const std::vector<const EventRecord*>& events);

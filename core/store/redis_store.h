@@ -15,13 +15,18 @@
 //   P:st:{N}            hash: rec = StreamRecord (LmdbStore's value encoding; its retained
 //                             counters are ignored), the decimal fields last_seq (newest seq
 //                             ever stored), first_seq, events, bytes, evicted (Retained),
-//                             first_at (arrival ms of event first_seq, for the age check), and
+//                             first_at (arrival ms of event first_seq, for the age check),
+//                             ix_last (the newest seq P:ix:{N} covers; 0: none), and
 //                             owner = the token of the writer that may append to it
 //   P:ev:{N}            Redis Stream of packed entries, each the events of one commit (at
 //                             most 256 events, 64 KiB): entry id "L-0" with L the seq of
 //                             its last event, fields x (index: seq, arrival, size per event)
 //                             and p (payload); the encoding is in redis_records.h. Events
 //                             before first_seq in the head entry were dropped by retention.
+//   P:ix:{N}            list: a summary of each entry of P:ev:{N}, in entry order (counts,
+//                             bytes, newest arrival, index; redis_records.h), for retention.
+//                             Added 2026-12-07 within format 2: a stream written before has
+//                             none and is trimmed from its entries until it empties.
 // Version 1 (one entry per event, fields u, t, d, a; 2026-12-06 only) is refused (store_version):
 // its prefix must be deleted.
 // A stream's record and events share the hash tag {N}: one cluster slot, one atomic script.

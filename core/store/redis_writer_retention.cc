@@ -79,7 +79,7 @@ util::Result<void> Writer::maintenance(std::int64_t now_ms) {
   for (std::uint64_t n : gone) {
     auto it = m_cache.find(n);
     const std::string num = std::to_string(n);
-    m_conn->append({"DEL", m_keys.stream(n), m_keys.events(n)});
+    m_conn->append({"DEL", m_keys.stream(n), m_keys.events(n), m_keys.summaries(n)});
     m_conn->append({"ZREM", m_keys.streams(), num});
     plain += 2;
     if (it != m_cache.end()) {

@@ -11,6 +11,7 @@
 #include "core/net/event_loop.h"
 #include "core/store/redis_connection.h"
 #include "core/store/redis_store.h"
+#include "core/util/clock.h"
 #include "tests/unit/loop_support.h"
 #include "tests/unit/store_test_support.h"
 
@@ -215,6 +216,9 @@ TEST_CASE("store::RedisStore packs a commit's events into entries, trimmed event
   auto head = s.raw.command({"XRANGE", ev, "-", "+", "COUNT", "1"});
   REQUIRE(head);
   CHECK(redis::text(redis::element(redis::element(head->get(), 0), 0)) == "512-0");
+  auto summaries = s.raw.command({"LLEN", s.key(":ix:{1}")});
+  REQUIRE(summaries);
+  CHECK(redis::integer(summaries->get()) == 2);  // one per entry left, the head's included
   std::vector<std::uint64_t> want(300);
   for (std::size_t i = 0; i < want.size(); ++i) want[i] = 301 + i;
   CHECK(seqs(st, 1) == want);  // 257..300 are in the head entry, but gone
@@ -234,6 +238,50 @@ TEST_CASE("store::RedisStore packs a commit's events into entries, trimmed event
     REQUIRE_FALSE(bad);
     CHECK(bad.error().code == util::Errc::store_corrupt);
   }
+}
+
+TEST_CASE("store::RedisStore trims a stream without summaries from its entries") {
+  // A stream written before the summaries existed (or since by a writer that does not keep
+  // them) has none that cover it: retention reads its entries until the stream empties.
+  Scratch s;
+  util::ManualClock clock;
+  RedisOptions o = options_for(s.url);
+  o.retention.max_events_per_stream = 300;
+  o.retention.max_age_ms = 10'000;
+  o.clock = &clock;
+  auto opened = RedisStore::open(o);
+  REQUIRE(opened);
+  SessionStore& st = **opened;
+  REQUIRE(commit(st, events_batch(1, 1, 200, 16, clock.wall_ms())));
+  const std::string ix = s.key(":ix:{1}");
+  SUBCASE("none at all") {
+    REQUIRE(s.raw.command({"DEL", ix}));
+    REQUIRE(s.raw.command({"HDEL", s.key(":st:{1}"), "ix_last"}));
+  }
+  SUBCASE("some, but not of the newest entries") {
+    REQUIRE(s.raw.command({"HSET", s.key(":st:{1}"), "ix_last", "150"}));
+  }
+  REQUIRE(commit(st, events_batch(1, 201, 450, 16, clock.wall_ms())));
+  std::vector<std::uint64_t> want(300);
+  for (std::size_t i = 0; i < want.size(); ++i) want[i] = 151 + i;
+  CHECK(seqs(st, 1) == want);
+  CHECK(stored_stream(st, 1).retained.first_seq == 151);
+  const auto summaries = [&] {
+    auto len = s.raw.command({"LLEN", ix});
+    REQUIRE(len);
+    return redis::integer(len->get());
+  };
+  CHECK(summaries() == 0);  // not kept while they cannot cover the stream
+
+  // The age pass empties the stream; from then on its summaries are kept again.
+  clock.advance_ms(20'000);
+  Batch nudge;
+  nudge.sessions.push_back(SessionRecord{"nudge", "", "", "", 0, 0, SessionState::open});
+  REQUIRE(commit(st, std::move(nudge)));
+  CHECK(seqs(st, 1).empty());
+  REQUIRE(commit(st, events_batch(1, 451, 452, 16, clock.wall_ms())));
+  CHECK(seqs(st, 1) == std::vector<std::uint64_t>{451, 452});
+  CHECK(summaries() == 1);
 }
 
 TEST_CASE("store::RedisStore with replicas wanted and none there: the commit fails after the hold") {
