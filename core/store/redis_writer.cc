@@ -80,7 +80,7 @@ util::Result<void> Writer::connect() {
 util::Result<void> Writer::submit(Batch batch, CommitCallback done) {
   if (auto r = check_batch(batch); !r) return r;
   const std::size_t bytes = batch.bytes();
-  bool send_now = false;
+  enum class Then { wait, send, wake } then = Then::wake;
   std::vector<Pending> spent;  // freed here, outside the lock
   {
     std::lock_guard lk(m_mutex);
@@ -96,15 +96,14 @@ util::Result<void> Writer::submit(Batch batch, CommitCallback done) {
     ++m_submitted;
     const bool on_loop = m_attached && std::this_thread::get_id() == m_loop_thread;
     if (on_loop) spent.swap(m_spent);
-    if (on_loop && m_turn == Turn::loop) {  // the next pipeline, once the one in flight is answered
-      m_loop_queue.push_back(Pending{std::move(batch), std::move(done), bytes});
-      return util::ok();
-    }
     // Retention rides on the commit that finds it due (before its callbacks, as in every store):
     // that commit goes through this thread.
-    send_now = on_loop && m_turn == Turn::idle && m_queue.empty() && !m_writer_wants && m_loop_conn.has_value() &&
-               bytes <= k_loop_max_bytes && !housekeeping_due();
-    if (send_now) {
+    if (on_loop && m_turn == Turn::loop) {  // sent behind the groups in flight, if it may
+      m_loop_queue.push_back(Pending{std::move(batch), std::move(done), bytes});
+      then = loop_may_send() ? Then::send : Then::wait;
+    } else if (on_loop && m_turn == Turn::idle && m_queue.empty() && !m_writer_wants && m_loop_conn.has_value() &&
+               bytes <= k_loop_max_bytes && !housekeeping_due()) {
+      then = Then::send;
       m_turn = Turn::loop;
       m_loop_busy = true;
       m_loop_queue.push_back(Pending{std::move(batch), std::move(done), bytes});
@@ -112,9 +111,9 @@ util::Result<void> Writer::submit(Batch batch, CommitCallback done) {
       m_queue.push_back(Pending{std::move(batch), std::move(done), bytes});
     }
   }
-  if (send_now) {
+  if (then == Then::send) {
     loop_send();
-  } else {
+  } else if (then == Then::wake) {
     m_wake.notify_one();
   }
   return util::ok();
@@ -372,6 +371,7 @@ util::Result<void> Writer::commit_group(std::vector<Pending>& group) {
     if (auto c = connect(); !c) return c;
     if (auto r = run_appends(s); !r) return r;
   }
+  m_fenced = std::move(s.fenced);
   if (m_cache.size() > k_cache_max) forget();
   if (m_options.replicas > 0) return wait_for_replicas();
   return util::ok();

@@ -21,29 +21,67 @@ void Writer::attach_loop(LoopWatchFactory make) {
   m_wake.notify_one();  // the writer opens the loop's connection
 }
 
-// Sends what the loop holds as one pipeline, or hands it to the writer thread when it cannot go
-// this way.
+// Whether what the loop holds may be sent now, behind the groups in flight (under m_mutex or on
+// the loop thread while it holds the turn). Not when this thread asked for the turn, nor past
+// k_loop_max_inflight groups or k_loop_max_bytes queued: the queue then waits for the groups in
+// flight and goes to this thread.
+bool Writer::loop_may_send() const {
+  std::size_t bytes = 0;
+  for (const Pending& p : m_loop_queue) bytes += p.bytes;
+  return !m_writer_wants && m_loop_inflight.size() < k_loop_max_inflight && bytes <= k_loop_max_bytes;
+}
+
+// Sends what the loop holds as one pipeline behind the groups in flight. What cannot go this
+// way (no connection, a stream not cached yet) waits for the groups in flight, then goes to the
+// writer thread.
 void Writer::loop_send() {
-  m_loop_group.swap(m_loop_queue);
-  m_fenced.clear();
-  if (!m_loop_conn || m_loop_conn->broken() || !cached(m_loop_group)) {
-    loop_hand_over(false, nullptr);
+  if (m_loop_queue.empty()) return;
+  if (!m_loop_conn || m_loop_conn->broken() || !cached(m_loop_queue)) {
+    if (m_loop_inflight.empty()) loop_hand_over(nullptr);
     return;
   }
-  m_loop_staged = Staged{};
-  stage(m_loop_group, *m_loop_conn, m_loop_staged);
-  m_loop_t0_ns = util::system_clock().mono_ns();
+  LoopCommit& c = m_loop_inflight.emplace_back();
+  c.group.swap(m_loop_queue);
+  stage(c.group, *m_loop_conn, c.staged);
+  c.t0_ns = util::system_clock().mono_ns();
   m_loop_writing = true;
-  loop_io(0);
+  if (!m_loop_in_io) loop_io(0);  // else loop_io writes it once the callbacks are done
 }
 
 void Writer::loop_io(int what) {
-  if (!m_loop_busy || m_loop_group.empty()) return;  // a late wake-up after a drain
+  if (!m_loop_busy || m_loop_inflight.empty()) return;  // a late wake-up after a drain
+  m_loop_in_io = true;
   util::Result<void> r = util::ok();
   if (what & LoopWatch::timed_out) {
     r = util::fail(util::Errc::store_unavailable, "redis " + m_options.address.display() + ": no reply within " +
                                                       std::to_string(m_options.timeout_ms) + " ms");
   }
+  if (r && (what & LoopWatch::readable)) r = m_loop_conn->read();
+  while (r && !m_loop_inflight.empty()) {
+    Staged& s = m_loop_inflight.front().staged;
+    auto reply = m_loop_conn->ready_reply();
+    if (!reply) {
+      r = std::move(reply).error();
+    } else if (!*reply) {
+      break;
+    } else {
+      absorb(s, (*reply)->get());
+      if (s.taken == s.total()) {
+        loop_done();  // its callbacks may send more; an error hands everything over
+        if (!m_loop_busy) {
+          m_loop_in_io = false;
+          return;
+        }
+        bool may = false;
+        {
+          std::lock_guard lk(m_mutex);
+          may = loop_may_send();
+        }
+        if (may) loop_send();  // what queued while the group was at the limit
+      }
+    }
+  }
+  m_loop_in_io = false;
   if (r && m_loop_writing) {
     auto written = m_loop_conn->write();
     if (written) {
@@ -52,58 +90,55 @@ void Writer::loop_io(int what) {
       r = std::move(written).error();
     }
   }
-  if (r && (what & LoopWatch::readable)) r = m_loop_conn->read();
-  while (r && m_loop_staged.taken < m_loop_staged.total()) {
-    auto reply = m_loop_conn->ready_reply();
-    if (!reply) {
-      r = std::move(reply).error();
-    } else if (!*reply) {
-      break;
-    } else {
-      absorb(m_loop_staged, (*reply)->get());
-    }
-  }
   if (!r) {
-    loop_hand_over(true, &r.error());
+    loop_hand_over(&r.error());
     return;
   }
-  if (m_loop_staged.taken == m_loop_staged.total()) {
-    loop_done();
+  if (m_loop_inflight.empty()) {
+    if (m_loop_queue.empty()) {
+      release_turn();
+    } else {
+      loop_hand_over(nullptr);  // what could not go this way
+    }
     return;
   }
   m_watch->arm(m_loop_conn->fd(), LoopWatch::readable | (m_loop_writing ? LoopWatch::writable : 0), m_options.timeout_ms);
 }
 
-// Every reply is in: the callbacks run here and the turn goes back, with what was submitted
-// meanwhile.
+// The oldest group in flight has every reply: its callbacks run here (they may submit, and so
+// send). An error or a lost script hands everything to the writer thread, which meets the error
+// again or loads the script.
 void Writer::loop_done() {
-  Staged& s = m_loop_staged;
-  if (!s.error || s.lost_script) {
-    loop_hand_over(true, nullptr);  // the writer meets the error again, or loads the script
+  LoopCommit done = std::move(m_loop_inflight.front());
+  m_loop_inflight.pop_front();
+  if (!done.staged.error || done.staged.lost_script) {
+    m_loop_inflight.push_front(std::move(done));
+    loop_hand_over(nullptr);
     return;
   }
-  (void)settle(s);
-  if (m_cache.size() > k_cache_max) forget();
-  std::vector<Pending> group;
-  group.swap(m_loop_group);
-  finish(group, CommitInfo{util::system_clock().mono_ns() - m_loop_t0_ns, m_fenced});  // may submit: to m_loop_queue
-  release_turn();
+  (void)settle(done.staged);
+  if (m_cache.size() > k_cache_max && m_loop_inflight.empty()) forget();
+  finish(done.group, CommitInfo{util::system_clock().mono_ns() - done.t0_ns, std::move(done.staged.fenced)});
 }
 
-// The writer thread takes the turn with everything the loop holds, in submission order. After
-// a staged group: the cache may be ahead of Redis, so it is forgotten; after a failure the
-// loop's connection is dropped too (the writer opens a new one).
-void Writer::loop_hand_over(bool staged, const util::Error* error) {
+// The writer thread takes the turn with everything the loop holds, in submission order (the
+// groups in flight, oldest first, then the queue). With groups in flight the cache may be ahead
+// of Redis, so it is forgotten, and their replies are not read: the loop's connection is dropped
+// (the writer opens a new one) and the writer commits them again from scratch (idempotent).
+void Writer::loop_hand_over(const util::Error* error) {
   if (m_watch) m_watch->disarm();
   m_loop_writing = false;
+  const bool staged = !m_loop_inflight.empty();
   if (staged) forget();
-  if (error != nullptr) {
-    util::log(util::LogLevel::warn, "store_loop_commit_failed", {{"error", error->message}});
-    m_loop_conn.reset();
+  if (error != nullptr) util::log(util::LogLevel::warn, "store_loop_commit_failed", {{"error", error->message}});
+  if (error != nullptr || staged) m_loop_conn.reset();
+  std::vector<Pending> all;
+  for (LoopCommit& c : m_loop_inflight) {
+    all.insert(all.end(), std::make_move_iterator(c.group.begin()), std::make_move_iterator(c.group.end()));
   }
-  m_loop_queue.insert(m_loop_queue.begin(), std::make_move_iterator(m_loop_group.begin()),
-                      std::make_move_iterator(m_loop_group.end()));
-  m_loop_group.clear();
+  m_loop_inflight.clear();
+  all.insert(all.end(), std::make_move_iterator(m_loop_queue.begin()), std::make_move_iterator(m_loop_queue.end()));
+  m_loop_queue = std::move(all);
   release_turn();
 }
 
@@ -131,7 +166,7 @@ void Writer::loop_drain() {
     std::lock_guard lk(m_mutex);
     if (!m_attached || std::this_thread::get_id() != m_loop_thread) return;
   }
-  while (m_loop_busy && !m_loop_group.empty()) {  // (empty: called from a callback, which must not)
+  while (m_loop_busy && !m_loop_inflight.empty()) {  // (empty: called from a callback, which must not)
     pollfd p{m_loop_conn->fd(), static_cast<short>(POLLIN | (m_loop_writing ? POLLOUT : 0)), 0};
     const int n = poll(&p, 1, m_options.timeout_ms);
     if (n < 0 && errno == EINTR) continue;

@@ -61,7 +61,7 @@ void Writer::absorb(Staged& s, const redisReply* r) {
       // Another writer took this stream over: nothing of it was written; the group's other
       // streams were (CommitInfo::fenced).
       m_cache.erase(n);
-      m_fenced.push_back(n);
+      s.fenced.push_back(n);
       util::log(util::LogLevel::warn, "store_stream_fenced", {{"stream", n}, {"owner", text(r).substr(7)}});
     } else if (s.error) {
       s.error = std::move(ok);
