@@ -68,16 +68,18 @@ void Writer::loop_io(int what) {
       absorb(s, (*reply)->get());
       if (s.taken == s.total()) {
         loop_done();  // its callbacks may send more; an error hands everything over
-        if (!m_loop_busy) {
-          m_loop_in_io = false;
-          return;
-        }
         bool may = false;
-        {
+        if (m_loop_busy) {
           std::lock_guard lk(m_mutex);
           may = loop_may_send();
         }
         if (may) loop_send();  // what queued while the group was at the limit
+        // Handed over (by loop_done, a callback or that send): the writer thread may hold the
+        // turn already, so nothing here may touch the loop's state again.
+        if (!m_loop_busy) {
+          m_loop_in_io = false;
+          return;
+        }
       }
     }
   }
@@ -150,6 +152,7 @@ void Writer::release_turn() {
   bool wake = false;
   {
     std::lock_guard lk(m_mutex);
+    if (m_turn != Turn::loop) return;  // released already: the writer thread may hold it now
     m_queue.insert(m_queue.begin(), std::make_move_iterator(m_loop_queue.begin()),
                    std::make_move_iterator(m_loop_queue.end()));
     m_loop_queue.clear();
