@@ -96,13 +96,13 @@ util::Result<void> Writer::submit(Batch batch, CommitCallback done) {
     ++m_submitted;
     const bool on_loop = m_attached && std::this_thread::get_id() == m_loop_thread;
     if (on_loop) spent.swap(m_spent);
-    // Retention rides on the commit that finds it due (before its callbacks, as in every store):
-    // that commit goes through this thread.
     if (on_loop && m_turn == Turn::loop) {  // sent behind the groups in flight, if it may
       m_loop_queue.push_back(Pending{std::move(batch), std::move(done), bytes});
       then = loop_may_send() ? Then::send : Then::wait;
     } else if (on_loop && m_turn == Turn::idle && m_queue.empty() && !m_writer_wants && m_loop_conn.has_value() &&
                bytes <= k_loop_max_bytes && !housekeeping_due()) {
+      // The loop takes the turn. Not when retention is due: it rides on the commit that finds it
+      // due (before its callbacks, as in every store), which goes through this thread.
       then = Then::send;
       m_turn = Turn::loop;
       m_loop_busy = true;

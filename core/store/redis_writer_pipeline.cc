@@ -20,7 +20,6 @@ if (tonumber(redis.call('GET', KEYS[1])) or 0) < tonumber(ARGV[1]) then redis.ca
 return 1
 )lua";
 
-
 }  // namespace
 
 // Sends the script calls of `s`, reads their replies, loads the script again and resends once
