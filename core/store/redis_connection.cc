@@ -43,9 +43,14 @@ bool is_error(const redisReply* r) noexcept { return r != nullptr && r->type == 
 util::Result<void> check(const redisReply* r, const std::string& where) {
   if (!is_error(r)) return util::ok();
   const std::string_view t = text(r);
-  const Errc code = t.rfind("OOM", 0) == 0       ? Errc::store_full
-                    : t.rfind("FENCED ", 0) == 0 ? Errc::store_locked
-                                                 : Errc::store_unavailable;
+  const auto starts = [&](std::string_view p) { return t.rfind(p, 0) == 0; };
+  const Errc code = starts("OOM")                                         ? Errc::store_full
+                    : starts("FENCED ")                                   ? Errc::store_locked
+                    : starts("ERR user_script:") || starts("ERR Unknown Redis command called from script")
+                        ? Errc::internal
+                    : starts("WRONGTYPE") || starts("ERR The ID specified in XADD is equal or smaller")
+                        ? Errc::store_corrupt
+                        : Errc::store_unavailable;
   std::string m = "redis ";
   m.append(where).append(": ").append(t);
   return util::fail(code, std::move(m));

@@ -46,8 +46,13 @@ using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
 
 // Reading replies (all tolerate a null reply and the wrong type: they return the empty value).
 bool is_error(const redisReply* r) noexcept;
-// An error reply as an error: store_full for OOM (Redis at maxmemory), store_locked for our
-// append script's FENCED, store_unavailable for any other ("redis WHERE: ERRORTEXT").
+// An error reply as an error ("redis WHERE: ERRORTEXT"): store_full for OOM (Redis at
+// maxmemory), store_locked for our append script's FENCED; for what no retry can change,
+// internal for an error in our script (a Lua runtime error, a command Redis does not know) and
+// store_corrupt for keys that are not what they should be (WRONGTYPE: another program's key
+// under our prefix; an XADD refused as not newer: a stream whose counters lag its entries);
+// store_unavailable for any other (LOADING, READONLY, BUSY, MASTERDOWN, ...: a writer holds
+// those and tries again).
 util::Result<void> check(const redisReply* r, const std::string& where);
 bool is_nil(const redisReply* r) noexcept;
 std::string_view text(const redisReply* r) noexcept;     // string, status or error text

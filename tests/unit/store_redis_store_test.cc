@@ -106,6 +106,33 @@ TEST_CASE("store::redis::Connection is broken while replies are left unread") {
   CHECK_FALSE(c.broken());
 }
 
+TEST_CASE("store::redis::check: what a retry may change is store_unavailable, the rest is not") {
+  Scratch s;
+  const auto code_of = [&](std::vector<std::string> command) {
+    std::vector<std::string_view> args(command.begin(), command.end());
+    auto r = s.raw.command(args);
+    REQUIRE(r);
+    auto checked = redis::check(r->get(), "test");
+    REQUIRE_FALSE(checked);
+    CHECK(checked.error().message.find("redis test: ") == 0);
+    return checked.error().code;
+  };
+  const std::string k = s.key(":k");
+  CHECK(code_of({"EVAL", "return string.format('%d', nil)", "0"}) == util::Errc::internal);
+  CHECK(code_of({"EVAL", "return redis.call('NOSUCH')", "0"}) == util::Errc::internal);
+  REQUIRE(s.raw.command({"SET", k, "not a stream"}));
+  CHECK(code_of({"EVAL", "return redis.call('XADD', KEYS[1], '5-0', 'x', 'y')", "1", k}) == util::Errc::store_corrupt);
+  REQUIRE(s.raw.command({"DEL", k}));
+  REQUIRE(s.raw.command({"XADD", k, "5-0", "x", "y"}));
+  CHECK(code_of({"XADD", k, "5-0", "x", "y"}) == util::Errc::store_corrupt);
+  CHECK(code_of({"EVAL", "return redis.error_reply('LOADING Redis is loading the dataset in memory')", "0"}) ==
+        util::Errc::store_unavailable);
+  CHECK(code_of({"EVAL", "return redis.error_reply('READONLY You can\'t write against a read only replica.')", "0"}) ==
+        util::Errc::store_unavailable);
+  CHECK(code_of({"EVAL", "return redis.error_reply('OOM command not allowed')", "0"}) == util::Errc::store_full);
+  CHECK(code_of({"EVAL", "return redis.error_reply('FENCED other')", "0"}) == util::Errc::store_locked);
+}
+
 TEST_CASE("store::RedisStore::open refuses what is not its store") {
   Scratch s;
   SUBCASE("read-only open of an empty prefix") {
@@ -282,6 +309,28 @@ TEST_CASE("store::RedisStore trims a stream without summaries from its entries")
   REQUIRE(commit(st, events_batch(1, 451, 452, 16, clock.wall_ms())));
   CHECK(seqs(st, 1) == std::vector<std::uint64_t>{451, 452});
   CHECK(summaries() == 1);
+}
+
+TEST_CASE("store::RedisStore: what Redis refuses for good fails the commit at once, without the hold") {
+  // A hold (outage_hold_ms, 60 s here) is for what a retry may change; a key of another type
+  // where a stream's events go never changes by itself.
+  Scratch s;
+  RedisOptions o = options_for(s.url);
+  o.outage_hold_ms = 60'000;
+  auto opened = RedisStore::open(o);
+  REQUIRE(opened);
+  SessionStore& st = **opened;
+  REQUIRE(commit(st, events_batch(2, 1, 3)));
+  REQUIRE(s.raw.command({"DEL", s.key(":ev:{2}")}));
+  REQUIRE(s.raw.command({"SET", s.key(":ev:{2}"), "another program's"}));
+  auto r = commit(st, events_batch(2, 4, 6));
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == util::Errc::store_corrupt);
+  CHECK(r.error().message.find("WRONGTYPE") != std::string::npos);
+  CHECK(st.metrics().degraded);  // the last commit failed
+  REQUIRE(commit(st, events_batch(1, 1, 3)));  // the other streams go on
+  CHECK(seqs(st, 1) == std::vector<std::uint64_t>{1, 2, 3});
+  CHECK_FALSE(st.metrics().degraded);
 }
 
 TEST_CASE("store::RedisStore with replicas wanted and none there: the commit fails after the hold") {
