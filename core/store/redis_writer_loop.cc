@@ -111,13 +111,12 @@ void Writer::loop_io(int what) {
 // send). An error or a lost script hands everything to the writer thread, which meets the error
 // again or loads the script.
 void Writer::loop_done() {
-  LoopCommit done = std::move(m_loop_inflight.front());
-  m_loop_inflight.pop_front();
-  if (!done.staged.error || done.staged.lost_script) {
-    m_loop_inflight.push_front(std::move(done));
+  if (const Staged& s = m_loop_inflight.front().staged; !s.error || s.lost_script) {
     loop_hand_over(nullptr);
     return;
   }
+  LoopCommit done = std::move(m_loop_inflight.front());
+  m_loop_inflight.pop_front();
   (void)settle(done.staged);
   if (m_cache.size() > k_cache_max && m_loop_inflight.empty()) forget();
   finish(done.group, CommitInfo{util::system_clock().mono_ns() - done.t0_ns, std::move(done.staged.fenced)});
