@@ -95,6 +95,28 @@
 // 45.9), CPU 88.4 us/event both; per-write 81.1k -> 131.5k ev/s (nginx 134.5k, LMDB 241.5k);
 // 100 paced streams p50 19.6 -> 24.4 ms, p99 138 -> 128 ms (nginx 0.3 / 3.1 ms): there the
 // limit is Redis' time per script call (one call per stream and commit).
+//
+// What is left of a paced commit's latency (2026-12-07; one stream at 5,000/s, redis-server 7.0
+// appendonly everysec, auto-aof-rewrite-percentage 0 (below), on 127.0.0.1, 2 vCPUs): peer-bench
+// run 20261207-060748 (5 rounds) added
+// 111.2 us over direct on Redis against 21.8 with LMDB, while the append script's own round trip
+// from a small blocking client was 54-62 us (PING 24-38). The rest is not the proxy's code:
+// 77 % of the proxy's CPU on this path is the kernel's, 43 % in pvm_irq_enable (this VM's cost of
+// a context switch and of a wake-up), user space about 10 % (hiredis 2.3 %); and every process
+// of the chain now sleeps while the commit is in flight, so each is woken from an idle core:
+// perf sched timehist, scheduling delay p50 of the proxy, Redis and the sink 8-9 us against 2-3
+// us on the LMDB path, where nothing waits. Measured and rejected: busy polling, the loop
+// polling every descriptor instead of sleeping for up to 100-200 us while a reply is due
+// (event_base_loop with EVLOOP_NONBLOCK; 6 interleaved runs of 25,000 events): p50 97-136 us
+// against 124-142 without, gained in some runs only, for 1.6-1.9x the proxy's CPU (on two cores
+// the polling thread takes the core Redis, the generator and the sink need); polling the Redis
+// socket alone did no better (88-127 us).
+// Redis' AOF rewrite (a forked child, automatic whenever the file doubled) halves what a stream
+// gets while it runs: one stream of 200,000 events written one per upstream write, 3 runs each
+// with a BGREWRITEAOF started at the run's start (391 MB of data) and without: 142-179k against
+// 296-330k events/s, Redis' time per append call 542-737 us against 308-343 (INFO
+// commandstats). Benchmarks of this store set auto-aof-rewrite-percentage 0 or they measure
+// when the rewrite happens to run.
 
 #include <atomic>
 #include <chrono>
