@@ -136,6 +136,8 @@ util::Result<std::unique_ptr<Transfer>> Http1Transfer::start(UpstreamClient& cli
     t->m_timer->arm_ms(0);
   } else {
     t->arm_timeouts();
+    // A connected socket (a pooled one) takes the request now, not a loop turn later.
+    if (t->m_connect_deadline_ns == 0) t->send_pending(true);
   }
   return std::unique_ptr<Transfer>(std::move(t));
 }
@@ -251,7 +253,7 @@ void Http1Transfer::on_connected() {
   send_pending();
 }
 
-bool Http1Transfer::send_pending() {
+bool Http1Transfer::send_pending(bool from_start) {
   while (m_out_sent < m_out.size()) {
     const ssize_t n = ::send(m_fd.get(), m_out.data() + m_out_sent, m_out.size() - m_out_sent, MSG_NOSIGNAL);
     if (n > 0) {
@@ -260,6 +262,7 @@ bool Http1Transfer::send_pending() {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;  // the write event stays
+    if (from_start) return true;
     const int err = n < 0 ? errno : EPIPE;
     if (retry_fresh()) return false;
     fail(util::Errc::upstream_protocol, errno_text("send", err));

@@ -428,4 +428,27 @@ static void transfer_contract(bool curl) {
 TEST_CASE("net::Transfer contract: our HTTP/1.1 client") { transfer_contract(false); }
 TEST_CASE("net::Transfer contract: libcurl") { transfer_contract(true); }
 
+TEST_CASE("net::Http1Transfer: on a pooled connection the request leaves in start(), before the loop runs") {
+  Engine e(false);
+  ScriptServer server([](const std::string&, int fd) {
+    send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    return true;
+  });
+  Recorder first;
+  auto t1 = e.fetch(get(server.url("/one")), first);
+  Recorder second;
+  auto t2 = e.start(get(server.url("/two")), second);
+  // The loop is not running: only start() itself can have sent the request (a generous
+  // "never hangs" bound, not a timing).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (server.requests().size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  CHECK(server.requests().size() == 2);
+  REQUIRE(e.run_until([&] { return second.done.has_value(); }));
+  CHECK(*second.done);
+  CHECK(second.body == "ok");
+  CHECK(server.connections() == 1);
+}
+
 }  // namespace ssestitch::test
