@@ -98,9 +98,9 @@
 //
 // What is left of a paced commit's latency (2026-12-07; one stream at 5,000/s, redis-server 7.0
 // appendonly everysec, auto-aof-rewrite-percentage 0 (below), on 127.0.0.1, 2 vCPUs): peer-bench
-// run 20261207-060748 (5 rounds) added
-// 111.2 us over direct on Redis against 21.8 with LMDB, while the append script's own round trip
-// from a small blocking client was 54-62 us (PING 24-38). The rest is not the proxy's code:
+// run 20261207-060748 (5 rounds) added 111.2 us over direct on Redis against 21.8 with LMDB,
+// while the append script's own round trip from a small blocking client was 54-62 us (PING
+// 24-38). The rest is not the proxy's code:
 // 77 % of the proxy's CPU on this path is the kernel's, 43 % in pvm_irq_enable (this VM's cost of
 // a context switch and of a wake-up), user space about 10 % (hiredis 2.3 %); and every process
 // of the chain now sleeps while the commit is in flight, so each is woken from an idle core:
