@@ -150,6 +150,13 @@ void Http1Transfer::cancel() {
   end(false);
 }
 
+void Http1Transfer::cancel_keeping_connection() {
+  if (!m_in_feed || m_finished) return cancel();
+  m_cancelled = true;
+  m_observer = nullptr;
+  m_draining = true;  // feed() ends the transfer once it has parsed what it holds
+}
+
 void Http1Transfer::resume() {
   if (!m_paused || m_finished) return;
   m_paused = false;
@@ -302,7 +309,15 @@ void Http1Transfer::on_readable() {
 }
 
 Http1Transfer::Fed Http1Transfer::feed(const char* data, std::size_t len) {
+  m_in_feed = true;
   const std::size_t parsed = http_parser_execute(&m_parser, &k_settings, data, len);
+  m_in_feed = false;
+  if (m_draining) {
+    // Cancelled inside this read: the connection is kept only when the response ended exactly
+    // where the bytes read end (no callback runs: the observer is gone).
+    end(m_complete && m_sent_all && http_should_keep_alive(&m_parser) != 0 && parsed == len);
+    return Fed::stop;
+  }
   if (m_cancelled) return Fed::stop;
   if (m_callback_failed) {
     fail(util::Errc::upstream_protocol, "the response could not be handed over");
@@ -441,7 +456,7 @@ int Http1Transfer::on_body_data(http_parser* p, const char* at, std::size_t len)
   if (observer == nullptr) return 0;
   BodyAction action = BodyAction::consume;
   const bool ok = guarded("on_body", [&] { action = observer->on_body(std::string_view(at, len)); });
-  if (self->m_cancelled) return -1;
+  if (self->m_cancelled) return self->m_draining ? 0 : -1;
   if (!ok) {
     self->m_callback_failed = true;
     return -1;

@@ -22,7 +22,13 @@
 // it, the connection goes to the UpstreamClient's Http1Pool for the next request to the same
 // origin; a request sent on a pooled connection that closes before any response byte is sent
 // again once on a new connection (libcurl does the same), which covers a server closing an
-// idle connection just as it was reused.
+// idle connection just as it was reused. A transfer its observer stops from inside on_body
+// (cancel_keeping_connection: an MCP POST's stream is complete once its answer came) parses the
+// rest of the bytes of that read without callbacks and keeps the connection when the response
+// ends there, as it does behind the official SDK's server (the last chunk comes with the
+// answer): 30 tool calls through the proxy opened 34 upstream connections before, 3 after;
+// `bench --upstream` through the proxy, 200 pings (SSE answers), p50 1.08-1.61 -> 1.05-1.17 ms
+// (3 interleaved runs each).
 //
 // Measured against libcurl, one interleaved peer-bench run (2 rounds, store on, 2 cores): CPU
 // per event 3.78 -> 3.35 us (one write per event), 33.8 -> 30.2 (paced), 37.6 -> 32.4 (100
@@ -61,6 +67,7 @@ class Http1Transfer final : public Transfer {
                                                        Observer* observer);
   ~Http1Transfer() override;
   void cancel() override;
+  void cancel_keeping_connection() override;
   void resume() override;
 
  private:
@@ -123,6 +130,8 @@ class Http1Transfer final : public Transfer {
   bool m_head = false;            // HEAD: no body follows the headers
   bool m_complete = false;        // the final response ended
   bool m_callback_failed = false; // an observer callback threw
+  bool m_in_feed = false;         // http_parser_execute is running
+  bool m_draining = false;        // cancelled in feed(): parses what it holds, then ends
 };
 
 }  // namespace ssestitch::net

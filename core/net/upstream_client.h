@@ -96,6 +96,11 @@ class Transfer {
 
   // Stops the transfer; no callback runs afterwards. Safe inside this transfer's callbacks.
   virtual void cancel() = 0;
+  // Stops the transfer like cancel(), but from inside on_body the engine may first parse the
+  // bytes it already holds, telling no one, and keep the connection for another request when
+  // the response ends exactly there (an MCP POST's stream ends with its answer, the last chunk
+  // right behind it). Otherwise, and on libcurl, the same as cancel().
+  virtual void cancel_keeping_connection() { cancel(); }
   // Lets a paused transfer continue. Not from inside this transfer's callbacks.
   virtual void resume() = 0;
   // Hands the callbacks to another observer (e.g. from inside on_response, when an exchange

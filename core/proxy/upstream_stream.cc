@@ -398,7 +398,9 @@ void UpstreamStream::drop_transfer() {
   m_idle_timer.cancel();
   m_transfer_ok = false;
   if (m_transfer) {
-    m_transfer->cancel();  // safe inside its own callbacks; destroyed by m_cleanup
+    // Safe inside its own callbacks; destroyed by m_cleanup. Stopped inside on_body (a POST's
+    // stream complete with its answer), the connection may still serve another request.
+    m_transfer->cancel_keeping_connection();
     m_cleanup.fire();
   }
 }

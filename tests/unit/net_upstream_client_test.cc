@@ -143,7 +143,7 @@ class ScriptServer {
 
 // Records what a transfer tells its observer; can pause, cancel or throw on the first body.
 struct Recorder final : Transfer::Observer {
-  enum class OnBody { consume, pause_first, cancel, throw_first };
+  enum class OnBody { consume, pause_first, cancel, cancel_keeping, throw_first };
   OnBody mode = OnBody::consume;
   Transfer* transfer = nullptr;
   int responses = 0;
@@ -162,8 +162,12 @@ struct Recorder final : Transfer::Observer {
   Transfer::BodyAction on_body(std::string_view bytes) override {
     ++bodies;
     if (mode == OnBody::pause_first && bodies == 1) return Transfer::BodyAction::pause;
-    if (mode == OnBody::cancel) {
-      transfer->cancel();
+    if (mode == OnBody::cancel || mode == OnBody::cancel_keeping) {
+      if (mode == OnBody::cancel) {
+        transfer->cancel();
+      } else {
+        transfer->cancel_keeping_connection();
+      }
       return Transfer::BodyAction::consume;
     }
     if (mode == OnBody::throw_first) throw std::runtime_error("observer failed");
@@ -355,13 +359,16 @@ static void transfer_contract(bool curl) {
         send_all(fd, std::string(k_sse_head) + chunk("data: one\n\n") + chunk("data: two\n\n") + "0\r\n\r\n");
         return true;
       });
-      Recorder rec;
-      rec.mode = Recorder::OnBody::cancel;
-      auto t = e.start(get(server.url("/")), rec);
-      REQUIRE(e.run_until([&] { return t->cancelled(); }));
-      e.run_for(50);
-      CHECK(rec.bodies == 1);
-      CHECK(rec.dones == 0);
+      for (const auto mode : {Recorder::OnBody::cancel, Recorder::OnBody::cancel_keeping}) {
+        CAPTURE(static_cast<int>(mode));
+        Recorder rec;
+        rec.mode = mode;
+        auto t = e.start(get(server.url("/")), rec);
+        REQUIRE(e.run_until([&] { return t->cancelled(); }));
+        e.run_for(50);
+        CHECK(rec.bodies == 1);
+        CHECK(rec.dones == 0);
+      }
     }
 
     SUBCASE("an observer that throws ends the transfer as failed") {
@@ -449,6 +456,43 @@ TEST_CASE("net::Http1Transfer: on a pooled connection the request leaves in star
   CHECK(*second.done);
   CHECK(second.body == "ok");
   CHECK(server.connections() == 1);
+}
+
+
+TEST_CASE("net::Http1Transfer: cancelled inside on_body, the connection is kept when the response ends in that read") {
+  Engine e(false);
+  ScriptServer server([](const std::string& request, int fd) {
+    if (request.rfind("GET /later ", 0) == 0) {  // the last chunk comes after a pause
+      send_all(fd, std::string(k_sse_head) + chunk("data: one\n\n"));
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      send_all(fd, "0\r\n\r\n");
+      return true;
+    }
+    send_all(fd, std::string(k_sse_head) + chunk("data: one\n\n") + chunk("data: two\n\n") + "0\r\n\r\n");
+    return true;
+  });
+  auto cancelled_at_first_slice = [&](const std::string& target) {
+    Recorder rec;
+    rec.mode = Recorder::OnBody::cancel_keeping;
+    auto t = e.start(get(server.url(target)), rec);
+    REQUIRE(e.run_until([&] { return t->cancelled(); }));
+    e.run_for(80);
+    CHECK(rec.bodies == 1);
+    CHECK(rec.dones == 0);
+  };
+  auto fetched = [&] {
+    Recorder rec;
+    auto t = e.fetch(get(server.url("/next")), rec);
+    CHECK(*rec.done);
+    CHECK(rec.body == "data: one\n\ndata: two\n\n");
+  };
+  cancelled_at_first_slice("/same");  // the end of the response came in the same read
+  fetched();
+  CHECK(server.connections() == 1);
+  cancelled_at_first_slice("/later");  // on the kept connection; its end had not come yet
+  fetched();
+  CHECK(server.connections() == 2);
+  CHECK(server.requests().size() == 4);
 }
 
 }  // namespace ssestitch::test
