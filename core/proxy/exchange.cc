@@ -237,6 +237,7 @@ void Exchange::on_response(int status, const net::Headers& headers) {
     return;
   }
   if (m_plan.initialize && !m_plan.session.empty()) m_hold = true;  // body held until the session record is durable
+  if (!m_hold && m_plan.mcp && mcp::is_retry_safe(m_plan.rpc_method)) m_hold = m_retry_hold = true;
   if (m_hold) return;  // answered whole, later (reply_held)
   m_client->start(status, m_client_headers);
 }
@@ -289,6 +290,13 @@ net::Transfer::BodyAction Exchange::on_body(std::string_view bytes) {
     return net::Transfer::BodyAction::consume;
   }
   if (m_client == nullptr) return net::Transfer::BodyAction::consume;
+  if (m_retry_hold && m_held_body.size() + bytes.size() > std::min(k_max_kept_answer, m_ctx.config->max_body_size)) {
+    // Too large to hold: passed on as it comes after all, and no longer sent again if cut.
+    m_hold = m_retry_hold = false;
+    m_client->start(m_status, m_client_headers);
+    pass_on(m_held_body);
+    m_held_body = std::string();
+  }
   if (m_hold) {
     if (m_held_body.size() + bytes.size() > m_ctx.config->max_body_size) {
       m_transfer->cancel();
@@ -306,11 +314,7 @@ net::Transfer::BodyAction Exchange::on_body(std::string_view bytes) {
     }
     if (m_client == nullptr) return net::Transfer::BodyAction::consume;  // the answer ended in it
   } else {
-    if (m_plan.rpc_method == "tools/list" || (m_plan.mcp && observing(m_ctx))) {
-      m_answer_size += bytes.size();
-      if (m_answer_size <= k_max_kept_answer) m_answer.append(bytes);
-    }
-    m_client->write(bytes);
+    pass_on(bytes);
   }
   if (m_client->backlog() > m_ctx.config->client_buffer) {
     return net::Transfer::BodyAction::pause;  // resumed by on_drained()
@@ -328,16 +332,26 @@ void Exchange::on_done(const util::Result<void>& result) {
     return reply_held();
   }
   if (m_stateless && (result || m_stateless->watched())) return m_stateless->ended(result);
+  if (!result && m_retry_hold) {  // cut mid-answer, none of it passed on: as if none had come
+    m_status = 0;
+    m_held_body.clear();
+    m_hold = m_retry_hold = false;
+  }
   if (!result && retry(result.error().code)) return;
   if (!result) {
     const bool unreachable = result.error().code == util::Errc::upstream_unreachable ||
                              result.error().code == util::Errc::upstream_refused;
     if (unreachable) m_ctx.metrics->note_upstream_error(m_ctx.clock->wall_ms(), result.error().message);
     ++m_ctx.metrics->errors[std::string(util::to_string(result.error().code))];
-    util::log(LogLevel::warn, "upstream_error", {{"target", m_plan.target}, {"message", result.error().message}});
+    util::log(LogLevel::warn, "upstream_error",
+              {{"target", m_plan.target}, {"method", m_plan.rpc_method}, {"message", result.error().message}});
     reply_error(m_status == 0 ? (result.error().code == util::Errc::timeout ? 504 : 502) : 502,
                 result.error().message);
     return;
+  }
+  if (m_retry_hold) {
+    if (m_plan.rpc_method == "tools/list" && m_status >= 200 && m_status < 300) learn_tools(m_held_body);
+    return reply_held();
   }
   if (m_hold && m_plan.initialized) {
     m_upstream_done = true;
@@ -364,6 +378,14 @@ void Exchange::on_done(const util::Result<void>& result) {
   if (m_plan.rpc_method == "tools/list" && !kept.empty() && m_status >= 200 && m_status < 300) learn_tools(kept);
   if (m_client != nullptr) observe_answer(kept, m_answer_size);
   finish_client();
+}
+
+void Exchange::pass_on(std::string_view bytes) {
+  if (m_plan.rpc_method == "tools/list" || (m_plan.mcp && observing(m_ctx))) {
+    m_answer_size += bytes.size();
+    if (m_answer_size <= k_max_kept_answer) m_answer.append(bytes);
+  }
+  m_client->write(bytes);
 }
 
 void Exchange::finish_client() {

@@ -19,7 +19,12 @@
 // A request that got no answer at all is sent again, for --retry-connect, when that cannot do
 // harm: the connection was refused (nothing listens: the request was not sent; a server
 // restarting on the same port is waited for), or the request is retry-safe
-// (mcp::is_retry_safe: ping, lists, reads) and its connection died before any answer.
+// (mcp::is_retry_safe: ping, lists, reads) and its connection died before any answer. A
+// retry-safe request's JSON answer is held whole (up to 1 MiB or --max-body-size, whichever is
+// smaller; a larger one is passed on as it comes), so that one whose connection dies mid-body
+// counts as no answer and goes again, instead of reaching the client cut off under a 200
+// (seen once the proxy kept upstream connections after SSE answers: bench --through-proxy's
+// relay, which cuts every 16 KiB of a connection, then cut pings mid-answer).
 // A 2026-07-28 SSE answer is a StatelessAnswer (proxy/stateless_answer.h: events passed on,
 // a broken answer re-issued when that is safe, else one JSON-RPC error). A tools/list answer
 // teaches RetryPolicy which tools are read-only or idempotent.
@@ -91,6 +96,7 @@ class Exchange final : private net::Transfer::Observer,
   void become_stream(const net::Headers& client_headers);
   void reply_error(int status, std::string_view message);
   void reply_held();
+  void pass_on(std::string_view bytes);  // a piece of a passed-through answer, to the client
   void early_get_answered();
   bool may_be_unknown_session(int status) const;
   void wait_for_reinit();
@@ -111,6 +117,7 @@ class Exchange final : private net::Transfer::Observer,
   bool m_waiting_commit = false;
   bool m_waiting_get = false;      // initialized: the early GET is not answered yet
   bool m_upstream_done = false;    // the held answer is complete
+  bool m_retry_hold = false;       // held: a retry-safe request's answer (sent again if cut)
   bool m_check_unknown = false;    // a 404 or 400 whose body may say "unknown session" (held)
   bool m_resent = false;           // re-sent after the session's re-initialisation
   int m_retries = 0;

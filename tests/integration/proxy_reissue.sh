@@ -11,7 +11,8 @@
 #  4. a client that closes its stream cancels the upstream request (at once; bound 1 s);
 #  2025-11-25 (sessions), the server SIGKILLed and restarted mid-answer:
 #  5. a read-only tool's call is re-issued on the re-initialised session and completes, no
-#     progress value twice; a tool without annotations gets one JSON-RPC error.
+#     progress value twice; a tool without annotations gets one JSON-RPC error;
+#  6. a ping whose JSON answer is cut mid-body is sent again: the client gets the whole answer.
 . "$(dirname "$0")/lib.sh"
 [ -n "$TESTKIT" ] || skip "TESTKIT not set"
 
@@ -126,4 +127,10 @@ expect_eq "$(messages "$SCRATCH/read_stream" | jq -c 'select(.id) | [.id, .resul
 expect_eq "$(messages "$SCRATCH/stream" | jq -c 'select(.id) | [.id, .error.code]')" '["c",-32000]' \
   "a call of a tool without annotations: one JSON-RPC error"
 [ "$(metric ssestitch_session_reinits_total 'outcome="ok"')" -ge 2 ] || fail "no re-initialisations"
+
+info "6. a retry-safe request's JSON answer cut mid-body"
+expect_eq "$(http_code "$S" "${H[@]}" -d "$init")" 200 "initialize (after the restarts)"
+SID=$(grep -i '^mcp-session-id:' "$SCRATCH/head" | awk '{print $2}' | tr -d '\r')
+post "$S" "$SCRATCH/ping" '{"jsonrpc":"2.0","id":"p","method":"ping","params":{"cut_once":"k1"}}' -H "Mcp-Session-Id: $SID"
+expect_eq "$(jq -c . "$SCRATCH/ping" 2>/dev/null)" '{"jsonrpc":"2.0","id":"p","result":{}}' "the ping's answer, whole"
 echo "proxy_reissue: ok"

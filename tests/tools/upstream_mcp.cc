@@ -4,7 +4,9 @@
 // fast, deterministic proxy tests (the real SDK runs in the e2e tier):
 //   - POST initialize -> JSON InitializeResult plus `Mcp-Session-Id` (32 hex); any other POST
 //     needs a known session (missing -> 400, unknown -> 404, JSON-RPC error bodies);
-//   - notifications and client responses -> 202; ping -> {}; tools/list -> the one tool;
+//   - notifications and client responses -> 202; ping -> {} (the first ping whose params have
+//     a given "cut_once" key gets its answer cut mid-body: chunked, half of it, then the
+//     connection closed); tools/list -> the one tool;
 //   - tools/call "stream" {count, size, drop_every, drops, interval_ms} -> SSE: `count`
 //     notifications/progress (one per interval_ms when given),
 //     ids `<stream>_<k>`, then the JSON-RPC response (id `<stream>_<count+1>`), then the end;
@@ -41,6 +43,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/util/random.h"
 #include "tests/tools/tool_util.h"
@@ -360,7 +363,17 @@ class McpServiceImpl final : public McpService {
       return;
     }
     if (*method == "ping") {
-      reply_json(request, 200, result_body(*id, "{}"), session->id);
+      const std::string answer = result_body(*id, "{}");
+      if (const auto key = json_string(json_member(params, "cut_once")); key && m_pings_cut.insert(std::string(*key)).second) {
+        net::Headers h;
+        h.set("Content-Type", "application/json");
+        h.set("Mcp-Session-Id", session->id);
+        request.start(200, h);
+        request.write(std::string_view(answer).substr(0, answer.size() / 2));
+        request.abort();
+        return;
+      }
+      reply_json(request, 200, answer, session->id);
     } else if (*method == "tools/list") {
       const std::string schema =
           "\"inputSchema\":{\"type\":\"object\",\"properties\":{\"count\":{\"type\":\"integer\"},\"size\":{"
@@ -517,6 +530,7 @@ class McpServiceImpl final : public McpService {
   std::uint64_t m_next_order = 1;
   std::int64_t m_next_listen_k = 1;
   std::unordered_map<std::string, long long> m_cuts;  // progress token -> executions cut
+  std::unordered_set<std::string> m_pings_cut;       // ping cut_once keys seen
   std::unordered_map<std::string, std::unique_ptr<Session>> m_sessions;
   Session m_stateless = [] {
     Session s;
