@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -25,13 +26,15 @@ struct CuttingRelay::Impl {
   std::vector<std::thread> workers;
   std::vector<int> fds;  // every socket of every connection, shut down at stop
 
-  // Copies one direction; with `limit` > 0, closes both sockets `limit` bytes after the first
-  // SSE response header on the connection (a cut JSON answer could not be resumed by anyone;
-  // answers before the stream pass untouched).
-  void pump(int from, int to, std::uint64_t limit) {
+  // Copies one direction. The request direction (`is_request`) counts what it relays in
+  // `requests`; the answer direction, with `limit` > 0, closes both sockets `limit` bytes after
+  // an SSE response header, counting afresh after each new request (HTTP/1.1: the answer to it
+  // is a new response, which may be JSON).
+  void pump(int from, int to, bool is_request, std::uint64_t limit, std::atomic<std::uint64_t>& requests) {
     char buf[16384];
     std::uint64_t moved = 0;
-    bool counting = limit == 0;
+    bool counting = false;
+    std::uint64_t counted_for = 0;  // `requests` when this response began
     std::string tail;  // the last bytes seen, to find the header across reads
     for (;;) {
       pollfd p{from, POLLIN, 0};
@@ -43,7 +46,15 @@ struct CuttingRelay::Impl {
       if (counting && limit > 0) want = static_cast<std::size_t>(std::min<std::uint64_t>(want, limit - moved));
       const ssize_t n = ::recv(from, buf, want, 0);
       if (n <= 0) break;
+      if (is_request) ++requests;  // before the bytes go on: their answer finds it counted
       if (::send(to, buf, static_cast<std::size_t>(n), MSG_NOSIGNAL) != n) break;
+      if (is_request || limit == 0) continue;
+      if (const std::uint64_t r = requests.load(); r != counted_for) {  // a new response
+        counted_for = r;
+        counting = false;
+        moved = 0;
+        tail.clear();
+      }
       if (!counting) {
         tail.append(buf, static_cast<std::size_t>(n));
         for (char& c : tail) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -75,8 +86,9 @@ struct CuttingRelay::Impl {
       std::lock_guard lk(m);
       fds.push_back(client);
       fds.push_back(upstream);
-      workers.emplace_back([this, client, upstream] { pump(client, upstream, 0); });
-      workers.emplace_back([this, client, upstream] { pump(upstream, client, cut_every); });
+      auto requests = std::make_shared<std::atomic<std::uint64_t>>(0);
+      workers.emplace_back([this, client, upstream, requests] { pump(client, upstream, true, 0, *requests); });
+      workers.emplace_back([this, client, upstream, requests] { pump(upstream, client, false, cut_every, *requests); });
     }
   }
 };

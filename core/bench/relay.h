@@ -1,7 +1,8 @@
 #pragma once
 // CuttingRelay: a TCP relay on 127.0.0.1 (port chosen by the OS) in front of one target, which
-// closes each connection `cut_every` bytes after an SSE response began on it (mid-event,
-// mid-chunk; plain JSON answers before it pass untouched, nobody could resume them): the
+// closes a connection once `cut_every` bytes of one SSE response went through it (mid-event,
+// mid-chunk; counted per response, so plain JSON answers on the same connection, before or
+// after, pass untouched: a client could not resume them, only a proxy send some again): the
 // upstream drops `bench --upstream URL --through-proxy` injects under the proxy. One thread per
 // direction per connection; connections are few and short in a smoke test.
 
