@@ -366,8 +366,10 @@ void HttpServer::handle(evhttp_request* req) {
 
   m_handler(*request);
 
-  // Compare pointers only: `request` may have been destroyed by the handler's reply().
-  if (state->current == request) watch_for_close(*state);
+  // Compare pointers only: `request` may have been destroyed by the handler's reply(), and the
+  // connection's state with it by an abort() (the testkit's upstream cuts an answer so).
+  auto after = m_conns.find(conn);
+  if (after != m_conns.end() && after->second->current == request) watch_for_close(*after->second);
 }
 
 void HttpServer::watch_for_close(ConnState& state) {
