@@ -312,10 +312,11 @@ Http1Transfer::Fed Http1Transfer::feed(const char* data, std::size_t len) {
   m_in_feed = true;
   const std::size_t parsed = http_parser_execute(&m_parser, &k_settings, data, len);
   m_in_feed = false;
-  if (m_draining) {
-    // Cancelled inside this read: the connection is kept only when the response ended exactly
-    // where the bytes read end (no callback runs: the observer is gone).
-    end(m_complete && m_sent_all && http_should_keep_alive(&m_parser) != 0 && parsed == len);
+  // Reusable when both messages ended exactly: the response complete, all of the request sent
+  // (a server may answer before it has read the body), nothing read beyond the response.
+  const bool reusable = m_complete && m_sent_all && http_should_keep_alive(&m_parser) != 0 && parsed == len;
+  if (m_draining) {  // cancelled inside this read: no callback runs, the observer is gone
+    end(reusable);
     return Fed::stop;
   }
   if (m_cancelled) return Fed::stop;
@@ -324,9 +325,7 @@ Http1Transfer::Fed Http1Transfer::feed(const char* data, std::size_t len) {
     return Fed::stop;
   }
   if (m_complete) {
-    // Reusable when both messages ended exactly: all of the request sent (a server may answer
-    // before it has read the body), nothing read beyond the response.
-    complete(m_sent_all && http_should_keep_alive(&m_parser) != 0 && parsed == len);
+    complete(reusable);
     return Fed::stop;
   }
   const http_errno err = HTTP_PARSER_ERRNO(&m_parser);

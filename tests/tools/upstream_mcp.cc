@@ -91,11 +91,15 @@ std::string done_result(std::int64_t count) {
   return "{\"content\":[{\"type\":\"text\",\"text\":\"done " + std::to_string(count) + "\"}]}";
 }
 
-void reply_json(net::ServerRequest& request, int status, std::string_view body, std::string_view session = {}) {
+net::Headers json_headers(std::string_view session) {
   net::Headers h;
   h.set("Content-Type", "application/json");
   if (!session.empty()) h.set("Mcp-Session-Id", session);
-  request.reply(status, h, body);
+  return h;
+}
+
+void reply_json(net::ServerRequest& request, int status, std::string_view body, std::string_view session = {}) {
+  request.reply(status, json_headers(session), body);
 }
 
 // Base of both MCP streams: ids, the record link, and the SSE start.
@@ -365,10 +369,7 @@ class McpServiceImpl final : public McpService {
     if (*method == "ping") {
       const std::string answer = result_body(*id, "{}");
       if (const auto key = json_string(json_member(params, "cut_once")); key && m_pings_cut.insert(std::string(*key)).second) {
-        net::Headers h;
-        h.set("Content-Type", "application/json");
-        h.set("Mcp-Session-Id", session->id);
-        request.start(200, h);
+        request.start(200, json_headers(session->id));
         request.write(std::string_view(answer).substr(0, answer.size() / 2));
         request.abort();
         return;
