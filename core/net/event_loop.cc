@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 #include <mutex>
+#include <new>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -110,8 +111,7 @@ void EventLoop::on_wakeup(int fd, short, void* arg) noexcept {
   }
 }
 
-Timer::Timer(EventLoop& loop, std::function<void()> fn)
-    : m_event(evtimer_new(loop.base(), &Timer::on_fire, this)), m_fn(std::move(fn)) {}
+Timer::Timer(EventLoop& loop, std::function<void()> fn) : m_base(loop.base()), m_fn(std::move(fn)) {}
 
 Timer::~Timer() = default;
 
@@ -122,12 +122,18 @@ void Timer::arm_ms(std::int64_t ms) {
 void Timer::arm_us(std::int64_t us) {
   if (us < 0) us = 0;
   timeval tv{static_cast<time_t>(us / 1'000'000), static_cast<suseconds_t>(us % 1'000'000)};
+  if (!m_event) {
+    m_event.reset(evtimer_new(m_base, &Timer::on_fire, this));
+    if (!m_event) throw std::bad_alloc();
+  }
   evtimer_add(m_event.get(), &tv);
 }
 
-void Timer::cancel() { evtimer_del(m_event.get()); }
+void Timer::cancel() {
+  if (m_event) evtimer_del(m_event.get());
+}
 
-bool Timer::armed() const { return evtimer_pending(m_event.get(), nullptr) != 0; }
+bool Timer::armed() const { return m_event && evtimer_pending(m_event.get(), nullptr) != 0; }
 
 void Timer::on_fire(int, short, void* arg) noexcept {
   auto* self = static_cast<Timer*>(arg);
@@ -171,13 +177,16 @@ void FdWatch::on_ready(int, short what, void* arg) noexcept {
   }
 }
 
-Trigger::Trigger(EventLoop& loop, std::function<void()> fn)
-    : m_event(event_new(loop.base(), -1, 0, &Trigger::on_fire, this)), m_fn(std::move(fn)) {}
+Trigger::Trigger(EventLoop& loop, std::function<void()> fn) : m_base(loop.base()), m_fn(std::move(fn)) {}
 
 Trigger::~Trigger() = default;
 
 void Trigger::fire() {
   if (m_pending) return;
+  if (!m_event) {
+    m_event.reset(event_new(m_base, -1, 0, &Trigger::on_fire, this));
+    if (!m_event) throw std::bad_alloc();
+  }
   m_pending = true;
   event_active(m_event.get(), EV_TIMEOUT, 0);
 }

@@ -441,6 +441,7 @@ int Http1Transfer::on_headers_complete(http_parser* p) noexcept {
   Observer* observer = self->m_observer;
   const bool ok = observer == nullptr ||
                   guarded("on_response", [&] { observer->on_response(self->m_status, self->m_response_headers); });
+  self->m_response_headers = Headers();  // the observer took what it needs: not kept for a long stream
   if (self->m_cancelled) return -1;
   if (!ok) {
     self->m_callback_failed = true;

@@ -209,6 +209,7 @@ size_t CurlTransfer::on_header_line(char* data, size_t size, size_t n, void* arg
         ok = guarded("on_response", [&] { self->m_observer->on_response(self->m_status, self->m_response_headers); });
         --self->m_client.m_callback_depth;
       }
+      self->m_response_headers = Headers();  // the observer took what it needs
       if (self->m_cancelled || !ok) return 0;
     }
     return len;

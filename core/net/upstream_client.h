@@ -112,7 +112,6 @@ class Transfer {
   bool finished() const noexcept { return m_finished; }
   bool cancelled() const noexcept { return m_cancelled; }
   int status() const noexcept { return m_status; }
-  const Headers& response_headers() const noexcept { return m_response_headers; }
   std::string_view url() const noexcept { return m_request.url; }
 
  protected:
@@ -125,7 +124,7 @@ class Transfer {
   bool m_paused = false;
   bool m_finished = false;
   bool m_cancelled = false;
-  Headers m_response_headers;
+  Headers m_response_headers;  // while they are read; released once on_response has them
 };
 
 class UpstreamClient {
