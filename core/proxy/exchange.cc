@@ -226,8 +226,8 @@ void Exchange::on_response(int status, const net::Headers& headers) {
         reissue.emplace(m_plan.request.body, m_plan.request_ids.front(),
                         m_ctx.retry->judge("", m_plan.rpc_method, m_plan.request.body));
       }
-      m_stateless.emplace(m_ctx, static_cast<StatelessAnswer::Owner&>(*this), std::move(reissue),
-                          m_plan.rpc_method == "tools/list");
+      m_stateless = std::make_unique<StatelessAnswer>(m_ctx, static_cast<StatelessAnswer::Owner&>(*this),
+                                                      std::move(reissue), m_plan.rpc_method == "tools/list");
       observe_answer({}, 0);
       m_client->start(status, m_client_headers);
       m_stateless->start();

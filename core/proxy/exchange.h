@@ -129,7 +129,9 @@ class Exchange final : private net::Transfer::Observer,
   std::shared_ptr<Exchange*> m_self;  // lets callbacks find this exchange only while it lives
   bool m_released = false;
   std::string m_held_body;
-  std::optional<StatelessAnswer> m_stateless;  // a 2026-07-28 SSE answer
+  // A 2026-07-28 SSE answer. Behind a pointer: 816 bytes every other exchange would carry, and
+  // a burst of connections leaves each exchange's memory behind as a hole between the streams.
+  std::unique_ptr<StatelessAnswer> m_stateless;
   std::string m_answer;          // a JSON answer, for the observers and, of tools/list, for
                                  // RetryPolicy (bounded)
   std::size_t m_answer_size = 0; // its size when larger than what is kept

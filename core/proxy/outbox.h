@@ -8,12 +8,14 @@
 // hands the relay the run it released as one view (one write to the client), and the buffer
 // drops what was released when that is most of it. Rejected: a string per event (measured
 // 2026-12-07, peer-bench thr1 on Redis: the per-event allocations and the concatenation into
-// one write were a tenth of the loop thread's samples).
+// one write were a tenth of the loop thread's samples). The ends live in a vector read from
+// m_first on, not a std::deque: libstdc++'s deque allocates 576 bytes when constructed, which
+// every idle stream paid (heaptrack, bench --scenarios idle).
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ssestitch::proxy {
 
@@ -23,7 +25,7 @@ class Outbox {
   std::string& buffer() noexcept { return m_bytes; }
   void end_event(std::uint64_t seq) { m_ends.push_back({seq, m_bytes.size()}); }
 
-  bool empty() const noexcept { return m_ends.empty(); }
+  bool empty() const noexcept { return m_first == m_ends.size(); }
   void clear() noexcept;
 
   struct Released {
@@ -54,9 +56,11 @@ class Outbox {
   // are most of the buffer (each byte moves at most once more).
   void settle() noexcept;
   static constexpr std::size_t k_keep_capacity = 64 * 1024;  // an idle stream keeps no more
+  static constexpr std::size_t k_keep_ends = 1024;
   std::string m_bytes;           // the events from m_head on; before it, released ones
   std::size_t m_head = 0;
-  std::deque<End> m_ends;
+  std::vector<End> m_ends;       // waiting events from m_first on; before it, released ones
+  std::size_t m_first = 0;
 };
 
 }  // namespace ssestitch::proxy

@@ -73,7 +73,7 @@ class Stream final : private UpstreamStream::Owner, private StreamRelay::Owner, 
   // The POST's one request may be sent again if the stream cannot be resumed; `learn_tools`:
   // it is tools/list, whose answer tells RetryPolicy which tools are safe to repeat.
   void allow_reissue(Reissue reissue, bool learn_tools) {
-    m_reissue.emplace(std::move(reissue));
+    m_reissue = std::make_unique<Reissue>(std::move(reissue));
     m_learn_tools = learn_tools;
   }
   // A stream opened without a client (the proxy's early GET): it lingers until one attaches.
@@ -137,7 +137,8 @@ class Stream final : private UpstreamStream::Owner, private StreamRelay::Owner, 
   std::optional<std::uint64_t> m_final_seq;   // once finished: the client's response ends here
   UpstreamStream m_upstream;
   StreamRelay m_relay;
-  std::optional<Reissue> m_reissue;  // POST streams of one retry-safe request
+  std::unique_ptr<Reissue> m_reissue;  // POST streams of one retry-safe request (168 bytes: on
+                                       // the heap, not in every idle GET stream)
   bool m_learn_tools = false;
   std::string m_mapped;              // Reissue::filter's rewritten data
   std::unique_ptr<StreamFollower> m_follower;  // while another proxy reads the stream
