@@ -350,7 +350,7 @@ void Exchange::on_done(const util::Result<void>& result) {
     return;
   }
   if (m_retry_hold) {
-    if (m_plan.rpc_method == "tools/list" && m_status >= 200 && m_status < 300) learn_tools(m_held_body);
+    learn_tools(m_held_body);
     return reply_held();
   }
   if (m_hold && m_plan.initialized) {
@@ -375,7 +375,7 @@ void Exchange::on_done(const util::Result<void>& result) {
     return;
   }
   const std::string_view kept = m_answer_size <= k_max_kept_answer ? std::string_view(m_answer) : std::string_view();
-  if (m_plan.rpc_method == "tools/list" && !kept.empty() && m_status >= 200 && m_status < 300) learn_tools(kept);
+  learn_tools(kept);
   if (m_client != nullptr) observe_answer(kept, m_answer_size);
   finish_client();
 }
@@ -399,6 +399,7 @@ void Exchange::finish_client() {
 }
 
 void Exchange::learn_tools(std::string_view response) {
+  if (m_plan.rpc_method != "tools/list" || m_status < 200 || m_status >= 300) return;
   m_ctx.retry->learn_tools(m_plan.era == mcp::Era::stateless ? std::string_view() : m_plan.session, response);
 }
 

@@ -103,6 +103,7 @@ class Exchange final : private net::Transfer::Observer,
   void after_reinit(bool remapped);
   bool retry(util::Errc error);
   void finish_client();
+  // A successful tools/list answer (whole; "" when it was too large to keep) teaches RetryPolicy.
   void learn_tools(std::string_view response);
   void release();
 
