@@ -75,6 +75,10 @@ void EventLoop::run() {
   event_base_dispatch(m_base.get());
 }
 
+bool EventLoop::others_ready() const noexcept {
+  return event_base_get_num_events(m_base.get(), EVENT_BASE_COUNT_ACTIVE) > 0;
+}
+
 void EventLoop::stop() { event_base_loopbreak(m_base.get()); }
 
 void EventLoop::post(std::function<void()> fn) {

@@ -51,6 +51,11 @@ class EventLoop {
   // Runs `fn` on the loop thread soon, in posting order. Thread-safe; never blocks on the loop.
   void post(std::function<void()> fn);
   bool in_loop_thread() const noexcept { return std::this_thread::get_id() == m_thread; }
+  // Whether other callbacks are due in this loop iteration (ready sockets not handled yet, a
+  // fired Trigger): a callback that could do work now or leave it to a Trigger asks this to
+  // batch with what is already waiting. libevent takes a callback's event off the active
+  // queue before calling it, so the caller does not count itself.
+  bool others_ready() const noexcept;
 
  private:
   EventLoop() = default;

@@ -25,7 +25,10 @@ constexpr std::int64_t k_ns_per_ms = 1'000'000;
 // from within libcurl's write callback (CommitPipeline::flush_events): paced events skip a
 // loop iteration's worth of libcurl bookkeeping. Chunks of a burst, closer together, are
 // grouped into one commit per loop iteration as before (one commit per chunk halved the
-// per-write throughput).
+// per-write throughput), and so are the chunks of several streams ready in the same loop
+// iteration (EventLoop::others_ready(): then the Trigger commits them all after the last one is
+// read). Until 2026-12-07 each of those committed on its own: 100 paced streams cost a
+// transaction per event however busy the loop was.
 constexpr std::int64_t k_burst_gap_ns = 50'000;
 
 }  // namespace
@@ -128,6 +131,7 @@ net::Transfer::BodyAction UpstreamStream::on_body(std::string_view bytes) {
     return net::Transfer::BodyAction::pause;
   }
   const std::int64_t gap = m_idle.bytes_at(m_ctx.clock->mono_ns());
+  const bool alone = !m_ctx.loop->others_ready();  // asked before parsing fires the Trigger
   auto fed = m_parser.feed(bytes, [this](const sse::Event& ev) {
     if (!is_open()) return;
     if (ev.retry) m_saw_retry = true;
@@ -143,7 +147,7 @@ net::Transfer::BodyAction UpstreamStream::on_body(std::string_view bytes) {
     end(End::not_resumable, fed.error().message);
     return net::Transfer::BodyAction::consume;
   }
-  if (gap >= k_burst_gap_ns) m_ctx.pipeline->flush_events();
+  if (gap >= k_burst_gap_ns && alone) m_ctx.pipeline->flush_events();
   return net::Transfer::BodyAction::consume;
 }
 
