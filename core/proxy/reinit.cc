@@ -55,7 +55,12 @@ class Reinitializer::Run final : private net::Transfer::Observer {
       : m_ctx(ctx), m_session(session.record.id), m_ended(std::move(ended)),
         m_advance(*ctx.loop, [this] { advance(); }),
         m_advance_after_get(*ctx.loop, [this] { get_answered(); }),
-        m_hold(*ctx.loop, [this] { get_answered(); }) {
+        m_hold(*ctx.loop, [this] {
+          // What the server sends on the GET stream before it is attached again may be lost.
+          util::log(LogLevel::warn, "reinit_get_unanswered",
+                    {{"session_prefix", m_session.substr(0, 8)}, {"waited_ms", k_reinit_get_hold_ms}});
+          get_answered();
+        }) {
     const SessionSetup& setup = session.setup;
     m_steps.push_back(setup.initialize);
     m_sends_initialized = setup.initialized;

@@ -45,6 +45,11 @@ done
 waited "$client_pid"
 C_OUT=$(tail -n 1 "$SCRATCH/client.log")
 info "client: $C_OUT"
+if [ "$(jq -c .errors <<<"$C_OUT")" != "[]" ]; then
+  # Seen once (ASan, fresh chroot, 2026-12-07: the first call after restart 3 timed out) and not
+  # reproduced since: what the proxy did around the restarts, for whoever meets it next.
+  grep -E 'session_|upstream_|reinit' "$SCRATCH/proxy.log" | tail -n 20 | sed 's/^/   proxy: /' >&2
+fi
 expect_eq "$STOP_RC/$(jq -r '"\(.ok)/\(.same_session)"' <<<"$C_OUT")/$(jq -c .errors <<<"$C_OUT")" \
   "0/100/true/[]" "every call answered across the restarts"
 updates=$(jq -r .updates <<<"$C_OUT")
