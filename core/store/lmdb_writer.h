@@ -25,6 +25,14 @@
 // 34.3 at 100 streams; bulk 0.14x against 0.17x of direct); this thread reading the next
 // 16 MiB past the used end into the page cache (MADV_WILLNEED) when an inline commit came
 // near it (3 rounds: bulk 0.10x against 0.20x, 4x the CPU; upstream cuts 0.25x against 0.16x).
+// Measured and rejected on 2026-12-07: this thread mapping the pages past the used end read-only
+// ahead of the commits (MADV_POPULATE_READ, twice what the log grew since its last wake-up, at
+// most 32 MiB, the map's address found in /proc/self/maps), so that the loop's first store into
+// a page is a write-protect fault instead of a fault that reads and zeroes it. perf, one bulk
+// stream: filemap_fault 7.4 -> 2.3 % of the proxy's samples (the rest in this thread's madvise),
+// but page faults as a whole 17.5 -> 20.5 % and liblmdb 19.4 -> 24.3 %: the loop still takes one
+// fault per page (2,486-2,617 against 2,503-2,520 for 200,000 events), and on this VM a fault's
+// entry and exit cost more than the zeroing. 3 interleaved runs: 792-832k against 515-826k ev/s.
 
 #include <atomic>
 #include <condition_variable>
