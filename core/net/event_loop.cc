@@ -25,6 +25,13 @@ extern "C" void on_libevent_log(int severity, const char* msg) noexcept {
   util::log(util::LogLevel::debug, "libevent", {{"severity", severity}, {"message", msg != nullptr ? msg : ""}});
 }
 
+// The event of a Timer, Trigger or FdWatch, allocated when first needed.
+EventPtr new_event(event_base* base, evutil_socket_t fd, short what, event_callback_fn fn, void* arg) {
+  EventPtr e(event_new(base, fd, what, fn, arg));
+  if (!e) throw std::bad_alloc();
+  return e;
+}
+
 }  // namespace
 
 void EventBaseDeleter::operator()(event_base* b) const noexcept { event_base_free(b); }
@@ -126,10 +133,7 @@ void Timer::arm_ms(std::int64_t ms) {
 void Timer::arm_us(std::int64_t us) {
   if (us < 0) us = 0;
   timeval tv{static_cast<time_t>(us / 1'000'000), static_cast<suseconds_t>(us % 1'000'000)};
-  if (!m_event) {
-    m_event.reset(evtimer_new(m_base, &Timer::on_fire, this));
-    if (!m_event) throw std::bad_alloc();
-  }
+  if (!m_event) m_event = new_event(m_base, -1, 0, &Timer::on_fire, this);
   evtimer_add(m_event.get(), &tv);
 }
 
@@ -158,7 +162,7 @@ void FdWatch::arm(int fd, bool read, bool write, int timeout_ms) {
   const short what = static_cast<short>((read ? EV_READ : 0) | (write ? EV_WRITE : 0));
   if (!m_event || fd != m_fd || what != m_what) {
     if (m_event) event_del(m_event.get());
-    m_event.reset(event_new(m_base, fd, what, &FdWatch::on_ready, this));
+    m_event = new_event(m_base, fd, what, &FdWatch::on_ready, this);
     m_fd = fd;
     m_what = what;
   }
@@ -187,10 +191,7 @@ Trigger::~Trigger() = default;
 
 void Trigger::fire() {
   if (m_pending) return;
-  if (!m_event) {
-    m_event.reset(event_new(m_base, -1, 0, &Trigger::on_fire, this));
-    if (!m_event) throw std::bad_alloc();
-  }
+  if (!m_event) m_event = new_event(m_base, -1, 0, &Trigger::on_fire, this);
   m_pending = true;
   event_active(m_event.get(), EV_TIMEOUT, 0);
 }

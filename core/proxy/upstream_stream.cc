@@ -137,7 +137,9 @@ net::Transfer::BodyAction UpstreamStream::on_body(std::string_view bytes) {
     return net::Transfer::BodyAction::pause;
   }
   const std::int64_t gap = m_idle.bytes_at(m_ctx.clock->mono_ns());
-  const bool alone = !m_ctx.loop->others_ready();  // asked before parsing fires the Trigger
+  const bool paced = gap >= k_burst_gap_ns;
+  // Asked before parsing fires the Trigger, and only where it matters (not per chunk of a burst).
+  const bool alone = paced && !m_ctx.loop->others_ready();
   std::size_t blocks = 0;
   auto fed = m_parser.feed(bytes, [this, &blocks](const sse::Event& ev) {
     if (!is_open()) return;
@@ -155,7 +157,7 @@ net::Transfer::BodyAction UpstreamStream::on_body(std::string_view bytes) {
     end(End::not_resumable, fed.error().message);
     return net::Transfer::BodyAction::consume;
   }
-  if (gap >= k_burst_gap_ns && (alone || blocks >= k_early_commit_blocks)) m_ctx.pipeline->flush_events();
+  if (paced && (alone || blocks >= k_early_commit_blocks)) m_ctx.pipeline->flush_events();
   return net::Transfer::BodyAction::consume;
 }
 
