@@ -122,6 +122,7 @@ std::string render_prometheus(const Metrics& m, const Gauges& g, const store::St
   counter(out, "ssestitch_store_events_written_total", "Events committed to the store.", s.events_written);
   counter(out, "ssestitch_store_evictions_total", "Events removed by retention.", s.events_evicted);
   counter(out, "ssestitch_store_queue_full_total", "Batches refused because the writer queue was full.", s.queue_full);
+  counter(out, "ssestitch_store_syncs_total", "Store fsyncs outside a commit (--sync batch: at most one per --sync-interval).", s.syncs);
   family(out, "ssestitch_store_commit_seconds", "histogram", "Store commit latency (transaction and any fsync).");
   std::uint64_t cumulative = 0;
   for (int i = 0; i < store::StoreMetrics::k_latency_buckets; ++i) {

@@ -18,6 +18,7 @@ struct LmdbOptions {
   bool exclusive = true;         // take ssestitch.lock (writers only)
   SyncMode sync = SyncMode::batch;
   std::int64_t sync_interval_ms = 100;
+  std::int64_t idle_wake_ms = 1000;  // the writer thread wakes at least this often (retention)
   Retention retention;
   std::size_t queue_max_bytes = 64u << 20;
   std::uint64_t initial_map_bytes = 64u << 20;

@@ -99,6 +99,13 @@ bool Writer::try_commit_inline(Batch& batch, CommitCallback& done) {
   return true;
 }
 
+StoreMetrics Writer::metrics() const {
+  StoreMetrics m = m_committer.metrics();
+  std::lock_guard lk(m_mutex);
+  m.syncs = m_syncs;
+  return m;
+}
+
 util::Result<void> Writer::flush() {
   std::unique_lock lk(m_mutex);
   const std::uint64_t target = m_next_ticket - 1;
@@ -118,17 +125,26 @@ void Writer::run() noexcept {
   std::vector<Pending> group;
   auto last_sync = SteadyClock::now();
   const auto interval = std::chrono::milliseconds(std::max<std::int64_t>(m_options.sync_interval_ms, 1));
+  const auto idle_wake = std::chrono::milliseconds(std::max<std::int64_t>(m_options.idle_wake_ms, 1));
   for (;;) {
     bool stopping = false;
     bool sync_requested = false;
     {
       std::unique_lock lk(m_mutex);
-      // Wake at least once a second for maintenance, and in time for the batch-mode sync.
-      auto deadline = SteadyClock::now() + std::chrono::seconds(1);
-      if (m_options.sync == SyncMode::batch && m_commit_gen != m_synced_gen) {
-        deadline = std::min(deadline, last_sync + interval);
+      // Wake at least every idle_wake_ms for maintenance, and --sync-interval after the last
+      // sync once something has committed since. The deadline is worked out again after every
+      // wake-up: the first inline commit after an idle spell wakes this thread only to bring it
+      // forward (computed once before waiting, it stayed at the idle wake, and a lone event
+      // was synced up to a second late).
+      const auto idle_deadline = SteadyClock::now() + idle_wake;
+      while (m_queue.empty() && !m_stopping && !m_sync_requested) {
+        auto deadline = idle_deadline;
+        if (m_options.sync == SyncMode::batch && m_commit_gen != m_synced_gen) {
+          deadline = std::min(deadline, last_sync + interval);
+        }
+        if (SteadyClock::now() >= deadline) break;
+        m_wake.wait_until(lk, deadline);
       }
-      m_wake.wait_until(lk, deadline, [&] { return !m_queue.empty() || m_stopping || m_sync_requested; });
     }
     std::size_t group_bytes = 0;
     std::uint64_t last_ticket = 0;
@@ -197,6 +213,7 @@ void Writer::run() noexcept {
       if (want_sync) {
         m_sync_failed = sync_failed;
         m_sync_error = sync_error;
+        if (!sync_failed) ++m_syncs;
         m_synced_gen = std::max(m_synced_gen, gen_before);
         m_synced_ticket = std::max(m_synced_ticket, done_before);
       }

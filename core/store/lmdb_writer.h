@@ -69,7 +69,7 @@ class Writer {
   // to the page cache, so the caller never waits for the disk.
   bool try_commit_inline(Batch& batch, CommitCallback& done);
   util::Result<void> flush();
-  StoreMetrics metrics() const { return m_committer.metrics(); }
+  StoreMetrics metrics() const;
 
  private:
   Writer(Env& env, const LmdbOptions& options, std::atomic<std::uint64_t>& next_stream);
@@ -98,6 +98,7 @@ class Writer {
   int m_progress_waiters = 0;  // threads in flush(), waiting on m_progress
   std::uint64_t m_commit_gen = 0;  // commits so far (writer and inline)
   std::uint64_t m_synced_gen = 0;  // m_commit_gen covered by the last sync
+  std::uint64_t m_syncs = 0;        // successful syncs by this thread (StoreMetrics::syncs)
   util::Error m_sync_error;
   bool m_sync_failed = false;
 

@@ -68,6 +68,7 @@ struct StoreMetrics {
   std::uint64_t events_evicted = 0;
   std::uint64_t write_errors = 0;
   std::uint64_t queue_full = 0;
+  std::uint64_t syncs = 0;             // fsyncs outside a commit (--sync batch, and at close)
   bool degraded = false;               // the last commit failed (e.g. store_full)
   std::string last_error;              // message of the last failed commit ("" if none)
 };

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -409,6 +410,25 @@ TEST_CASE("store::LmdbStore sync modes") {
   REQUIRE_FALSE(bad);
   CHECK(bad.error().code == util::Errc::invalid_argument);
   CHECK(bad.error().message == "invalid sync mode \"sometimes\" (expected always, batch or none)");
+}
+
+TEST_CASE("store::LmdbStore --sync batch syncs a lone commit after an idle spell") {
+  // The writer's idle wake is an hour away: only the first commit's wake-up can bring the sync
+  // forward to --sync-interval (it did not: the sync waited for the idle wake, up to 1 s).
+  TempDir tmp;
+  LmdbOptions o = options((tmp.path() / "store").string(), SyncMode::batch);
+  o.sync_interval_ms = 20;
+  o.idle_wake_ms = 3'600'000;
+  auto s = open_ok(o);
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+    const std::uint64_t before = s->metrics().syncs;
+    REQUIRE(s->submit(events_batch(1, seq, seq), nullptr));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);  // never hangs
+    while (s->metrics().syncs == before && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    CHECK(s->metrics().syncs == before + 1);
+  }
 }
 
 TEST_CASE("store::LmdbStore commits inline when the writer is idle") {
