@@ -88,8 +88,8 @@ bool Writer::try_commit_inline(Batch& batch, CommitCallback& done) {
     m_done_ticket = std::max(m_done_ticket, ticket);
     if (committed) {
       // The first commit since the last sync must wake the writer for the --sync-interval fsync.
-      wake = m_options.sync == SyncMode::batch && m_commit_gen == m_synced_gen;
-      ++m_commit_gen;
+      const bool first = count_commit_locked();
+      wake = m_options.sync == SyncMode::batch && first;
     }
     if (m_commit_gen == m_synced_gen) m_synced_ticket = m_done_ticket;
     waiters = m_progress_waiters > 0;
@@ -97,6 +97,18 @@ bool Writer::try_commit_inline(Batch& batch, CommitCallback& done) {
   if (wake) m_wake.notify_one();
   if (waiters) m_progress.notify_all();
   return true;
+}
+
+bool Writer::count_commit_locked() noexcept {
+  const bool first = m_commit_gen == m_synced_gen;
+  if (first) m_first_unsynced = std::chrono::steady_clock::now();
+  ++m_commit_gen;
+  return first;
+}
+
+std::chrono::steady_clock::time_point Writer::sync_due(std::chrono::steady_clock::time_point last_sync,
+                                                       std::chrono::milliseconds interval) const noexcept {
+  return std::max(last_sync, m_first_unsynced) + interval;
 }
 
 StoreMetrics Writer::metrics() const {
@@ -131,16 +143,15 @@ void Writer::run() noexcept {
     bool sync_requested = false;
     {
       std::unique_lock lk(m_mutex);
-      // Wake at least every idle_wake_ms for maintenance, and --sync-interval after the last
-      // sync once something has committed since. The deadline is worked out again after every
-      // wake-up: the first inline commit after an idle spell wakes this thread only to bring it
-      // forward (computed once before waiting, it stayed at the idle wake, and a lone event
-      // was synced up to a second late).
+      // Wake at least every idle_wake_ms for maintenance, and when the batch-mode sync is due.
+      // The deadline is worked out again after every wake-up: the first inline commit after an
+      // idle spell wakes this thread only to bring it forward (computed once before waiting, it
+      // stayed at the idle wake, and a lone event was synced up to a second late).
       const auto idle_deadline = SteadyClock::now() + idle_wake;
       while (m_queue.empty() && !m_stopping && !m_sync_requested) {
         auto deadline = idle_deadline;
         if (m_options.sync == SyncMode::batch && m_commit_gen != m_synced_gen) {
-          deadline = std::min(deadline, last_sync + interval);
+          deadline = std::min(deadline, sync_due(last_sync, interval));
         }
         if (SteadyClock::now() >= deadline) break;
         m_wake.wait_until(lk, deadline);
@@ -176,17 +187,19 @@ void Writer::run() noexcept {
     std::uint64_t gen_before = 0;
     std::uint64_t done_before = 0;
     bool dirty = false;
+    SteadyClock::time_point due{};
     {
       std::lock_guard lk(m_mutex);
-      if (committed) ++m_commit_gen;
+      if (committed) count_commit_locked();
       if (last_ticket != 0) m_done_ticket = std::max(m_done_ticket, last_ticket);
       gen_before = m_commit_gen;
       done_before = m_done_ticket;
       dirty = m_commit_gen != m_synced_gen;
+      due = sync_due(last_sync, interval);
     }
     const auto now = SteadyClock::now();
     const bool want_sync =
-        dirty && ((m_options.sync == SyncMode::batch && (sync_requested || stopping || now - last_sync >= interval)) ||
+        dirty && ((m_options.sync == SyncMode::batch && (sync_requested || stopping || now >= due)) ||
                   (m_options.sync == SyncMode::none && stopping));
     bool sync_failed = false;
     util::Error sync_error;
