@@ -34,6 +34,28 @@
 // but page faults as a whole 17.5 -> 20.5 % and liblmdb 19.4 -> 24.3 %: the loop still takes one
 // fault per page (2,486-2,617 against 2,503-2,520 for 200,000 events), and on this VM a fault's
 // entry and exit cost more than the zeroing. 3 interleaved runs: 792-832k against 515-826k ev/s.
+// Re-measured on 2026-12-07 (17b2030), the log without MDB_WRITEMAP: the runs above predate
+// 0b7f033, when a sync after a quiet spell waited for this thread's idle wake (up to 1 s), so a
+// short bulk run often had no msync in it. With syncs on time, WRITEMAP's msync write-protects
+// the pages the loop is committing into while it runs, and every commit during it faults:
+// 100 paced streams (sse-gen/sse-sink, 100 x 200 events/s x 5 s, 3 interleaved runs) p90
+// 5.7-9.8 ms, p99 15.5-21.2 ms with WRITEMAP against p90 0.52-0.58 ms, p99 3.5-5.6 ms without,
+// same p50 (155-207 against 170-200 us) and CPU (3.7-4.5 against 4.0-4.1 s). But one stream
+// pays 2-4 syscalls per commit without it (pwritev of the dirty pages, pwrite of the meta page):
+// paced 5,000/s, 3 interleaved runs, p50 38-40 against 49-51 us, p99 394-651 against 290-326
+// us, CPU 37.2 against 43-46 us per event; peer-bench, 5 rounds, one run (results
+// 20261207-134411-full): per-write 2.10x against 1.73x of direct, paced p50 added 24.7 against
+// 41.8 us, POST answered by SSE 2.04x against 1.58x, 100-stream p99 18.5 against 6.1 ms (nginx
+// 2.2 ms). Kept for now: WRITEMAP holds the single-stream figures at the best peer, without it
+// the 100-stream tail comes within 3x of it; which to give up is issue 23's call.
+// Measured and not kept (2026-12-07): after each sync, this thread making writable again
+// (MADV_POPULATE_WRITE) the pages the next commits take (the oldest of FREE_DBI's pages, as many
+// as twice what the last interval used, the meta pages, and what the log grew by past its used
+// end). Streams opened 200 ms apart (40 of them, twice): time to first event 1,060-1,160 against
+// 1,460-1,600 us (--no-store 1,060-1,080), the loop's faults per stream 6.9 against 21.3; but
+// nothing for paced or 100-stream latency (the faults that matter there are on pages the msync
+// cleans while commits go on) and bulk unchanged, and it reads FREE_DBI's records, whose layout
+// is LMDB's internal IDL, not its API.
 
 #include <atomic>
 #include <chrono>
