@@ -76,10 +76,9 @@ class Env {
 
  private:
   Env() = default;
-  // A writer maps with MDB_WRITEMAP, so data.mdb is as long as the map, and a store into a page
-  // the disk has no block for would end the process with SIGBUS. Allocating the file's blocks
-  // up to `bytes` first turns a full disk into ENOSPC: the open or the map growth fails and the
-  // store reports it, the process lives. Returns errno; 0 when read-only or without WRITEMAP.
+  // A writer allocates data.mdb's blocks up to the map size (`bytes`) before it uses them, so a
+  // full disk shows as ENOSPC when the store opens or its map grows (the store lowers its limit
+  // and evicts against it), never in the middle of a commit. Returns errno; 0 when read-only.
   int reserve(std::uint64_t bytes) const noexcept;
 
   UniqueFd m_lock_fd;  // declared first: released last

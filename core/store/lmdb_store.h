@@ -66,10 +66,10 @@
 //     batches that do not fit get store_full;
 //   - events are written with MDB_APPEND whenever the key is beyond the last key of `events`
 //     (measured: about 1.5x the rate of plain puts and an 8% smaller file for one stream).
-// A writer maps with MDB_WRITEMAP (fewer syscalls per commit: see lmdb_env.cc). data.mdb is
-// then as long as the map, and its blocks are allocated (posix_fallocate) whenever the map is
-// set or grown, so a full disk fails the open or the growth (store_open_failed, store_full)
-// instead of ending the process with SIGBUS on a store into an unbacked page.
+// A writer commits with pwritev, not MDB_WRITEMAP (why: lmdb_env.cc, figures in
+// lmdb_writer.h). data.mdb is as long as the map, and its blocks are allocated
+// (posix_fallocate) whenever the map is set or grown, so a full disk fails the open or the
+// growth (store_open_failed, store_full) and never a commit half-way.
 // Sync modes: always = LMDB default (fsync at each commit); batch = MDB_NOSYNC plus
 // mdb_env_sync sync_interval_ms after the previous one ended (never back to back: see
 // lmdb_writer.cc); none = MDB_NOSYNC, synced only at close.

@@ -213,10 +213,9 @@ void Writer::run() noexcept {
         util::log(util::LogLevel::error, "store_sync_failed", {{"error", sync_error.message}});
       }
       // The interval runs from the end of this sync: a sync that outlasts it (the disk behind a
-      // burst of commits) must not be followed at once by another. Back to back, they would keep
-      // write-protecting the pages that commits write, and each commit would fault on each page
-      // (the likely cause of benchmark rounds with 74,000 faults and 4.4 s of CPU in 5 s at 5,000
-      // events/s, seen after a burst of 200,000 events).
+      // burst of commits) must not be followed at once by another, or the disk would never rest
+      // (with MDB_WRITEMAP, back-to-back syncs kept write-protecting the pages commits wrote:
+      // benchmark rounds with 74,000 faults and 4.4 s of CPU in 5 s at 5,000 events/s).
       last_sync = SteadyClock::now();
     }
     bool exit = false;

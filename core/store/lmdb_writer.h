@@ -18,44 +18,39 @@
 // on while the disk catches up.
 //
 // Rejected: a thread per sync (two threads would fight over the same pages); syncing back to
-// back (each sync write-protects the pages the next commits write: page faults in the loop).
-// Measured and rejected on 2026-12-06 (issue 23; perf, peer-bench bulk: 22 % of the loop
-// thread is the kernel zeroing pages a growing store writes for the first time): the log
-// without MDB_WRITEMAP (one interleaved peer-bench run, 2 rounds: worse on every figure, CPU
-// per event 4.05 against 3.58 us one write per event, 55.6 against 41.4 paced, 45.5 against
-// 34.3 at 100 streams; bulk 0.14x against 0.17x of direct); this thread reading the next
-// 16 MiB past the used end into the page cache (MADV_WILLNEED) when an inline commit came
-// near it (3 rounds: bulk 0.10x against 0.20x, 4x the CPU; upstream cuts 0.25x against 0.16x).
-// Measured and rejected on 2026-12-07: this thread mapping the pages past the used end read-only
-// ahead of the commits (MADV_POPULATE_READ, twice what the log grew since its last wake-up, at
-// most 32 MiB, the map's address found in /proc/self/maps), so that the loop's first store into
-// a page is a write-protect fault instead of a fault that reads and zeroes it. perf, one bulk
-// stream: filemap_fault 7.4 -> 2.3 % of the proxy's samples (the rest in this thread's madvise),
-// but page faults as a whole 17.5 -> 20.5 % and liblmdb 19.4 -> 24.3 %: the loop still takes one
-// fault per page (2,486-2,617 against 2,503-2,520 for 200,000 events), and on this VM a fault's
-// entry and exit cost more than the zeroing. 3 interleaved runs: 792-832k against 515-826k ev/s.
-// Re-measured on 2026-12-07 (17b2030), the log without MDB_WRITEMAP: the runs above predate
-// 0b7f033, when a sync after a quiet spell waited for this thread's idle wake (up to 1 s), so a
-// short bulk run often had no msync in it. With syncs on time, WRITEMAP's msync write-protects
-// the pages the loop is committing into while it runs, and every commit during it faults:
-// 100 paced streams (sse-gen/sse-sink, 100 x 200 events/s x 5 s, 3 interleaved runs) p90
-// 5.7-9.8 ms, p99 15.5-21.2 ms with WRITEMAP against p90 0.52-0.58 ms, p99 3.5-5.6 ms without,
-// same p50 (155-207 against 170-200 us) and CPU (3.7-4.5 against 4.0-4.1 s). But one stream
-// pays 2-4 syscalls per commit without it (pwritev of the dirty pages, pwrite of the meta page):
-// paced 5,000/s, 3 interleaved runs, p50 38-40 against 49-51 us, p99 394-651 against 290-326
-// us, CPU 37.2 against 43-46 us per event; peer-bench, 5 rounds, one run (results
-// 20261207-134411-full): per-write 2.10x against 1.73x of direct, paced p50 added 24.7 against
-// 41.8 us, POST answered by SSE 2.04x against 1.58x, 100-stream p99 18.5 against 6.1 ms (nginx
-// 2.2 ms). Kept for now: WRITEMAP holds the single-stream figures at the best peer, without it
-// the 100-stream tail comes within 3x of it; which to give up is issue 23's call.
-// Measured and not kept (2026-12-07): after each sync, this thread making writable again
-// (MADV_POPULATE_WRITE) the pages the next commits take (the oldest of FREE_DBI's pages, as many
-// as twice what the last interval used, the meta pages, and what the log grew by past its used
-// end). Streams opened 200 ms apart (40 of them, twice): time to first event 1,060-1,160 against
-// 1,460-1,600 us (--no-store 1,060-1,080), the loop's faults per stream 6.9 against 21.3; but
-// nothing for paced or 100-stream latency (the faults that matter there are on pages the msync
-// cleans while commits go on) and bulk unchanged, and it reads FREE_DBI's records, whose layout
-// is LMDB's internal IDL, not its API.
+// back (the disk would never rest, and with MDB_WRITEMAP each sync write-protected the pages
+// the next commits wrote: page faults in the loop).
+//
+// How commits reach the file (issue 23). Chosen on 2026-12-07, measured at 17b2030: pwritev,
+// not MDB_WRITEMAP (lmdb_env.cc). With WRITEMAP, each --sync batch msync write-protects the
+// pages the loop is committing into while it runs, and every commit during it faults: 100
+// paced streams (sse-gen/sse-sink, 100 x 200 events/s x 5 s, 3 interleaved runs) p90 5.7-9.8
+// ms, p99 15.5-21.2 ms with WRITEMAP against p90 0.52-0.58 ms, p99 3.5-5.6 ms without, same p50
+// (155-207 against 170-200 us) and CPU (3.7-4.5 against 4.0-4.1 s). The price is one stream's:
+// 2-4 syscalls per commit (pwritev of the dirty pages, pwrite of the meta page) where WRITEMAP
+// had none: paced 5,000/s, 3 interleaved runs, p50 38-40 against 49-51 us, p99 394-651
+// against 290-326 us, CPU 37.2 against 43-46 us per event; peer-bench, 5 rounds, one run
+// (results 20261207-134411-full): per-write 2.10x against 1.73x of direct, paced p50 added
+// 24.7 against 41.8 us, POST answered by SSE 2.04x against 1.58x, 100-stream p99 18.5 against
+// 6.1 ms (nginx 2.2 ms). Issue 23's worst figures are the tails under concurrency, so the tail
+// wins; the per-commit syscalls are what to cut next.
+//
+// Measured with WRITEMAP before that, and rejected: dropping WRITEMAP, on 2026-12-06 (one
+// peer-bench run, 2 rounds: worse on every figure, CPU per event 4.05 against 3.58 us one write
+// per event, 55.6 against 41.4 paced, 45.5 against 34.3 at 100 streams; bulk 0.14x against
+// 0.17x of direct), a comparison flattered by a bug fixed in 0b7f033: a sync after a quiet
+// spell waited for this thread's idle wake (up to 1 s), so short runs often had no msync in
+// them. And three ways to keep the loop out of page faults on the map: reading the next 16 MiB
+// past the used end into the page cache (MADV_WILLNEED) when an inline commit came near it (3
+// rounds: bulk 0.10x against 0.20x, 4x the CPU); mapping the pages past the used end read-only
+// ahead of the commits (MADV_POPULATE_READ, the map's address from /proc/self/maps): the loop
+// still took one fault per page, and on this VM a fault's entry and exit cost more than the
+// zeroing it saved (perf, one bulk stream: page faults 17.5 -> 20.5 % of the proxy's samples);
+// making writable again after each sync (MADV_POPULATE_WRITE) the pages the next commits take
+// (the oldest of FREE_DBI's pages, the meta pages, what the log grew by): time to first event
+// of streams opened 200 ms apart 1,060-1,160 against 1,460-1,600 us, but nothing for paced or
+// 100-stream latency (the faults there are on pages the msync cleans while commits go on), and
+// it read FREE_DBI's records, whose layout is LMDB's internal IDL.
 
 #include <atomic>
 #include <chrono>

@@ -1,6 +1,6 @@
-# store_disk_full: the store on a disk that fills up. A writer maps data.mdb with MDB_WRITEMAP;
-# without its blocks allocated up front, a store into a page the disk cannot back ends the
-# process with SIGBUS. Here the store lives on a small tmpfs (a private mount namespace, so
+# store_disk_full: the store on a disk that fills up. A writer allocates data.mdb's blocks up to
+# the map size before it uses them, so a full disk shows when the store opens or grows, never
+# half-way through a commit. Here the store lives on a small tmpfs (a private mount namespace, so
 # nothing outside this test sees it): a disk smaller than the first map refuses the open with a
 # clear error; a disk that fills while the map grows lowers the store's limit, retention evicts
 # against it, and every event still reaches its client exactly once.
