@@ -66,13 +66,13 @@
 //     batches that do not fit get store_full;
 //   - events are written with MDB_APPEND whenever the key is beyond the last key of `events`
 //     (measured: about 1.5x the rate of plain puts and an 8% smaller file for one stream).
-// A writer commits with pwritev, not MDB_WRITEMAP (why: lmdb_env.cc, figures in
+// A writer commits with write(2) calls, not MDB_WRITEMAP (why: lmdb_env.cc, figures in
 // lmdb_writer.h). data.mdb is as long as the map, and its blocks are allocated
 // (posix_fallocate) whenever the map is set or grown, so a full disk fails the open or the
 // growth (store_open_failed, store_full) and never a commit half-way.
 // Sync modes: always = LMDB default (fsync at each commit); batch = MDB_NOSYNC plus
-// mdb_env_sync sync_interval_ms after the previous one ended (never back to back: see
-// lmdb_writer.cc); none = MDB_NOSYNC, synced only at close.
+// mdb_env_sync sync_interval_ms after the later of the previous one's end and the first commit
+// since (never back to back: see lmdb_writer.h); none = MDB_NOSYNC, synced only at close.
 // Committed data survives a crash of the process in every mode (it is in the OS page cache).
 //
 // Retention (incremental, in the writer, a bounded amount of work per transaction): per stream
