@@ -134,8 +134,25 @@ class RedisServer {
   }
 
  private:
+  // Whether our server accepts connections. For a TCP node the server on the port must be ours
+  // (INFO's process_id): another test process's node can take the port between the check that
+  // it is free and our bind, and then a connection succeeds while our server exits on the
+  // failed bind (seen as "SET-CONFIG-EPOCH: ... does not know any other node" and clusters that
+  // never reached cluster_state:ok, with several unit test processes at a time).
   bool connectable() const {
-    if (m_port != 0) return loopback_port(m_port, false);
+    if (m_port != 0) {
+      redisContext* c = redisConnect("127.0.0.1", m_port);
+      bool ours = false;
+      if (c != nullptr && c->err == 0) {
+        auto* r = static_cast<redisReply*>(redisCommand(c, "INFO server"));
+        if (r != nullptr && r->type == REDIS_REPLY_STRING) {
+          ours = std::string(r->str, r->len).find("process_id:" + std::to_string(m_pid) + "\r\n") != std::string::npos;
+        }
+        freeReplyObject(r);
+      }
+      redisFree(c);
+      return ours;
+    }
     const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
     if (fd < 0) return false;
     sockaddr_un a{};
