@@ -42,6 +42,28 @@ inline bool loopback_port(int port, bool bind_it) {
   return ok;
 }
 
+// The reply of the server on 127.0.0.1:PORT to `args` as text (status, string or error, "ERR:"
+// before an error's text); "" when it cannot be reached.
+inline std::string loopback_reply(int port, const std::vector<std::string>& args) {
+  std::string out;
+  redisContext* c = redisConnect("127.0.0.1", port);
+  if (c != nullptr && c->err == 0) {
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lens;
+    for (const auto& a : args) {
+      argv.push_back(a.c_str());
+      lens.push_back(a.size());
+    }
+    auto* r = static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data()));
+    if (r != nullptr && r->str != nullptr) out.assign(r->str, r->len);
+    if (r != nullptr && r->type == REDIS_REPLY_INTEGER) out = std::to_string(r->integer);
+    if (r != nullptr && r->type == REDIS_REPLY_ERROR) out.insert(0, "ERR:");
+    freeReplyObject(r);
+  }
+  redisFree(c);
+  return out;
+}
+
 class RedisServer {
  public:
   // The shared server (no persistence); fails the test when redis-server cannot be started.
@@ -141,17 +163,8 @@ class RedisServer {
   // never reached cluster_state:ok, with several unit test processes at a time).
   bool connectable() const {
     if (m_port != 0) {
-      redisContext* c = redisConnect("127.0.0.1", m_port);
-      bool ours = false;
-      if (c != nullptr && c->err == 0) {
-        auto* r = static_cast<redisReply*>(redisCommand(c, "INFO server"));
-        if (r != nullptr && r->type == REDIS_REPLY_STRING) {
-          ours = std::string(r->str, r->len).find("process_id:" + std::to_string(m_pid) + "\r\n") != std::string::npos;
-        }
-        freeReplyObject(r);
-      }
-      redisFree(c);
-      return ours;
+      const std::string info = loopback_reply(m_port, {"INFO", "server"});
+      return info.find("process_id:" + std::to_string(m_pid) + "\r\n") != std::string::npos;
     }
     const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
     if (fd < 0) return false;
@@ -185,26 +198,9 @@ class RedisCluster {
     return "redis://127.0.0.1:" + std::to_string(m_nodes.front()->port()) + "?prefix=" + prefix;
   }
   int port(int node) const { return m_nodes[static_cast<std::size_t>(node)]->port(); }
-  // Node `node`'s reply as text (status, string or error, "ERR:" before an error's text); ""
-  // when it cannot be reached.
+  // Node `node`'s reply as text (loopback_reply).
   std::string command(int node, const std::vector<std::string>& args) const {
-    std::string out;
-    redisContext* c = redisConnect("127.0.0.1", port(node));
-    if (c != nullptr && c->err == 0) {
-      std::vector<const char*> argv;
-      std::vector<std::size_t> lens;
-      for (const auto& a : args) {
-        argv.push_back(a.c_str());
-        lens.push_back(a.size());
-      }
-      auto* r = static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data()));
-      if (r != nullptr && r->str != nullptr) out.assign(r->str, r->len);
-      if (r != nullptr && r->type == REDIS_REPLY_INTEGER) out = std::to_string(r->integer);
-      if (r != nullptr && r->type == REDIS_REPLY_ERROR) out.insert(0, "ERR:");
-      freeReplyObject(r);
-    }
-    redisFree(c);
-    return out;
+    return loopback_reply(port(node), args);
   }
 
  private:
