@@ -21,23 +21,23 @@
 // back (the disk would never rest, and with MDB_WRITEMAP each sync write-protected the pages
 // the next commits wrote: page faults in the loop).
 //
-// How commits reach the file (issue 23). Chosen on 2026-12-07, measured at 17b2030: write(2)
-// calls, not MDB_WRITEMAP (lmdb_env.cc). With WRITEMAP, each --sync batch msync write-protects the
-// pages the loop is committing into while it runs, and every commit during it faults: 100
-// paced streams (sse-gen/sse-sink, 100 x 200 events/s x 5 s, 3 interleaved runs) p90 5.7-9.8
-// ms, p99 15.5-21.2 ms with WRITEMAP against p90 0.52-0.58 ms, p99 3.5-5.6 ms without, same p50
-// (155-207 against 170-200 us) and CPU (3.7-4.5 against 4.0-4.1 s). The price is one stream's:
-// 2-4 syscalls per commit (lseek+writev or pwrite per run of dirty pages, pwrite of the meta
-// page) where WRITEMAP had none: paced 5,000/s, 3 interleaved runs, p50 38-40 against 49-51 us, p99 394-651
-// against 290-326 us, CPU 37.2 against 43-46 us per event; peer-bench, 5 rounds, one run
-// (results 20261207-134411-full): per-write 2.10x against 1.73x of direct, paced p50 added
-// 24.7 against 41.8 us, POST answered by SSE 2.04x against 1.58x, 100-stream p99 18.5 against
-// 6.1 ms (nginx 2.2 ms); a second run at 8b58e91 (20261207-143424-full): 100-stream p99 6.3
-// against 20.6 ms, paced p99.9 2.1 against 11.2 ms, paced p50 added 39.8 against 22.8 us,
-// POST answered by SSE (20,000 events) 1.39x against 2.22x, bulk 0.13x against 0.17x; at
-// 100,000 events POST-answered is even (207k against 219k events/s: once the proxy falls
-// behind, reads carry many events and commits batch). Issue 23's worst figures are the tails under concurrency, so the tail
-// wins; the per-commit syscalls are what to cut next.
+// How commits reach the file (issue 23). Chosen on 2026-12-07, measured at 17b2030: write(2) calls,
+// not MDB_WRITEMAP (lmdb_env.cc). With WRITEMAP, each --sync batch msync write-protects the pages
+// the loop is committing into while it runs, and every commit during it faults: 100 paced streams
+// (sse-gen/sse-sink, 100 x 200 events/s x 5 s, 3 interleaved runs) p90 5.7-9.8 ms, p99 15.5-21.2 ms
+// with WRITEMAP against p90 0.52-0.58 ms, p99 3.5-5.6 ms without, same p50 (155-207 against 170-200
+// us) and CPU (3.7-4.5 against 4.0-4.1 s). The price is one stream's: 2-4 syscalls per commit
+// (lseek+writev or pwrite per run of dirty pages, pwrite of the meta page) where WRITEMAP had none:
+// paced 5,000/s, 3 interleaved runs, p50 38-40 against 49-51 us, p99 394-651 against 290-326 us,
+// CPU 37.2 against 43-46 us per event; peer-bench, 5 rounds, one run (results
+// 20261207-134411-full): per-write 2.10x against 1.73x of direct, paced p50 added 24.7 against 41.8
+// us, POST answered by SSE 2.04x against 1.58x, 100-stream p99 18.5 against 6.1 ms (nginx 2.2 ms);
+// a second run at 8b58e91 (20261207-143424-full): 100-stream p99 6.3 against 20.6 ms, paced p99.9
+// 2.1 against 11.2 ms, paced p50 added 39.8 against 22.8 us, POST answered by SSE (20,000 events)
+// 1.39x against 2.22x, bulk 0.13x against 0.17x; at 100,000 events POST-answered is even (207k
+// against 219k events/s: once the proxy falls behind, reads carry many events and commits batch).
+// Issue 23's worst figures are the tails under concurrency, so the tail wins; the per-commit
+// syscalls are what to cut next.
 //
 // Measured with WRITEMAP before that, and rejected: dropping WRITEMAP, on 2026-12-06 (one
 // peer-bench run, 2 rounds: worse on every figure, CPU per event 4.05 against 3.58 us one write
