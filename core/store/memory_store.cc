@@ -4,17 +4,22 @@
 #include <atomic>
 #include <chrono>
 #include <climits>
-#include <deque>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "core/store/batch_check.h"
+#include "core/store/memory_log.h"
 #include "core/util/log.h"
 
 namespace ssestitch::store {
 namespace {
 
 constexpr std::int64_t k_maintenance_interval_ns = 1'000'000'000;
+// Events a commit evicts at most for the store-wide bound while the store is between 90 % of it
+// and the bound itself (see evict_for_store).
+constexpr std::size_t k_evict_per_commit = 4096;
 
 bool finished(StreamState s) { return s == StreamState::completed || s == StreamState::abandoned; }
 
@@ -29,12 +34,16 @@ bool idle_past(std::int64_t last_active_ms, std::int64_t ttl_ms, std::int64_t no
 // Retention is simpler than LmdbStore's because nothing here is expensive: per-stream limits
 // are applied to the streams a batch touched, idle_ttl and age are checked over all streams at
 // most once per second of the store's clock, and the store-wide bound counts event payload
-// bytes exactly. Scans run under the mutex: a scan callback must not call into the store.
+// bytes exactly. The store-wide eviction takes streams in the order of `activity`, kept exact as
+// LmdbStore's cache keeps its own, and evicts a bounded number of events per commit (see
+// evict_for_store). Scans run under the mutex: a scan callback must not call into the store.
 struct MemoryStore::Impl {
   struct Stream {
+    explicit Stream(std::uint64_t n) : events(n) { rec.stream = n; }
     StreamRecord rec;
-    std::deque<EventRecord> events;  // ascending seq
-    std::uint64_t last_seq = 0;      // newest seq ever stored
+    MemoryLog events;                        // ascending seq
+    std::uint64_t last_seq = 0;              // newest seq ever stored
+    std::optional<std::int64_t> listed_at;   // its key's last_active_ms in `activity`, if listed
   };
 
   Retention retention;
@@ -42,6 +51,8 @@ struct MemoryStore::Impl {
   mutable std::mutex mutex;
   std::map<std::string, SessionRecord, std::less<>> sessions;
   std::map<std::uint64_t, Stream> streams;
+  // (last_active_ms, stream) of the streams that hold events, least recently active first.
+  std::set<std::pair<std::int64_t, std::uint64_t>> activity;
   std::uint64_t total_bytes = 0;
   std::int64_t last_commit_ms = 0;
   std::int64_t next_maintenance_ns = 0;
@@ -59,17 +70,24 @@ struct MemoryStore::Impl {
   }
 
   Stream& stream_or_create(std::uint64_t n) {
-    auto [it, inserted] = streams.try_emplace(n);
-    if (inserted) {
-      it->second.rec.stream = n;
-      raise_next_stream(n);
-    }
+    auto [it, inserted] = streams.try_emplace(n, n);
+    if (inserted) raise_next_stream(n);
     return it->second;
   }
 
+  // Lists `s` in `activity` under its current key, or not at all when it holds no event.
+  void relist(Stream& s) {
+    std::optional<std::int64_t> key;
+    if (!s.events.empty()) key = s.rec.last_active_ms;
+    if (key == s.listed_at) return;
+    if (s.listed_at) activity.erase({*s.listed_at, s.rec.stream});
+    if (key) activity.emplace(*key, s.rec.stream);
+    s.listed_at = key;
+  }
+
   void evict_front(Stream& s) {
-    const EventRecord& e = s.events.front();
-    const std::uint64_t p = payload_bytes(e);
+    const EventView e = s.events.front();
+    const std::uint64_t p = payload_bytes(e.upstream_id, e.type, e.data);
     s.rec.retained.bytes -= std::min(s.rec.retained.bytes, p);
     total_bytes -= std::min(total_bytes, p);
     --s.rec.retained.events;
@@ -77,6 +95,7 @@ struct MemoryStore::Impl {
     ++metrics.events_evicted;
     s.events.pop_front();
     s.rec.retained.first_seq = s.events.empty() ? 0 : s.events.front().seq;
+    if (s.events.empty()) relist(s);
   }
 
   void trim(Stream& s, std::int64_t now_ms) {
@@ -95,6 +114,7 @@ struct MemoryStore::Impl {
     Stream& s = it->second;
     total_bytes -= std::min(total_bytes, s.rec.retained.bytes);
     metrics.events_evicted += s.events.size();
+    if (s.listed_at) activity.erase({*s.listed_at, s.rec.stream});
     streams.erase(it);
   }
 
@@ -110,7 +130,7 @@ struct MemoryStore::Impl {
     advance(s.rec, ev);
     total_bytes += payload_bytes(ev);
     s.last_seq = ev.seq;
-    s.events.push_back(ev);
+    s.events.append(ev);
     ++metrics.events_written;
   }
 
@@ -133,8 +153,9 @@ struct MemoryStore::Impl {
     }
     for (auto it = streams.begin(); it != streams.end();) {
       const StreamRecord& rec = it->second.rec;
+      // doomed_sessions is sorted: `sessions` is a std::map.
       const bool session_doomed = !rec.session.empty() &&
-          std::find(doomed_sessions.begin(), doomed_sessions.end(), rec.session) != doomed_sessions.end();
+          std::binary_search(doomed_sessions.begin(), doomed_sessions.end(), rec.session);
       if (session_doomed || (finished(rec.state) && idle_past(rec.last_active_ms, ttl, now_ms))) {
         auto next = std::next(it);
         erase_stream(it);
@@ -147,20 +168,18 @@ struct MemoryStore::Impl {
     for (const std::string& id : doomed_sessions) sessions.erase(id);
   }
 
-  // Least recently active streams lose their oldest events first, down to 90% of the bound.
+  // Least recently active streams lose their oldest events first: above the bound, as many as
+  // it takes to come down to 90 % of it; between 90 % and the bound, at most
+  // k_evict_per_commit per commit towards 90 %. So a store at its bound sheds about what each
+  // commit adds instead of a tenth of itself at once (the stall measured in memory_log.h).
   void evict_for_store() {
     const std::uint64_t max = retention.store_max_bytes;
-    if (max == 0 || total_bytes <= max) return;
+    if (max == 0) return;
     const std::uint64_t low = max / 10 * 9;
-    std::vector<std::pair<std::int64_t, std::uint64_t>> order;
-    for (const auto& [n, s] : streams) {
-      if (!s.events.empty()) order.emplace_back(s.rec.last_active_ms, n);
-    }
-    std::sort(order.begin(), order.end());
-    for (const auto& [active, n] : order) {
-      Stream& s = streams.at(n);
-      while (!s.events.empty() && total_bytes > low) evict_front(s);
-      if (total_bytes <= low) break;
+    std::size_t budget = k_evict_per_commit;
+    while (total_bytes > low && !activity.empty() && (budget > 0 || total_bytes > max)) {
+      evict_front(streams.at(activity.begin()->second));
+      if (budget > 0) --budget;
     }
   }
 };
@@ -185,7 +204,12 @@ util::Result<void> MemoryStore::submit(Batch batch, CommitCallback done) {
     for (const StreamRecord& s : batch.streams) im.put_stream(s);
     for (const EventRecord& e : batch.events) {
       auto it = im.streams.find(e.stream);
-      if (it != im.streams.end()) im.trim(it->second, now_ms);
+      if (it == im.streams.end()) continue;
+      im.trim(it->second, now_ms);
+      im.relist(it->second);
+    }
+    for (const StreamRecord& rec : batch.streams) {
+      if (auto it = im.streams.find(rec.stream); it != im.streams.end()) im.relist(it->second);
     }
     if (im.clock.mono_ns() >= im.next_maintenance_ns) {
       im.next_maintenance_ns = im.clock.mono_ns() + k_maintenance_interval_ns;
@@ -247,17 +271,13 @@ util::Result<std::size_t> MemoryStore::scan_events(std::uint64_t stream, std::ui
   std::lock_guard lk(m_impl->mutex);
   auto it = m_impl->streams.find(stream);
   if (limit == 0 || it == m_impl->streams.end()) return std::size_t{0};
-  const auto& events = it->second.events;
-  auto e = std::upper_bound(events.begin(), events.end(), after_seq,
-                            [](std::uint64_t seq, const EventRecord& ev) { return seq < ev.seq; });
   std::size_t n = 0;
   std::size_t bytes = 0;
-  for (; e != events.end(); ++e) {
-    const EventView view{e->stream, e->seq, e->upstream_id, e->type, e->data, e->arrival_ms};
+  it->second.events.visit_after(after_seq, [&](const EventView& view) {
     ++n;
-    bytes += e->data.size();
-    if (!visit(view) || n >= limit || bytes >= max_bytes) break;
-  }
+    bytes += view.data.size();
+    return visit(view) && n < limit && bytes < max_bytes;
+  });
   return n;
 }
 

@@ -2,9 +2,10 @@
 // MemoryStore: a SessionStore kept in process memory, for `proxy --no-store` and unit tests.
 // Same contract as LmdbStore, with these differences: submit() applies the batch and calls
 // `done` inline before returning; nothing survives the process; retention applies per stream
-// (count, bytes, age) and per store (store_max_bytes of event payload; past it the least
-// recently active streams lose their oldest events until 90% of the bound is left).
-// Thread-safe (one mutex).
+// (count, bytes, age) and per store (store_max_bytes of event payload: past 90 % of it the least
+// recently active streams lose their oldest events, at most 4,096 per commit, back to 90 %;
+// above the bound itself, as many as it takes). Events are packed into blocks per stream
+// (memory_log.h). Thread-safe (one mutex).
 
 #include <map>
 #include <memory>

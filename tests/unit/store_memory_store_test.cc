@@ -52,4 +52,34 @@ TEST_CASE("store::MemoryStore store-wide bound") {
   CHECK(s.metrics().events_evicted == 7);
 }
 
+TEST_CASE("store::MemoryStore store-wide bound: a bounded eviction per commit below it") {
+  Retention r = keep_all();
+  r.store_max_bytes = 200'000;  // 100,000 events of 2 payload bytes
+  MemoryStore s(r);
+  auto events_batch = [](std::uint64_t stream, std::uint64_t first, std::uint64_t last, std::size_t,
+                         std::int64_t arrival_ms) {
+    Batch b;
+    for (std::uint64_t q = first; q <= last; ++q) b.events.push_back(EventRecord{stream, q, "", "", "dd", arrival_ms});
+    return b;
+  };
+  auto events = [&](std::uint64_t stream) { return (*s.stream(stream))->retained.events; };
+  // 99,000 events (between 90 % and the bound): at most 4,096 leave per commit, down to 90 %.
+  REQUIRE(commit(s, events_batch(1, 1, 99'000, 0, 100)));
+  const std::uint64_t per_event = s.stats()->file_bytes / events(1);
+  REQUIRE(per_event == 2);
+  CHECK(events(1) == 99'000 - 4'096);
+  REQUIRE(commit(s, events_batch(2, 1, 1, 0, 200)));
+  CHECK(events(1) == 99'000 - 2 * 4'096);
+  REQUIRE(commit(s, events_batch(2, 2, 2, 0, 200)));
+  CHECK(s.stats()->file_bytes == 180'000);
+  CHECK(events(2) == 2);
+  // Past the bound, a commit evicts as much as it takes, oldest stream first.
+  REQUIRE(commit(s, events_batch(3, 1, 30'000, 0, 300)));
+  CHECK(s.stats()->file_bytes <= 200'000);
+  CHECK(s.stats()->file_bytes >= 180'000);
+  CHECK(events(3) == 30'000);
+  CHECK(events(2) == 2);
+  CHECK(s.metrics().events_evicted == 99'000 + 30'000 + 2 - s.stats()->file_bytes / 2);
+}
+
 TEST_SUITE_END();
