@@ -75,7 +75,10 @@ util::Result<void> Committer::load() {
 }
 
 bool Committer::maintain() {
-  if (m_clock.mono_ns() < m_next_maintenance_ns && m_doomed_streams.empty() && m_doomed_sessions.empty()) return false;
+  if (m_clock.mono_ns() < m_next_maintenance_ns && m_doomed_streams.empty() && m_doomed_sessions.empty() &&
+      !m_backlog) {
+    return false;
+  }
   Txn state;
   const int rc = run_txn({}, Work::maintenance, state);
   if (rc == 0) return state.committed;
@@ -115,7 +118,7 @@ StoreMetrics Committer::metrics() const {
   return m_metrics;
 }
 
-bool Committer::process_group(std::vector<Pending>& group) {
+bool Committer::process_group(std::vector<Pending>& group, bool light) {
   std::vector<Pending*>& all = m_group_ptrs;
   all.clear();
   for (Pending& p : group) all.push_back(&p);
@@ -130,11 +133,11 @@ bool Committer::process_group(std::vector<Pending>& group) {
     }
     p.done = nullptr;
   };
-  auto r = commit_batches(all);
+  auto r = commit_batches(all, light);
   if (!r && r.error().code == Errc::store_full && all.size() > 1) {
     // The group as a whole does not fit: commit batch by batch so that those that fit succeed.
     for (Pending* p : all) {
-      auto one = commit_batches(std::span<Pending*>(&p, 1));
+      auto one = commit_batches(std::span<Pending*>(&p, 1), light);
       committed |= one.has_value();
       deliver(*p, one);
     }
@@ -144,7 +147,7 @@ bool Committer::process_group(std::vector<Pending>& group) {
   return r.has_value();
 }
 
-util::Result<CommitInfo> Committer::commit_batches(std::span<Pending*> batches) {
+util::Result<CommitInfo> Committer::commit_batches(std::span<Pending*> batches, bool light) {
   bool evicted = false;
   int resized = 0;
   // Grow before a large group rather than after it failed half-way: a transaction that meets
@@ -163,6 +166,7 @@ util::Result<CommitInfo> Committer::commit_batches(std::span<Pending*> batches) 
   }
   for (;;) {
     Txn state;
+    state.light = light;
     const std::int64_t t0 = SteadyClock::now().time_since_epoch().count();
     const int rc = run_txn(batches, Work::batches, state);
     const std::int64_t ns = SteadyClock::now().time_since_epoch().count() - t0;
@@ -247,7 +251,7 @@ int Committer::run_txn(std::span<Pending*> batches, Work work, Txn& state) {
   state.has_tail = m_tail.has_value();
   if (state.has_tail) state.tail = *m_tail;
 
-  const bool maintenance_due = m_clock.mono_ns() >= m_next_maintenance_ns;
+  const bool maintenance_due = m_clock.mono_ns() >= m_next_maintenance_ns || (m_backlog && !state.light);
   bool changed = work == Work::batches || work == Work::advance;
   if (rc == 0 && work == Work::batches) {
     for (Pending* p : batches) {
@@ -425,6 +429,9 @@ void Committer::rollback() noexcept { m_cache.rollback(); }
 
 void Committer::settle(Txn& state) {
   m_cache.commit();
+  // A full transaction did its share (a work list longer than its budget goes on at the next
+  // maintenance pass, as before); a light one that ran out asks for a full one.
+  m_backlog = state.light ? (m_backlog || state.backlog) : false;
   for (const std::uint64_t s : state.finished_streams) m_doomed_streams.erase(s);
   for (const std::string& s : state.finished_sessions) m_doomed_sessions.erase(s);
   for (const std::string& n : state.notices) util::log(util::LogLevel::warn, "store_stale_write", {{"detail", n}});

@@ -17,6 +17,10 @@ namespace {
 constexpr std::size_t k_trim_budget = 1024;         // per transaction, plus one per event written
 constexpr std::size_t k_maintenance_budget = 4096;  // per maintenance step
 constexpr std::size_t k_evict_budget = 4096;        // store-level eviction per transaction
+// Per kind of work in a light transaction (an inline commit, on the proxy's loop:
+// lmdb_committer.h), plus two per event written (one for trim_touched): enough to keep up with
+// the writes, and small enough that no commit on the loop deletes thousands of events.
+constexpr std::size_t k_light_budget = 64;
 constexpr std::size_t k_forced_evict_budget = 65536;  // after MDB_MAP_FULL at store_max_bytes
 constexpr std::size_t k_rotation_window = 512;      // streams and sessions checked per step
 // What an event costs besides its payload: the 16-byte key, the value's length fields and
@@ -150,10 +154,14 @@ int Committer::trim_stream(Txn& state, std::uint64_t stream, std::uint64_t free_
   return 0;
 }
 
+std::size_t Committer::budget(const Txn& state, std::size_t full) noexcept {
+  return state.light ? std::min(full, k_light_budget + 2 * state.events_written) : full;
+}
+
 int Committer::trim_touched(Txn& state) {
   const Retention& lim = m_options.retention;
   if (lim.max_events_per_stream == 0 && lim.max_bytes_per_stream == 0 && lim.max_age_ms <= 0) return 0;
-  state.trim_budget = k_trim_budget + state.events_written;
+  state.trim_budget = (state.light ? k_light_budget : k_trim_budget) + state.events_written;
   // trim_stream only marks streams that are already dirty, so the list does not grow here.
   const std::size_t n = m_cache.dirty().size();
   for (std::size_t i = 0; i < n; ++i) {
@@ -164,7 +172,7 @@ int Committer::trim_touched(Txn& state) {
 
 int Committer::maintenance_step(Txn& state) {
   const Retention& lim = m_options.retention;
-  state.trim_budget = k_maintenance_budget;
+  state.trim_budget = budget(state, k_maintenance_budget);
 
   std::vector<std::uint64_t> window;
   const auto& streams = m_cache.entries();
@@ -180,6 +188,7 @@ int Committer::maintenance_step(Txn& state) {
     }
     if (const int rc = trim_stream(state, s, 0, nullptr); rc != 0) return rc;
   }
+  if (state.light && state.trim_budget == 0) state.backlog = true;
 
   if (lim.idle_ttl_ms <= 0) return 0;
   MDB_cursor* raw = nullptr;
@@ -229,7 +238,7 @@ int Committer::doom_session(Txn& state, std::string_view session) {
 int Committer::delete_doomed(Txn& state) {
   if (m_doomed_streams.empty() && m_doomed_sessions.empty()) return 0;
   const Dbis& dbi = m_env.dbi();
-  std::size_t budget = k_maintenance_budget;
+  std::size_t budget = Committer::budget(state, k_maintenance_budget);
   for (const std::uint64_t stream : m_doomed_streams) {
     if (budget == 0) break;
     const codec::EventKey start = codec::event_key(stream, 0);
@@ -327,7 +336,7 @@ int Committer::evict_for_store(Txn& state, bool after_map_full) {
   if (after_map_full ? live <= low : live <= high) return 0;
   std::uint64_t target = live - low;
   if (after_map_full) target = std::max(target, m_store_max / 10);
-  state.trim_budget = after_map_full ? k_forced_evict_budget : k_evict_budget;
+  state.trim_budget = after_map_full ? k_forced_evict_budget : budget(state, k_evict_budget);
   const std::uint64_t evicted_before = state.events_evicted;
   std::uint64_t freed = 0;
   for (const auto& [last_active, stream] : m_cache.activity()) {

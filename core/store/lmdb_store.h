@@ -85,7 +85,10 @@
 // stream and session is visited by a rotating window (512 of each per pass) at most once per
 // second of the store's clock, riding on the next transaction or on a maintenance transaction
 // of its own; each transaction deletes a bounded number of events (about 1,000 to 4,000 per
-// kind of work) and leaves the rest to the next one. A closed or expired session idle past
+// kind of work) and leaves the rest to the next one. A commit made inline on the proxy's loop
+// deletes at most 64 plus two per event it writes per kind of work (lmdb_committer.h: "light"),
+// so the loop never waits for thousands of deletions; when one leaves maintenance work, the
+// writer thread's next transaction does a full pass. A closed or expired session idle past
 // idle_ttl_ms is deleted with all its streams (whatever their state) and their index entries
 // and events; the session record goes last. "Store bytes" are the pages in use by the
 // databases (not the file size, which LMDB never shrinks); eviction brings them down to 85%.

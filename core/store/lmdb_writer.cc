@@ -75,7 +75,7 @@ bool Writer::try_commit_inline(Batch& batch, CommitCallback& done) {
   group.push_back(Pending{std::move(batch), std::move(done), 0, ticket});
   bool committed = false;
   try {
-    committed = m_committer.process_group(group);
+    committed = m_committer.process_group(group, /*light=*/true);
   } catch (const std::exception& e) {
     m_committer.fail_group(group, e.what());
   }

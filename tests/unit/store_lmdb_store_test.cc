@@ -431,6 +431,54 @@ TEST_CASE("store::LmdbStore --sync batch syncs a lone commit after an idle spell
   }
 }
 
+TEST_CASE("store::LmdbStore an inline commit at the store's limit evicts a bounded amount") {
+  // An inline commit runs on the proxy's loop: at the limit it must not carry a store-level
+  // eviction of thousands of events (it did: 4,096 in one commit), only 64 plus two per event it
+  // writes. With --sync none and the idle wake an hour away the writer thread never runs, so
+  // every eviction below is an inline commit's.
+  TempDir tmp;
+  LmdbOptions o = options((tmp.path() / "store").string());
+  o.initial_map_bytes = 1u << 20;
+  o.retention.store_max_bytes = 4u << 20;
+  o.idle_wake_ms = 3'600'000;
+  auto s = open_ok(o);
+  const std::thread::id caller = std::this_thread::get_id();
+  std::uint64_t max_step = 0;
+  std::uint64_t inline_commits = 0;
+  auto submit = [&](Batch b, std::uint64_t allowed) {
+    std::thread::id where;
+    const std::uint64_t before = s->metrics().events_evicted;
+    REQUIRE(s->submit(std::move(b), [&](const util::Result<CommitInfo>& r) {
+      CHECK(r);
+      where = std::this_thread::get_id();
+    }));
+    REQUIRE(s->flush());
+    if (where != caller) return;
+    ++inline_commits;
+    const std::uint64_t step = s->metrics().events_evicted - before;
+    CHECK(step <= allowed);
+    max_step = std::max(max_step, step);
+  };
+  // 10 streams x 500 events x 1000 bytes, 50 to a commit: past the limit from the fourth stream.
+  for (std::uint64_t stream = 1; stream <= 10; ++stream) {
+    for (std::uint64_t first = 1; first <= 500; first += 50) {
+      submit(events_batch(stream, first, first + 49, 1000, static_cast<std::int64_t>(stream * 100 + first)),
+             64 + 2 * 50);
+    }
+  }
+  // Then one event to a commit.
+  for (std::uint64_t seq = 1; seq <= 300; ++seq) {
+    submit(events_batch(11, seq, seq, 1000, 2000 + static_cast<std::int64_t>(seq)), 64 + 2);
+  }
+  CHECK(inline_commits > 300);
+  CHECK(max_step > 0);  // evictions happened, all of them in inline commits
+  auto st = s->stats();
+  REQUIRE(st);
+  CHECK(st->file_bytes <= 4u << 20);
+  CHECK_FALSE(s->metrics().degraded);
+  CHECK(s->metrics().events_evicted + st->events == 10 * 500 + 300);
+}
+
 TEST_CASE("store::LmdbStore commits inline when the writer is idle") {
   for (SyncMode mode : {SyncMode::always, SyncMode::batch, SyncMode::none}) {
     CAPTURE(to_string(mode));
