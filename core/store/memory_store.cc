@@ -168,10 +168,10 @@ struct MemoryStore::Impl {
     for (const std::string& id : doomed_sessions) sessions.erase(id);
   }
 
-  // Least recently active streams lose their oldest events first: above the bound, as many as
-  // it takes to come down to 90 % of it; between 90 % and the bound, at most
-  // k_evict_per_commit per commit towards 90 %. So a store at its bound sheds about what each
-  // commit adds instead of a tenth of itself at once (the stall measured in memory_log.h).
+  // Least recently active streams lose their oldest events first: past 90 % of the bound, at
+  // most k_evict_per_commit per commit towards 90 %; above the bound itself, as many more as it
+  // takes to come back under it. So a store at its bound sheds about what each commit adds
+  // instead of a tenth of itself at once (the stall measured in memory_log.h).
   void evict_for_store() {
     const std::uint64_t max = retention.store_max_bytes;
     if (max == 0) return;
