@@ -39,9 +39,12 @@ std::string random_hex(std::size_t bytes) {
 }
 
 std::uint64_t random_seed() {
-  std::uint64_t seed = 0;
-  fill(&seed, sizeof seed);
-  return seed;
+  thread_local SplitMix64 seeds([] {
+    std::uint64_t seed = 0;
+    fill(&seed, sizeof seed);
+    return seed;
+  }());
+  return seeds();
 }
 
 }  // namespace ssestitch::util

@@ -10,7 +10,9 @@ namespace ssestitch::util {
 // Blocks only before the kernel's pool is initialised at boot; aborts if getrandom fails,
 // because a guessable session id is worse than no proxy.
 std::string random_hex(std::size_t bytes);
-// A 64-bit seed for non-security PRNGs (jitter).
+// A 64-bit seed for non-security PRNGs (jitter): the next value of a per-thread SplitMix64
+// seeded once from getrandom, so a stream open costs no syscall (it cost one getrandom each)
+// and no two seeds of a process, nor two processes' sequences, are alike.
 std::uint64_t random_seed();
 
 // SplitMix64 (Steele, Lea, Flood 2014): a non-security PRNG in 8 bytes, for jitter, where one

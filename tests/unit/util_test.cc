@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <set>
 #include <string>
+#include <thread>
 
 #include "core/util/clock.h"
 #include "core/util/errc.h"
@@ -156,6 +158,16 @@ TEST_CASE("util::random_hex") {
   CHECK(a.size() == 32);
   CHECK(a.find_first_not_of("0123456789abcdef") == std::string::npos);
   CHECK(a != b);
+}
+
+TEST_CASE("util::random_seed differs from call to call and from thread to thread") {
+  std::set<std::uint64_t> seen;
+  for (int i = 0; i < 1000; ++i) seen.insert(util::random_seed());
+  std::uint64_t other = 0;
+  std::thread t([&] { other = util::random_seed(); });
+  t.join();
+  seen.insert(other);
+  CHECK(seen.size() == 1001);
 }
 
 TEST_SUITE_END();
