@@ -29,6 +29,14 @@ Header header_at(const char* p) noexcept {
   return h;
 }
 
+void put_header(char* p, const Header& h) noexcept {
+  std::memcpy(p, &h.seq, 8);
+  std::memcpy(p + 8, &h.arrival_ms, 8);
+  std::memcpy(p + 16, &h.id_size, 4);
+  std::memcpy(p + 20, &h.type_size, 4);
+  std::memcpy(p + 24, &h.data_size, 4);
+}
+
 std::uint32_t size32(const std::string& s) {
   if (s.size() > std::numeric_limits<std::uint32_t>::max()) throw std::length_error("event field over 4 GiB");
   return static_cast<std::uint32_t>(s.size());
@@ -75,11 +83,7 @@ void MemoryLog::append(const EventRecord& ev) {
   }
   Block& b = m_blocks.back();
   char* p = b.bytes.get() + b.used;
-  std::memcpy(p, &h.seq, 8);
-  std::memcpy(p + 8, &h.arrival_ms, 8);
-  std::memcpy(p + 16, &h.id_size, 4);
-  std::memcpy(p + 20, &h.type_size, 4);
-  std::memcpy(p + 24, &h.data_size, 4);
+  put_header(p, h);
   p += k_header_bytes;
   std::memcpy(p, ev.upstream_id.data(), h.id_size);
   std::memcpy(p + h.id_size, ev.type.data(), h.type_size);
