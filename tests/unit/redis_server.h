@@ -28,8 +28,8 @@
 
 namespace ssestitch::test {
 
-// Whether a TCP socket connects to 127.0.0.1:PORT (`bind_it`: can bind it instead).
-inline bool loopback_port(int port, bool bind_it) {
+// Whether a TCP socket can bind 127.0.0.1:PORT.
+inline bool loopback_port_free(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return false;
   sockaddr_in a{};
@@ -37,7 +37,7 @@ inline bool loopback_port(int port, bool bind_it) {
   a.sin_port = htons(static_cast<std::uint16_t>(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   auto* sa = reinterpret_cast<sockaddr*>(&a);
-  const bool ok = (bind_it ? ::bind(fd, sa, sizeof a) : ::connect(fd, sa, sizeof a)) == 0;
+  const bool ok = ::bind(fd, sa, sizeof a) == 0;
   ::close(fd);
   return ok;
 }
@@ -253,7 +253,7 @@ class RedisCluster {
     std::uniform_int_distribution<int> pick(10000, low - 10001);
     for (int attempt = 0; attempt < 200; ++attempt) {
       const int p = pick(rng);
-      if (loopback_port(p, true) && loopback_port(p + 10000, true)) return p;
+      if (loopback_port_free(p) && loopback_port_free(p + 10000)) return p;
     }
     return 0;
   }
