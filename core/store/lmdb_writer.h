@@ -26,8 +26,13 @@
 // the loop is committing into while it runs, and every commit during it faults: 100 paced streams
 // (sse-gen/sse-sink, 100 x 200 events/s x 5 s, 3 interleaved runs) p90 5.7-9.8 ms, p99 15.5-21.2 ms
 // with WRITEMAP against p90 0.52-0.58 ms, p99 3.5-5.6 ms without, same p50 (155-207 against 170-200
-// us) and CPU (3.7-4.5 against 4.0-4.1 s). The price is one stream's: 2-4 syscalls per commit
-// (lseek+writev or pwrite per run of dirty pages, pwrite of the meta page) where WRITEMAP had none:
+// us) and CPU (3.7-4.5 against 4.0-4.1 s). The price is one stream's: the syscalls of each commit
+// (lseek+writev or pwrite per run of dirty pages, pwrite of the meta page) where WRITEMAP had none;
+// strace -c of one stream paced at 5,000/s, 10,000 events (1,338 commits: strace's slowdown
+// batched ~7.5 events to a commit): 10.3 pwrite and 1.65 lseek+writev per commit, some 12
+// scattered runs of pages (by LMDB's design these would be the events' leaf and branch pages,
+// the stream record's, the main and free-page databases' and the meta page; not traced page by
+// page). Measured against WRITEMAP:
 // paced 5,000/s, 3 interleaved runs, p50 38-40 against 49-51 us, p99 394-651 against 290-326 us,
 // CPU 37.2 against 43-46 us per event; peer-bench, 5 rounds, one run (results
 // 20261207-134411-full): per-write 2.10x against 1.73x of direct, paced p50 added 24.7 against 41.8
