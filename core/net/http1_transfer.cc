@@ -160,6 +160,7 @@ void Http1Transfer::cancel_keeping_connection() {
 void Http1Transfer::resume() {
   if (!m_paused || m_finished) return;
   m_paused = false;
+  m_backlogged = false;
   http_parser_pause(&m_parser, 0);
   if (!m_held.empty()) {
     std::string held = std::move(m_held);
@@ -295,8 +296,11 @@ void Http1Transfer::on_readable() {
         m_got_bytes = true;
         if (m_sent_all) m_out = std::string();
       }
-      if (feed(buffer, static_cast<std::size_t>(n)) == Fed::stop) return;
-      if (static_cast<std::size_t>(n) < k_read_buffer_bytes) return;
+      const bool full = static_cast<std::size_t>(n) == k_read_buffer_bytes;
+      m_backlogged = full;  // for the observer's on_body (Transfer::backlogged)
+      if (feed(buffer, static_cast<std::size_t>(n)) == Fed::stop) return;  // maybe gone: untouched
+      m_backlogged = false;
+      if (!full) return;
       continue;
     }
     if (n == 0) return on_eof();

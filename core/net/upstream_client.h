@@ -109,6 +109,10 @@ class Transfer {
     if (!m_cancelled) m_observer = observer;
   }
   bool paused() const noexcept { return m_paused; }
+  // Inside on_body: the bytes come from a read that filled the engine's buffer, so more of the
+  // response is probably waiting in the socket (the reader is behind its upstream). The own
+  // HTTP/1.1 engine only; libcurl's transfers always say false.
+  bool backlogged() const noexcept { return m_backlogged; }
   bool finished() const noexcept { return m_finished; }
   bool cancelled() const noexcept { return m_cancelled; }
   int status() const noexcept { return m_status; }
@@ -122,6 +126,7 @@ class Transfer {
   Observer* m_observer;
   int m_status = 0;
   bool m_paused = false;
+  bool m_backlogged = false;
   bool m_finished = false;
   bool m_cancelled = false;
   Headers m_response_headers;  // while they are read; released once on_response has them

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <utility>
 
 #include "core/proxy/metrics.h"
 #include "core/util/log.h"
@@ -101,6 +102,7 @@ void CommitPipeline::flush() {
   // The batch leaves with `pending`; m_pending keeps the spare's empty vectors and their capacity.
   std::swap(m_pending, *next);
   Pending* pending = m_inflight.emplace_back(std::move(next)).get();
+  pending->batch.backlog = std::exchange(m_backlog, false);
   m_pending_bytes -= pending->bytes;
   m_inflight_bytes += pending->bytes;
   // Two pointers: small enough for std::function to hold without an allocation.

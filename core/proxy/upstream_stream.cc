@@ -136,6 +136,7 @@ net::Transfer::BodyAction UpstreamStream::on_body(std::string_view bytes) {
     }
     return net::Transfer::BodyAction::pause;
   }
+  if (m_transfer && m_transfer->backlogged()) m_ctx.pipeline->note_backlog();
   const std::int64_t gap = m_idle.bytes_at(m_ctx.clock->mono_ns());
   const bool paced = gap >= k_burst_gap_ns;
   // Asked before parsing fires the Trigger, and only where it matters (not per chunk of a burst).

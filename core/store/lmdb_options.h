@@ -21,6 +21,9 @@ struct LmdbOptions {
   std::int64_t idle_wake_ms = 1000;  // the writer thread wakes at least this often (retention)
   Retention retention;
   std::size_t queue_max_bytes = 64u << 20;
+  // The writer thread's transaction takes queued batches up to this many bytes (at least one
+  // batch, whatever its size); the rest waits for the next one (why: lmdb_writer.h).
+  std::size_t group_max_bytes = 256u << 10;
   std::uint64_t initial_map_bytes = 64u << 20;
   bool inline_commits = true;    // the fast path of submit() (see "Writing"); tests turn it off
                                  // to hold the writer thread in a callback

@@ -43,12 +43,14 @@
 // an existing one keeps the map size recorded in its file (at least initial_map_bytes).
 //
 // Writing: one writer thread takes batches from a bounded queue (queue_max_bytes) and commits
-// everything queued in one transaction (group commit), then calls the batches' callbacks in
-// order. Fast path: with sync none or batch, a batch submitted while nothing is queued and no
-// transaction runs is committed on the submitting thread, which gets its callback before
-// submit() returns; such a commit writes only to the page cache, so the caller never waits for
-// the disk, and it saves two thread hand-offs per batch (the proxy's added latency). fsyncs
-// (sync batch), maintenance and sync always stay on the writer thread.
+// what is queued in one transaction (group commit, up to group_max_bytes a transaction), then
+// calls the batches' callbacks in order. Fast path: with sync none or batch, a batch submitted
+// while nothing is queued and no transaction runs is committed on the submitting thread, which
+// gets its callback before submit() returns; such a commit writes only to the page cache, so
+// the caller never waits for the disk, and it saves two thread hand-offs per batch (the proxy's
+// added latency). A batch marked Batch::backlog (its producer has more input waiting) always
+// goes to the writer thread, so the producer reads on while it commits. fsyncs (sync batch),
+// maintenance and sync always stay on the writer thread.
 // An event and the stream record it advances are in the same transaction. Writes only
 // move forward: an event whose seq is not beyond the stream's newest stored seq, or a stream
 // record whose next_seq is lower than the stored one, is skipped and logged (internal).

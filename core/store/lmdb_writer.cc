@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 
 #include "core/store/batch_check.h"
 #include "core/util/log.h"
@@ -59,7 +60,7 @@ util::Result<void> Writer::submit(Batch batch, CommitCallback done) {
 }
 
 bool Writer::try_commit_inline(Batch& batch, CommitCallback& done) {
-  if (!m_options.inline_commits || m_options.sync == SyncMode::always) return false;
+  if (!m_options.inline_commits || m_options.sync == SyncMode::always || batch.backlog) return false;
   std::unique_lock txn(m_txn_mutex, std::try_to_lock);
   if (!txn.owns_lock()) return false;
   if (!check_batch(batch)) return false;  // submit() reports the error
@@ -133,6 +134,22 @@ util::Result<void> Writer::flush() {
   return util::ok();
 }
 
+void Writer::take_group_locked(std::vector<Pending>& group) {
+  std::size_t n = 0;
+  std::size_t bytes = 0;
+  while (n < m_queue.size() && (n == 0 || bytes + m_queue[n].bytes <= m_options.group_max_bytes)) {
+    bytes += m_queue[n].bytes;
+    ++n;
+  }
+  if (n == m_queue.size()) {
+    group.swap(m_queue);  // the common case: no copy, and the queue gets the group's spare capacity
+    return;
+  }
+  const auto end = m_queue.begin() + static_cast<std::ptrdiff_t>(n);
+  group.assign(std::make_move_iterator(m_queue.begin()), std::make_move_iterator(end));
+  m_queue.erase(m_queue.begin(), end);
+}
+
 void Writer::run() noexcept {
   std::vector<Pending> group;
   auto last_sync = SteadyClock::now();
@@ -168,10 +185,12 @@ void Writer::run() noexcept {
       std::lock_guard txn(m_txn_mutex);
       {
         std::lock_guard lk(m_mutex);
-        group.swap(m_queue);
+        take_group_locked(group);
         stopping = m_stopping;
-        sync_requested = m_sync_requested;
-        m_sync_requested = false;
+        // A sync that flush() asked for is done once the queue is empty, not between the parts
+        // of a queue longer than one group.
+        sync_requested = m_sync_requested && m_queue.empty();
+        if (sync_requested) m_sync_requested = false;
       }
       for (const Pending& p : group) group_bytes += p.bytes;
       if (!group.empty()) last_ticket = group.back().ticket;

@@ -8,9 +8,11 @@
 // throughput at the commit rate.
 //
 // The approach: submit() appends the batch to a queue bounded by bytes and wakes this thread,
-// which takes everything queued and commits it in ONE write transaction (group commit, done by
-// lmdb::Committer, lmdb_committer.h), then calls the callbacks in submission order. When the
-// store keeps up, try_commit_inline() commits on the caller's thread instead (no hand-off).
+// which takes what is queued, up to LmdbOptions::group_max_bytes, and commits it in ONE write
+// transaction (group commit, done by lmdb::Committer, lmdb_committer.h), then calls the
+// callbacks in submission order. When the store keeps up, try_commit_inline() commits on the
+// caller's thread instead (no hand-off), unless the batch is marked Batch::backlog (below:
+// "Which thread commits").
 // Syncs are scheduled here: `always` syncs every commit (the transaction does), `batch` starts
 // an fsync --sync-interval after the later of the previous one's end and the first commit since
 // (so a burst after a quiet spell shares one fsync), and before flush() returns; `none` syncs
@@ -60,6 +62,33 @@
 // of streams opened 200 ms apart 1,060-1,160 against 1,460-1,600 us, but nothing for paced or
 // 100-stream latency (the faults there are on pages the msync cleans while commits go on), and
 // it read FREE_DBI's records, whose layout is LMDB's internal IDL.
+//
+// Which thread commits (issue 23, 2026-12-07). Inline commits save the hand-offs but put the
+// store in series with everything else the loop does: behind a bulk upstream (every read filling
+// the 64 KiB buffer) the loop read, parsed, committed and forwarded one read at a time on one
+// core (peer-bench bulk 0.10-0.16x of direct at 1.0 core). A batch marked Batch::backlog (its
+// producer's last read filled the buffer: net::Transfer::backlogged) is queued for this thread
+// instead, so the loop parses the next read while this thread commits the last one. Peer-bench,
+// 5 interleaved rounds, one run (results 20261207-205335-full), before -> after: bulk 0.16x ->
+// 0.19x (per round 254-518k -> 462-781k events/s), 100 bulk streams 0.13x -> 0.17x, upstream cut
+// every 1,000 events 0.19x -> 0.25x, per-write 1.55x -> 1.86x, POST answered by SSE 1.53x ->
+// 2.39x, proxy cores in bulk 1.00 -> 1.45; paced and 100 paced streams within this VM's noise
+// (paced p50 223 -> 145, 100 streams p50 2.7 -> 5.0 ms in that run, 1.7-3.0 -> 1.1-3.6 ms
+// over 3 runs of a bulk stream then 100 paced streams).
+// Groups are capped (LmdbOptions::group_max_bytes, 256 KiB): without a cap, the groups behind a
+// bulk stream held everything queued, thousands of events written and as many trimmed by
+// retention in one transaction, and left LMDB a free list of thousands of pages (which a commit
+// that takes pages from it writes back, the rest of the list, as LMDB saves it) (after 400,000 bulk events into --retain-events 100000:
+// 8,285 free pages of a 16,061-page file in 224 transactions, against 94 of 7,847 inline; one
+// stream paced at 5,000/s afterwards, 2 runs: p99 517-1,017 against 221-329 us). Capped: 166
+// free pages of 7,920, ~1,500 transactions, and paced latency after bulk as inline.
+// Rejected on the way (peer-bench, 3 rounds each, against inline always): queueing any batch of
+// more than 1, 8 or 16 events (bulk 0.13-0.15x against 0.09x, but 100 paced streams p50 6.3 ms
+// against 2.1: the Trigger's batches of many streams crossed the line and paid the hand-offs);
+// of more than 4 or 16 events of one stream (paced p99 1.3-6.8 ms against 0.36: a catch-up
+// after a stall went to this thread and the commits behind it queued); holding what the loop
+// adds while a backlog batch is in flight, one batch in flight at a time (100 bulk streams
+// 0.11x against 0.20x, and its large batches bloated the free list again: 3,419 free pages).
 
 #include <atomic>
 #include <chrono>
@@ -102,6 +131,9 @@ class Writer {
  private:
   Writer(Env& env, const LmdbOptions& options, std::atomic<std::uint64_t>& next_stream);
   void run() noexcept;
+  // Under m_mutex (and m_txn_mutex): moves the oldest queued batches into the empty `group`,
+  // up to LmdbOptions::group_max_bytes (at least one batch).
+  void take_group_locked(std::vector<Pending>& group);
   // Under m_mutex: counts a commit; true when it is the first since the last sync (it starts
   // the --sync-interval clock).
   bool count_commit_locked() noexcept;

@@ -111,6 +111,10 @@ struct Batch {
   std::vector<SessionRecord> sessions;  // upserts
   std::vector<StreamRecord> streams;    // upserts (retained counters ignored)
   std::vector<EventRecord> events;      // appends; seq must be beyond the stream's stored events
+  // A hint, not data: the producer has more input waiting (an upstream it is behind), so it
+  // prefers reading on to waiting for this commit. LmdbStore then commits it on its writer
+  // thread instead of the caller's (lmdb_writer.h); the other stores ignore it.
+  bool backlog = false;
 
   bool empty() const noexcept { return sessions.empty() && streams.empty() && events.empty(); }
   // Approximate payload bytes, for queue bounds.

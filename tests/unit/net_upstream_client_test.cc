@@ -151,6 +151,7 @@ struct Recorder final : Transfer::Observer {
   net::Headers headers;
   std::string body;
   int bodies = 0;
+  int backlogged = 0;  // on_body calls inside which the transfer said backlogged()
   std::optional<util::Result<void>> done;
   int dones = 0;
 
@@ -161,6 +162,7 @@ struct Recorder final : Transfer::Observer {
   }
   Transfer::BodyAction on_body(std::string_view bytes) override {
     ++bodies;
+    if (transfer != nullptr && transfer->backlogged()) ++backlogged;
     if (mode == OnBody::pause_first && bodies == 1) return Transfer::BodyAction::pause;
     if (mode == OnBody::cancel || mode == OnBody::cancel_keeping) {
       if (mode == OnBody::cancel) {
@@ -458,6 +460,51 @@ TEST_CASE("net::Http1Transfer: on a pooled connection the request leaves in star
   CHECK(server.connections() == 1);
 }
 
+TEST_CASE("net::Http1Transfer: backlogged() while a read filled the buffer, not for a short response") {
+  Engine e(false);
+  const std::string big(4u << 20, 'x');  // far more than one read's buffer, sent before the loop runs
+  ScriptServer server([&](const std::string& request, int fd) {
+    if (request.rfind("GET /big ", 0) == 0) {
+      send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(big.size()) + "\r\n\r\n" + big);
+    } else {
+      send_all(fd, std::string(k_sse_head) + chunk("data: one\n\n") + "0\r\n\r\n");
+    }
+    return true;
+  });
+  Recorder small;
+  e.fetch(get(server.url("/small")), small);
+  CHECK(*small.done);
+  CHECK(small.bodies >= 1);
+  CHECK(small.backlogged == 0);
+  Recorder large;
+  auto t = e.start(get(server.url("/big")), large);
+  // Let the server fill the socket buffers before the first read.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (server.requests().size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(e.run_until([&] { return large.done.has_value(); }));
+  CHECK(*large.done);
+  CHECK(large.body.size() == big.size());
+  CHECK(large.backlogged > 0);
+  CHECK(large.backlogged < large.bodies);  // the last read, short, is not
+  CHECK_FALSE(t->backlogged());            // outside on_body
+}
+
+TEST_CASE("net::Transfer: libcurl's transfers never say backlogged()") {
+  Engine e(true);
+  const std::string big(1u << 20, 'x');
+  ScriptServer server([&](const std::string&, int fd) {
+    send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(big.size()) + "\r\n\r\n" + big);
+    return true;
+  });
+  Recorder rec;
+  e.fetch(get(server.url("/big")), rec);
+  CHECK(*rec.done);
+  CHECK(rec.body.size() == big.size());
+  CHECK(rec.backlogged == 0);
+}
 
 TEST_CASE("net::Http1Transfer: cancelled inside on_body, the connection is kept when the response ends in that read") {
   Engine e(false);

@@ -104,4 +104,27 @@ TEST_CASE("proxy::CommitPipeline: drain() commits what is pending without the lo
   });
 }
 
+TEST_CASE("proxy::CommitPipeline: a batch after note_backlog() is committed off the loop thread") {
+  // LmdbStore commits an unmarked batch inline when its writer is idle; one marked backlog goes
+  // to its writer thread, and the loop is told only when it runs again.
+  test::LmdbFixture fixture;
+  test::ProxyFixture f;
+  auto store = fixture.open(test::keep_all(), &f.clock);
+  std::vector<std::uint64_t> committed;
+  proxy::CommitPipeline pipeline(
+      *f.loop, *store, f.metrics, [](std::uint64_t) { return std::optional<store::StreamRecord>(); },
+      [&](std::uint64_t, std::uint64_t upto, bool durable) {
+        CHECK(durable);
+        committed.push_back(upto);
+      });
+  pipeline.note_backlog();
+  pipeline.add_event(test::event(5, 1));
+  pipeline.add_event(test::event(5, 2));
+  pipeline.flush_events();
+  CHECK(committed.empty());  // queued: its completion waits for the loop
+  REQUIRE(f.run_until([&] { return !committed.empty(); }));
+  CHECK(committed == std::vector<std::uint64_t>{2});
+  CHECK(test::seqs(*store, 5) == std::vector<std::uint64_t>{1, 2});
+}
+
 TEST_SUITE_END();

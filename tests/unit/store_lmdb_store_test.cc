@@ -361,6 +361,42 @@ TEST_CASE("store::LmdbStore group commit") {
   CHECK((*s->stream(1))->next_seq == 202);
 }
 
+TEST_CASE("store::LmdbStore a queue longer than group_max_bytes commits in several transactions") {
+  // In order, each transaction of bounded size (one huge transaction that writes and trims
+  // thousands of events leaves LMDB a long free list that later commits rewrite: lmdb_writer.h).
+  TempDir tmp;
+  LmdbOptions o = options((tmp.path() / "store").string());
+  o.inline_commits = false;  // the latch holds the writer thread inside a callback
+  // Four of the batches below to a transaction (their sizes differ by a few bytes of ids).
+  o.group_max_bytes = 4 * events_batch(1, 192, 201, 1000).bytes();
+  auto s = open_ok(o);
+  WriterLatch latch;
+  REQUIRE(s->submit(events_batch(1, 1, 1), latch.hold()));
+  latch.wait_entered();
+  std::vector<std::uint64_t> order;
+  std::mutex m;
+  for (std::uint64_t first = 2; first < 2 + 20 * 10; first += 10) {
+    REQUIRE(s->submit(events_batch(1, first, first + 9, 1000), [&, first](const util::Result<CommitInfo>& r) {
+      CHECK(r);
+      std::lock_guard lk(m);
+      order.push_back(first);
+    }));
+  }
+  // One batch larger than the bound still commits (alone).
+  REQUIRE(s->submit(events_batch(1, 202, 301, 1000), [&](const util::Result<CommitInfo>& r) {
+    CHECK(r);
+    std::lock_guard lk(m);
+    order.push_back(202);
+  }));
+  latch.release();
+  REQUIRE(s->flush());
+  REQUIRE(order.size() == 21);
+  CHECK(std::is_sorted(order.begin(), order.end()));
+  CHECK(seqs(*s, 1).size() == 301);
+  CHECK((*s->stream(1))->next_seq == 302);
+  CHECK(s->metrics().commits == 1 + 20 / 4 + 1);  // the held one, five groups of four, the large one
+}
+
 TEST_CASE("store::LmdbStore queue bound") {
   TempDir tmp;
   LmdbOptions o = options((tmp.path() / "store").string());
@@ -509,6 +545,38 @@ TEST_CASE("store::LmdbStore commits inline when the writer is idle") {
     CHECK(seqs(*s, 1).size() == 50);
     if (mode != SyncMode::always) CHECK(s->metrics().commits >= 50);
   }
+}
+
+TEST_CASE("store::LmdbStore commits a batch marked backlog on its writer thread") {
+  // The producer is behind its upstream: it reads on while the writer thread commits, rather
+  // than waiting for an inline commit (Batch::backlog).
+  TempDir tmp;
+  LmdbOptions o = options((tmp.path() / "store").string(), SyncMode::none);
+  o.idle_wake_ms = 3'600'000;  // the writer thread never runs on its own: the last commit is inline
+  auto s = open_ok(o);
+  const std::thread::id caller = std::this_thread::get_id();
+  for (std::uint64_t i = 1; i <= 20; ++i) {
+    std::atomic<bool> called = false;
+    std::thread::id where;  // read only once `called` (release/acquire) says it was written
+    Batch b = events_batch(1, i, i);
+    b.backlog = true;
+    REQUIRE(s->submit(std::move(b), [&](const util::Result<CommitInfo>& r) {
+      CHECK(r);
+      where = std::this_thread::get_id();
+      called = true;
+    }));
+    REQUIRE(s->flush());
+    REQUIRE(called);
+    CHECK(where != caller);
+  }
+  // Unmarked, the same batch commits inline again (the writer is idle: --sync none).
+  bool inline_done = false;
+  REQUIRE(s->submit(events_batch(1, 21, 21), [&](const util::Result<CommitInfo>& r) {
+    CHECK(r);
+    inline_done = std::this_thread::get_id() == caller;
+  }));
+  CHECK(inline_done);
+  CHECK(seqs(*s, 1).size() == 21);
 }
 
 TEST_CASE("store::LmdbStore an inline commit never overtakes a queued batch") {
