@@ -77,11 +77,11 @@
 // over 3 runs of a bulk stream then 100 paced streams).
 // Groups are capped (LmdbOptions::group_max_bytes, 256 KiB): without a cap, the groups behind a
 // bulk stream held everything queued, thousands of events written and as many trimmed by
-// retention in one transaction, and left LMDB a free list of thousands of pages (which a commit
-// that takes pages from it writes back, the rest of the list, as LMDB saves it) (after 400,000 bulk events into --retain-events 100000:
-// 8,285 free pages of a 16,061-page file in 224 transactions, against 94 of 7,847 inline; one
-// stream paced at 5,000/s afterwards, 2 runs: p99 517-1,017 against 221-329 us). Capped: 166
-// free pages of 7,920, ~1,500 transactions, and paced latency after bulk as inline.
+// retention in one transaction, and left LMDB a long free list, which every commit that takes
+// pages from it writes back (after 400,000 bulk events into --retain-events 100000: 8,285 free
+// pages of a 16,061-page file in 224 transactions, against 94 of 7,847 inline; one stream paced
+// at 5,000/s afterwards, 2 runs: p99 517-1,017 against 221-329 us). Capped: 164-167 free pages
+// of ~7,920 in 900-1,800 transactions, and the paced figures after bulk runs above.
 // Rejected on the way (peer-bench, 3 rounds each, against inline always): queueing any batch of
 // more than 1, 8 or 16 events (bulk 0.13-0.15x against 0.09x, but 100 paced streams p50 6.3 ms
 // against 2.1: the Trigger's batches of many streams crossed the line and paid the hand-offs);
