@@ -205,10 +205,11 @@ util::Result<std::unique_ptr<Env>> Env::open(const LmdbOptions& options) {
     flags |= MDB_RDONLY;
   } else {
     // No MDB_WRITEMAP: a commit writes its dirty pages (lseek+writev per run, pwrite for a lone
-    // page) and its meta page (pwrite), about a dozen syscalls for one paced event (lmdb_writer.h),
-    // instead of storing into a shared writable mapping. With WRITEMAP every --sync batch msync write-protected the pages the loop was
-    // committing into while it ran, and each commit then faulted: 100 paced streams had a p99 of
-    // 15-21 ms against 3.5-5.6 ms without (figures and what it costs one stream: lmdb_writer.h).
+    // page) and its meta page (pwrite), about a dozen syscalls for one paced event
+    // (lmdb_writer.h), instead of storing into a shared writable mapping. With WRITEMAP every
+    // --sync batch msync write-protected the pages the loop was committing into while it ran,
+    // and each commit then faulted: 100 paced streams had a p99 of 15-21 ms against 3.5-5.6 ms
+    // without (figures and what it costs one stream: lmdb_writer.h).
     // Committed pages are in the page cache once the commit returns, so a killed process loses
     // nothing.
     if (options.sync != SyncMode::always) flags |= MDB_NOSYNC;
