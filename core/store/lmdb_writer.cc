@@ -42,8 +42,11 @@ Writer::~Writer() {
 util::Result<void> Writer::submit(Batch batch, CommitCallback done) {
   if (auto r = check_batch(batch); !r) return r;
   const std::size_t bytes = batch.bytes();
+  std::vector<Batch> spent;  // freed on this thread, after the lock (lmdb_writer.h: "Who frees")
   {
     std::lock_guard lk(m_mutex);
+    spent.swap(m_spent);
+    m_spent_bytes = 0;
     if (m_stopping) return util::fail(Errc::store_closed, m_env.dir() + ": the store is closing");
     // An empty queue takes any batch, so a batch larger than the bound is not refused forever.
     if (m_queued_bytes != 0 && m_queued_bytes + bytes > m_options.queue_max_bytes) {
@@ -65,11 +68,14 @@ bool Writer::try_commit_inline(Batch& batch, CommitCallback& done) {
   if (!txn.owns_lock()) return false;
   if (!check_batch(batch)) return false;  // submit() reports the error
   std::uint64_t ticket = 0;
+  std::vector<Batch> spent;  // freed on this thread, after the lock (lmdb_writer.h: "Who frees")
   {
     std::lock_guard lk(m_mutex);
     // Queued batches go first: committing this one now would overtake them.
     if (m_stopping || !m_queue.empty()) return false;
     ticket = m_next_ticket++;
+    spent.swap(m_spent);
+    m_spent_bytes = 0;
   }
   std::vector<Pending>& group = m_inline_group;
   group.clear();
@@ -148,6 +154,14 @@ void Writer::take_group_locked(std::vector<Pending>& group) {
   const auto end = m_queue.begin() + static_cast<std::ptrdiff_t>(n);
   group.assign(std::make_move_iterator(m_queue.begin()), std::make_move_iterator(end));
   m_queue.erase(m_queue.begin(), end);
+}
+
+void Writer::hand_back_locked(std::vector<Pending>& group) {
+  std::size_t bytes = 0;
+  for (const Pending& p : group) bytes += p.bytes;
+  if (m_spent_bytes + bytes > k_max_spent_bytes) return;
+  m_spent_bytes += bytes;
+  for (Pending& p : group) m_spent.push_back(std::move(p.batch));
 }
 
 void Writer::run() noexcept {
@@ -238,9 +252,17 @@ void Writer::run() noexcept {
       last_sync = SteadyClock::now();
     }
     bool exit = false;
+    std::vector<Batch> spent;
     {
       std::lock_guard lk(m_mutex);
       m_queued_bytes -= group_bytes;
+      if (group.empty()) {
+        // An idle wake-up: the producer has gone quiet, nothing contends for its arena now.
+        spent.swap(m_spent);
+        m_spent_bytes = 0;
+      } else if (!m_stopping) {
+        hand_back_locked(group);
+      }
       if (want_sync) {
         m_sync_failed = sync_failed;
         m_sync_error = sync_error;
