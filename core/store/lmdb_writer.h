@@ -152,7 +152,7 @@ class Writer {
   // up to LmdbOptions::group_max_bytes (at least one batch).
   void take_group_locked(std::vector<Pending>& group);
   // Under m_mutex: moves the batches of `group`, committed by this thread, to m_spent for the
-  // producer's thread to free, unless that would pass k_max_spent_bytes (then the caller frees them).
+  // producer's thread to free, unless that would pass k_max_spent_bytes (the caller frees them).
   void hand_back_locked(std::vector<Pending>& group);
   // Under m_mutex: counts a commit; true when it is the first since the last sync (it starts
   // the --sync-interval clock).
