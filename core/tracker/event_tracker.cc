@@ -42,8 +42,7 @@ void EventTracker::restore_stream(StreamNo stream, std::string_view session, Seq
   StreamState& s = state(stream);
   s.next_seq = next_seq == 0 ? 1 : next_seq;
   for (const std::string& id : recent_ids) {
-    s.window.insert(id);
-    track_numeric(s, id, nullptr);
+    if (!id.empty()) enter(s, id, nullptr);
   }
   s.cursor = std::move(cursor);
 }
@@ -69,9 +68,19 @@ bool EventTracker::has_stream(StreamNo stream) const { return m_streams.count(st
 
 EventTracker::StreamState& EventTracker::state(StreamNo stream) { return m_streams.at(stream); }
 
-void EventTracker::track_numeric(StreamState& s, std::string_view id, Observation* obs) {
+bool EventTracker::enter(StreamState& s, std::string_view id, Observation* obs) {
+  const std::optional<std::uint64_t> n = s.numeric_run ? decimal(id) : std::nullopt;
+  if (n && s.last_numeric && *n > *s.last_numeric) {
+    s.window.insert_fresh(id);  // above the run: not in the window (event_tracker.h)
+  } else if (!s.window.insert(id)) {
+    return false;
+  }
+  track_numeric(s, n, obs);
+  return true;
+}
+
+void EventTracker::track_numeric(StreamState& s, std::optional<std::uint64_t> n, Observation* obs) {
   if (!s.numeric_run) return;
-  const auto n = decimal(id);
   if (!n) {
     s.numeric_run = false;  // opaque ids: nothing is guessed from now on
     return;
@@ -92,11 +101,10 @@ Observation EventTracker::observe(StreamNo stream, std::optional<std::string_vie
   StreamState& s = state(stream);
   Observation obs;
   if (upstream_id && !upstream_id->empty()) {
-    if (!s.window.insert(*upstream_id)) {
+    if (!enter(s, *upstream_id, &obs)) {
       obs.verdict = Verdict::duplicate;
       return obs;
     }
-    track_numeric(s, *upstream_id, &obs);
     remember_id(s.cursor, *upstream_id);
   } else if (upstream_id) {
     s.cursor.last_upstream_id.reset();  // an empty id resets the cursor (WHATWG)
@@ -112,9 +120,8 @@ Verdict EventTracker::observe_id_only(StreamNo stream, std::string_view upstream
     s.cursor.last_upstream_id.reset();
     return Verdict::fresh;
   }
-  if (!s.window.insert(upstream_id)) return Verdict::duplicate;
   Observation ignored;
-  track_numeric(s, upstream_id, s.reconnected ? &ignored : nullptr);
+  if (!enter(s, upstream_id, s.reconnected ? &ignored : nullptr)) return Verdict::duplicate;
   remember_id(s.cursor, upstream_id);
   return Verdict::fresh;
 }

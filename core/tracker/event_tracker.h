@@ -7,7 +7,9 @@
 // nothing. Upstream ids are opaque; the tracker never derives order from them, except for the
 // optional gap report: while a stream's ids have all been decimal and consecutive (n, n+1, ...),
 // the first fresh id after a reconnect that jumps ahead reports the size of the jump. With
-// other ids nothing is guessed.
+// other ids nothing is guessed. The same run spares the dedup window its lookup: an id whose
+// number is above the run's last cannot be in the window (every id there is a smaller number of
+// the run), so it is entered with DedupWindow::insert_fresh; any other id is looked up.
 //
 // Dedup is per stream: the same upstream id on two different streams is two events (MCP allows
 // ids unique per stream only in practice, and routing is per stream).
@@ -104,7 +106,11 @@ class EventTracker {
   };
 
   StreamState& state(StreamNo stream);
-  void track_numeric(StreamState& s, std::string_view id, Observation* obs);
+  // Enters `id` (non-empty) into the window and the numeric run; false, changing nothing, when
+  // it is a duplicate. `obs`: where a gap after a reconnect is reported (nullptr: not reported).
+  bool enter(StreamState& s, std::string_view id, Observation* obs);
+  // `n`: the id's decimal value, nullopt when it is not a decimal number.
+  void track_numeric(StreamState& s, std::optional<std::uint64_t> n, Observation* obs);
 
   std::size_t m_window;
   std::unordered_map<StreamNo, StreamState> m_streams;

@@ -130,6 +130,26 @@ TEST_CASE("tracker::EventTracker gap detection") {
   }
 }
 
+TEST_CASE("tracker::EventTracker dedups exactly while ids are a numeric run") {
+  // Ids above the run's last number skip the window's lookup (DedupWindow::insert_fresh); the
+  // verdicts must be those of an exact window of the last 1,000 ids all the same.
+  tracker::EventTracker t;
+  t.add_stream(1, "");
+  for (int i = 1; i <= 2500; ++i) REQUIRE(t.observe(1, std::to_string(i)).verdict == Verdict::fresh);
+  t.note_reconnect(1);
+  for (int i = 1501; i <= 2500; ++i) CHECK(t.observe(1, std::to_string(i)).verdict == Verdict::duplicate);
+  CHECK(t.observe(1, "2501").verdict == Verdict::fresh);
+  CHECK(t.observe(1, "2501").verdict == Verdict::duplicate);
+  // A different spelling of a number seen is a different id: fresh, and it ends the run.
+  CHECK(t.observe(1, "02501").verdict == Verdict::fresh);
+  CHECK(t.observe(1, "2502").verdict == Verdict::fresh);
+  CHECK(t.observe(1, "2502").verdict == Verdict::duplicate);
+  CHECK(t.observe(1, "1502").verdict == Verdict::fresh);  // evicted: 1,000 newer ids since
+  CHECK(t.observe_id_only(1, "2600") == Verdict::fresh);
+  CHECK(t.observe_id_only(1, "2600") == Verdict::duplicate);
+  CHECK(t.observe(1, "2600").verdict == Verdict::duplicate);
+}
+
 TEST_CASE("tracker::EventTracker::restore_stream") {
   tracker::EventTracker t;
   std::vector<std::string> recent = {"8", "9", "10"};
@@ -210,7 +230,11 @@ TEST_CASE("tracker::DedupWindow agrees with a plain model of the last N ids") {
       std::string id = std::to_string(pick(rng));
       if (i % 5 == 0) id += std::string(40, 'L');
       const bool fresh = model.count(id) == 0;
-      REQUIRE(w.insert(id) == fresh);
+      if (fresh && i % 2 == 0) {
+        w.insert_fresh(id);  // the caller knows it is new
+      } else {
+        REQUIRE(w.insert(id) == fresh);
+      }
       if (fresh) {
         if (ring.size() == capacity) {
           model.erase(model.find(ring.front()));
