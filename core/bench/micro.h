@@ -11,7 +11,8 @@
 namespace ssestitch::bench {
 
 struct MicroResult {
-  std::string name;   // stable: sse_parse, tracker_observe, store_append_none|batch|always, store_replay_10k
+  std::string name;   // stable: sse_parse, tracker_observe[_numeric], store_append_none|batch|always,
+                      // store_commit_single, store_replay_10k
   double value = 0;
   std::string unit;   // "MB/s", "ns/op", "events/s", "ms"
 };

@@ -70,7 +70,7 @@ class Sink {
     const std::uint64_t c0 = m_parser.comment_count();
     (void)m_parser.feed(bytes, [&](const sse::Event& ev) {
       if (ev.id) m_r.event_ids.push_back(*ev.id);
-      if (ev.dispatch && m_r.event_data.size() < 100'000) m_r.event_data.push_back(ev.data);
+      if (ev.dispatch && m_r.event_data.size() < 100'000) m_r.event_data.emplace_back(ev.data);
     });
     m_r.comments += m_parser.comment_count() - c0;
   }
@@ -79,7 +79,7 @@ class Sink {
  private:
   Response& m_r;
   Clock::time_point m_t0;
-  sse::Parser m_parser;
+  sse::Parser m_parser{sse::Limits{}, sse::Raw::drop};
   bool m_first = true;
 };
 

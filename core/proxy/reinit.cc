@@ -27,7 +27,7 @@ constexpr std::size_t k_max_answer_bytes = 1u << 20;
 std::optional<std::string> answered_version(std::string_view body, bool sse) {
   if (!sse) return mcp::initialize_result_version(body);
   std::optional<std::string> version;
-  sse::Parser parser;
+  sse::Parser parser({}, sse::Raw::drop);
   (void)parser.feed(body, [&](const sse::Event& ev) {
     if (!version && ev.dispatch) version = mcp::initialize_result_version(ev.data);
   });

@@ -41,7 +41,7 @@ constexpr std::size_t k_early_commit_blocks = 8;
 
 UpstreamStream::UpstreamStream(Context& ctx, const store::StreamRecord& record, net::Headers headers, Owner& owner)
     : m_ctx(ctx), m_record(record), m_headers(std::move(headers)), m_owner(owner),
-      m_parser(ctx.config->sse_limits), m_idle(ctx.config->upstream_idle_timeout_ms),
+      m_parser(ctx.config->sse_limits, sse::Raw::drop), m_idle(ctx.config->upstream_idle_timeout_ms),
       m_backoff(ctx.config->reconnect_base_ms, ctx.config->reconnect_cap_ms, ctx.config->reconnect_budget_ms,
                 util::random_seed()),
       m_reconnect_timer(*ctx.loop, [this] { start_reconnect(); }),
@@ -169,8 +169,9 @@ void UpstreamStream::on_done(const util::Result<void>& result) {
   answered();
   if (!is_open()) return;
   if (std::exchange(m_json_answer, false) && result) {
+    const std::string body = std::exchange(m_refusal_body, {});
     sse::Event answer;
-    answer.data = std::exchange(m_refusal_body, {});
+    answer.data = body;
     answer.dispatch = true;
     m_owner.on_upstream_block(answer);
     if (!is_open()) return;

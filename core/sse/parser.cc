@@ -13,11 +13,15 @@ constexpr unsigned char k_bom[3] = {0xEF, 0xBB, 0xBF};
 
 }  // namespace
 
-Parser::Parser(Limits limits) : m_limits(limits) {}
+Parser::Parser(Limits limits, Raw raw) : m_limits(limits), m_keep_raw(raw == Raw::keep) {}
 
 void Parser::reset() {
   m_line.clear();
   m_raw.clear();
+  m_block_bytes = 0;
+  m_data.clear();
+  m_data_view = {};
+  m_data_in_view = false;
   m_event = Event{};
   m_block_has_field = false;
   m_pending_cr = false;
@@ -29,6 +33,9 @@ util::Result<void> Parser::fail(util::Error error) {
   m_poison = error;
   m_line.clear();
   m_raw.clear();
+  m_data.clear();
+  m_data_view = {};
+  m_data_in_view = false;
   return error;
 }
 
@@ -55,6 +62,19 @@ util::Result<void> Parser::feed(std::string_view bytes, util::FunctionRef<void(c
 }
 
 util::Result<void> Parser::scan(std::string_view bytes, util::FunctionRef<void(const Event&)> on_event) {
+  auto r = scan_lines(bytes, on_event);
+  if (m_data_in_view) own_data();  // the block goes on in a later feed(): `bytes` will be gone
+  return r;
+}
+
+void Parser::own_data() {
+  m_data.assign(m_data_view);
+  m_data.push_back('\n');
+  m_data_view = {};
+  m_data_in_view = false;
+}
+
+util::Result<void> Parser::scan_lines(std::string_view bytes, util::FunctionRef<void(const Event&)> on_event) {
   const char* p = bytes.data();
   const char* const end = p + bytes.size();
   // A CR that ended the previous feed and this LF are one line end (CRLF split across feeds).
@@ -74,7 +94,8 @@ util::Result<void> Parser::scan(std::string_view bytes, util::FunctionRef<void(c
       return util::ok();
     }
     std::string_view line(p, static_cast<std::size_t>(eol - p));
-    if (!m_line.empty()) {
+    const bool in_input = m_line.empty();
+    if (!in_input) {
       m_line.append(line);
       line = m_line;
     }
@@ -93,14 +114,15 @@ util::Result<void> Parser::scan(std::string_view bytes, util::FunctionRef<void(c
     } else {
       p = eol + 1;
     }
-    auto r = process_line(line, on_event);
+    auto r = process_line(line, in_input, on_event);
     m_line.clear();
     if (!r) return r;
   }
   return util::ok();
 }
 
-util::Result<void> Parser::process_line(std::string_view line, util::FunctionRef<void(const Event&)> on_event) {
+util::Result<void> Parser::process_line(std::string_view line, bool in_input,
+                                        util::FunctionRef<void(const Event&)> on_event) {
   if (line.empty()) {
     dispatch_block(on_event);
     return util::ok();
@@ -112,9 +134,12 @@ util::Result<void> Parser::process_line(std::string_view line, util::FunctionRef
   } else {
     m_block_has_field = true;
   }
-  m_raw.append(line);
-  m_raw.push_back('\n');
-  if (m_raw.size() > m_limits.max_event_bytes) {
+  m_block_bytes += line.size() + 1;
+  if (m_keep_raw) {
+    m_raw.append(line);
+    m_raw.push_back('\n');
+  }
+  if (m_block_bytes > m_limits.max_event_bytes) {
     return fail(util::fail(util::Errc::sse_event_too_large,
                            "sse: event larger than the limit of " + std::to_string(m_limits.max_event_bytes) + " bytes"));
   }
@@ -128,8 +153,14 @@ util::Result<void> Parser::process_line(std::string_view line, util::FunctionRef
     if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   }
   if (field == "data") {
-    m_event.data.append(value);
-    m_event.data.push_back('\n');
+    if (in_input && !m_data_in_view && m_data.empty()) {
+      m_data_view = value;  // the block's first data line: framed in place
+      m_data_in_view = true;
+    } else {
+      if (m_data_in_view) own_data();
+      m_data.append(value);
+      m_data.push_back('\n');
+    }
   } else if (field == "event") {
     m_event.type.assign(value);
   } else if (field == "id") {
@@ -156,15 +187,23 @@ util::Result<void> Parser::process_line(std::string_view line, util::FunctionRef
 void Parser::dispatch_block(util::FunctionRef<void(const Event&)> on_event) {
   if (m_block_has_field) {
     m_last_event_id = m_id_buffer;
-    m_raw.push_back('\n');
-    m_event.dispatch = !m_event.data.empty();
-    if (m_event.dispatch) m_event.data.pop_back();  // the trailing LF
+    if (m_keep_raw) m_raw.push_back('\n');
+    m_event.dispatch = m_data_in_view || !m_data.empty();
+    if (m_data_in_view) {
+      m_event.data = m_data_view;
+    } else if (!m_data.empty()) {
+      m_event.data = std::string_view(m_data.data(), m_data.size() - 1);  // without the trailing LF
+    }
     m_event.raw = m_raw;
     on_event(m_event);
   }
   // Reset for the next block, keeping the buffers' capacity.
   m_event.type.clear();
-  m_event.data.clear();
+  m_event.data = {};
+  m_data.clear();
+  m_data_view = {};
+  m_data_in_view = false;
+  m_block_bytes = 0;
   m_event.id.reset();
   m_event.retry.reset();
   m_event.dispatch = false;

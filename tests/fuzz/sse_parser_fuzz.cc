@@ -26,7 +26,7 @@ Seen run(std::string_view bytes, std::size_t step_seed) {
   ssestitch::sse::Parser parser(limits);
   Seen seen;
   auto on_event = [&](const ssestitch::sse::Event& e) {
-    std::string line = e.type + '\x1f' + e.data + '\x1f' + (e.id ? "1" + *e.id : "0") + '\x1f' +
+    std::string line = e.type + '\x1f' + std::string(e.data) + '\x1f' + (e.id ? "1" + *e.id : "0") + '\x1f' +
                        (e.retry ? std::to_string(*e.retry) : "-") + '\x1f' + (e.dispatch ? "d" : "n") + '\x1f' +
                        std::string(e.raw);
     seen.events.push_back(std::move(line));

@@ -36,9 +36,9 @@ fi
 timeout -k 5 120 "$SSESTITCH" bench --micro --json >"$SCRATCH/micro.json" 2>"$SCRATCH/micro.err" ||
   fail "bench --micro exit $? ($(tail -n 5 "$SCRATCH/micro.err"))"
 expect_eq "$(jq -c '[.micro[] | .name]' "$SCRATCH/micro.json")" \
-  '["sse_parse","tracker_observe","store_append_none","store_append_batch","store_append_always","store_commit_single","store_replay_10k"]' \
+  '["sse_parse","tracker_observe","tracker_observe_numeric","store_append_none","store_append_batch","store_append_always","store_commit_single","store_replay_10k"]' \
   "micro-benchmarks"
-expect_eq "$(jq '[.micro[] | select(.value > 0)] | length' "$SCRATCH/micro.json")" 7 "positive micro figures"
+expect_eq "$(jq '[.micro[] | select(.value > 0)] | length' "$SCRATCH/micro.json")" 8 "positive micro figures"
 rc=0
 "$SSESTITCH" bench --scenarios warp >/dev/null 2>"$SCRATCH/err" || rc=$?
 expect_eq "$rc" 2 "unknown scenario"
