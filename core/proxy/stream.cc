@@ -82,7 +82,7 @@ void Stream::resume_upstream() {
   m_upstream.recover();
 }
 
-bool Stream::on_upstream_block(const sse::Event& ev) {
+bool Stream::on_upstream_block(const sse::Event& ev, std::int64_t arrival_ms) {
   const std::uint64_t no = m_record.stream;
   if (ev.retry) {
     m_ctx.tracker->note_retry(no, *ev.retry);
@@ -136,7 +136,7 @@ bool Stream::on_upstream_block(const sse::Event& ev) {
   rec.upstream_id = std::string(id.value_or(""));
   rec.type = ev.type;
   rec.data = std::string(data);
-  rec.arrival_ms = m_ctx.clock->wall_ms();
+  rec.arrival_ms = arrival_ms;
   sse::append_event(m_outbox.buffer(),
                     sse::OutEvent{tracker::format_downstream_id({no, obs.seq}), ev.type, data, std::nullopt});
   m_outbox.end_event(obs.seq);

