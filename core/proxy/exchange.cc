@@ -63,6 +63,23 @@ Exchange::~Exchange() {
 
 void Exchange::start() {
   if (m_started_ns == 0) m_started_ns = m_ctx.clock->mono_ns();
+  if (m_plan.request.method == "DELETE" && !m_close_recorded && !m_plan.session.empty()) {
+    // Recorded closed before the server hears of it (exchange.h: Sessions); forwarded once durable.
+    Session* s = m_ctx.sessions->find_any(m_plan.session);
+    if (s != nullptr && s->record.state == store::SessionState::open) {
+      m_close_recorded = true;
+      store::SessionRecord closing = s->record;
+      closing.state = store::SessionState::closed;
+      closing.last_active_ms = m_ctx.clock->wall_ms();
+      m_ctx.pipeline->add_session(std::move(closing));
+      m_waiting_commit = true;
+      m_ctx.pipeline->after_commit([this](bool) {
+        m_waiting_commit = false;
+        start();
+      });
+      return;
+    }
+  }
   m_plan.request.connect_timeout_ms = m_ctx.config->connect_timeout_ms;
   auto t = net::Transfer::start(*m_ctx.upstream, m_plan.request, this);
   if (!t) {
@@ -75,6 +92,7 @@ void Exchange::start() {
 void Exchange::release() {
   if (m_released) return;
   m_released = true;
+  if (!m_ended_session) undo_recorded_close();  // a DELETE that got no answer
   m_timer.cancel();
   if (m_on_answered) std::exchange(m_on_answered, nullptr)();
   if (m_plan.standalone) {
@@ -126,6 +144,9 @@ void Exchange::apply_session_effects(int status, const net::Headers& headers) {
   const bool is_delete = m_plan.request.method == "DELETE";
   if ((is_delete && (ok || status == 404)) || (status == 404 && !m_plan.initialize)) {
     end_session(m_ctx, *s, is_delete ? store::SessionState::closed : store::SessionState::expired);
+    m_ended_session = true;
+  } else if (is_delete) {
+    undo_recorded_close();  // refused: the session goes on
   }
 }
 
@@ -158,7 +179,7 @@ void Exchange::after_reinit(bool remapped) {
   // As the server said: the session is gone; the client must re-initialise.
   apply_session_effects(404, net::Headers{});
   if (m_client == nullptr) return release();
-  reply_held();
+  reply_held_after_commit();
 }
 
 // No answer at all: the request goes again, within --retry-connect, when that cannot do harm:
@@ -237,6 +258,7 @@ void Exchange::on_response(int status, const net::Headers& headers) {
     return;
   }
   if (m_plan.initialize && !m_plan.session.empty()) m_hold = true;  // body held until the session record is durable
+  if (m_ended_session || m_close_undone) m_hold = true;  // ... or its end, or a refused DELETE's undoing
   if (!m_hold && m_plan.mcp && mcp::is_retry_safe(m_plan.rpc_method)) m_hold = m_retry_hold = true;
   if (m_hold) return;  // answered whole, later (reply_held)
   m_client->start(status, m_client_headers);
@@ -329,7 +351,7 @@ void Exchange::on_done(const util::Result<void>& result) {
     // Refused for another reason: passed on as it came (a 404 still ends the session).
     apply_session_effects(m_status, net::Headers{});
     if (m_client == nullptr) return release();
-    return reply_held();
+    return m_ended_session || m_close_undone ? reply_held_after_commit() : reply_held();
   }
   if (m_stateless && (result || m_stateless->watched())) return m_stateless->ended(result);
   if (!result && m_retry_hold) {  // cut mid-answer, none of it passed on: as if none had come
@@ -355,7 +377,7 @@ void Exchange::on_done(const util::Result<void>& result) {
   }
   if (m_hold && m_plan.initialized) {
     m_upstream_done = true;
-    if (!m_waiting_get) reply_held();
+    if (!m_waiting_get) m_ended_session || m_close_undone ? reply_held_after_commit() : reply_held();
     return;
   }
   if (m_hold && m_client != nullptr) {
@@ -367,12 +389,7 @@ void Exchange::on_done(const util::Result<void>& result) {
         m_ctx.pipeline->add_session(s->record);
       }
     }
-    m_waiting_commit = true;
-    m_ctx.pipeline->after_commit([this](bool) {
-      m_waiting_commit = false;
-      reply_held();
-    });
-    return;
+    return reply_held_after_commit();
   }
   const std::string_view kept = m_answer_size <= k_max_kept_answer ? std::string_view(m_answer) : std::string_view();
   learn_tools(kept);
@@ -433,6 +450,22 @@ void Exchange::reply_held() {
     client->reply(m_status, m_client_headers, m_held_body);
   }
   release();
+}
+
+void Exchange::undo_recorded_close() {
+  if (!m_close_recorded || m_close_undone) return;
+  m_close_undone = true;
+  if (Session* s = m_ctx.sessions->find_any(m_plan.session); s != nullptr && s->record.state == store::SessionState::open) {
+    m_ctx.pipeline->add_session(s->record);  // open again in the store
+  }
+}
+
+void Exchange::reply_held_after_commit() {
+  m_waiting_commit = true;
+  m_ctx.pipeline->after_commit([this](bool) {
+    m_waiting_commit = false;
+    reply_held();
+  });
 }
 
 void Exchange::early_get_answered() {

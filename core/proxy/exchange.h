@@ -13,9 +13,15 @@
 // a JSON answer is held until the session record is committed, so a client never holds a
 // session id that a restarted proxy would not know. A 2xx to DELETE closes the session. "Unknown
 // session" (reinit.h says_unknown_session: read from the 404's or 400's body) to a request of a
-// session waits for
-// the session's re-initialisation (proxy/reinit.h) and re-sends the request once; when that
-// fails (or with --no-reinit) the client gets the answer and the session expires.
+// session waits for the session's re-initialisation (proxy/reinit.h) and re-sends the request
+// once; when that fails (or with --no-reinit) the client gets the answer and the session
+// expires. A DELETE is recorded (the session closed) before it is forwarded: once the server
+// has dropped the session, another proxy sharing the store that notices (its GET stream cut, a
+// request answered "unknown session") must read it closed rather than set it up again, which
+// it did when the close was committed only after the server's answer (store_redis_sessions.sh,
+// with the store's replies to the deleting proxy held back). A DELETE the server refuses, or
+// that gets no answer, records the session open again. An answer that ended the session is
+// held until that is committed, so a client told its session is over finds it over everywhere.
 // A request that got no answer at all is sent again, for --retry-connect, when that cannot do
 // harm: the connection was refused (nothing listens: the request was not sent; a server
 // restarting on the same port is waited for), or the request is retry-safe
@@ -96,6 +102,10 @@ class Exchange final : private net::Transfer::Observer,
   void become_stream(const net::Headers& client_headers);
   void reply_error(int status, std::string_view message);
   void reply_held();
+  // reply_held() once what the pipeline holds now is committed (m_waiting_commit meanwhile).
+  void reply_held_after_commit();
+  // A DELETE recorded as closing the session did not close it: records the session open again.
+  void undo_recorded_close();
   void pass_on(std::string_view bytes);  // a piece of a passed-through answer, to the client
   void early_get_answered();
   bool may_be_unknown_session(int status) const;
@@ -114,7 +124,11 @@ class Exchange final : private net::Transfer::Observer,
   int m_status = 0;
   net::Headers m_client_headers;
   bool m_hold = false;             // the answer is held: initialize until the session commits,
-                                   // initialized until the early GET is answered
+                                   // initialized until the early GET is answered, one that ended
+                                   // the session until that commits
+  bool m_ended_session = false;    // apply_session_effects() closed or expired the session
+  bool m_close_recorded = false;   // a DELETE: the session was recorded closed before forwarding
+  bool m_close_undone = false;     // ... and recorded open again (refused, or no answer)
   bool m_waiting_commit = false;
   bool m_waiting_get = false;      // initialized: the early GET is not answered yet
   bool m_upstream_done = false;    // the held answer is complete

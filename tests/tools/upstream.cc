@@ -24,7 +24,7 @@ namespace ssestitch::testkit::upstream {
 namespace {
 
 constexpr const char* k_usage = R"(usage: ssestitch-testkit upstream --listen 127.0.0.1:PORT [--lifetime S]
-         [--mcp-resumable 0|1] [--mcp-get 0|1] [--mcp-unknown-session-400] [--mcp-json]
+         [--mcp-resumable 0|1] [--mcp-get 0|1] [--mcp-delete 0|1] [--mcp-unknown-session-400] [--mcp-json]
          [--mcp-hold-resumed] [--get-interval-ms MS] [--listen-drop-every N] [--write-timeout S] [--verbose]
 PORT 0 picks a free port; the line "upstream: listening on 127.0.0.1:PORT" on stderr names it.
 GET /events   SSE; data {"k":K,"t":MONO_NS,"pad":"x.."}. Query parameters:
@@ -496,7 +496,7 @@ namespace {
 int upstream_main(const std::vector<std::string>& argv) {
   Args args(argv);
   const std::string unknown = unknown_option(
-      argv, {"--listen", "--lifetime", "--mcp-resumable", "--mcp-get", "--get-interval-ms", "--listen-drop-every", "--write-timeout"},
+      argv, {"--listen", "--lifetime", "--mcp-resumable", "--mcp-get", "--mcp-delete", "--get-interval-ms", "--listen-drop-every", "--write-timeout"},
       {"--mcp-json", "--mcp-hold-resumed", "--mcp-unknown-session-400", "--verbose"});
   if (!unknown.empty() || args.get("--listen").empty()) {
     if (!unknown.empty() && unknown != "--help") std::fprintf(stderr, "upstream: error: unknown option %s\n", unknown.c_str());
@@ -512,6 +512,7 @@ int upstream_main(const std::vector<std::string>& argv) {
   Options options;
   options.mcp_resumable = args.get_int("--mcp-resumable", 1) != 0;
   options.mcp_get = args.get_int("--mcp-get", 1) != 0;
+  options.mcp_delete = args.get_int("--mcp-delete", 1) != 0;
   options.mcp_unknown_session_400 = args.flag("--mcp-unknown-session-400");
   options.mcp_json = args.flag("--mcp-json");
   options.mcp_hold_resumed = args.flag("--mcp-hold-resumed");

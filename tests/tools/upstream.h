@@ -34,6 +34,7 @@ inline constexpr int k_batch_events = 64;
 struct Options {
   bool mcp_resumable = true;         // --mcp-resumable 0: no ids, resumes answered 405
   bool mcp_get = true;               // --mcp-get 0: no standalone GET stream (405)
+  bool mcp_delete = true;            // --mcp-delete 0: sessions cannot be deleted (405)
   bool mcp_unknown_session_400 = false;  // --mcp-unknown-session-400: 400, not 404
   bool mcp_json = false;             // --mcp-json: tools/call answers plain JSON
   bool mcp_hold_resumed = false;     // --mcp-hold-resumed: keep resumed streams open (TS SDK)

@@ -21,7 +21,8 @@
 //     --get-interval-ms;
 //   - an unknown Mcp-Session-Id gets 404 (400 "No valid session ID provided" with
 //     --mcp-unknown-session-400, as the SDK's example servers answer);
-//   - DELETE ends the session's streams and the session;
+//   - DELETE ends the session's streams and the session (405 with --mcp-delete 0, as a server
+//     that does not let clients end sessions answers);
 //   - a POST without a session but with `MCP-Protocol-Version: 2026-07-28` (or later) is served
 //     statelessly: no session header, no event ids, no priming, no resumption; its routing
 //     headers must agree with the body (Mcp-Method = method, Mcp-Name = params.name of
@@ -517,6 +518,13 @@ class McpServiceImpl final : public McpService {
   void del(net::ServerRequest& request) {
     Session* session = require_session(request);
     if (session == nullptr) return;
+    if (!m_server.options().mcp_delete) {
+      net::Headers h;
+      h.set("Allow", "GET, POST");
+      h.set("Content-Type", "application/json");
+      request.reply(405, h, error_body(-32000, "Method not allowed: sessions are not deleted here"));
+      return;
+    }
     std::vector<Stream*> writers;
     for (auto& [sid, rec] : session->streams) {
       if (rec.writer != nullptr) writers.push_back(rec.writer);
