@@ -258,7 +258,7 @@ void Exchange::on_response(int status, const net::Headers& headers) {
     return;
   }
   if (m_plan.initialize && !m_plan.session.empty()) m_hold = true;  // body held until the session record is durable
-  if (m_ended_session || m_close_undone) m_hold = true;  // ... or its end, or a refused DELETE's undoing
+  if (changed_session_record()) m_hold = true;  // ... or its end, or a refused DELETE's undoing
   if (!m_hold && m_plan.mcp && mcp::is_retry_safe(m_plan.rpc_method)) m_hold = m_retry_hold = true;
   if (m_hold) return;  // answered whole, later (reply_held)
   m_client->start(status, m_client_headers);
@@ -351,7 +351,7 @@ void Exchange::on_done(const util::Result<void>& result) {
     // Refused for another reason: passed on as it came (a 404 still ends the session).
     apply_session_effects(m_status, net::Headers{});
     if (m_client == nullptr) return release();
-    return m_ended_session || m_close_undone ? reply_held_after_commit() : reply_held();
+    return changed_session_record() ? reply_held_after_commit() : reply_held();
   }
   if (m_stateless && (result || m_stateless->watched())) return m_stateless->ended(result);
   if (!result && m_retry_hold) {  // cut mid-answer, none of it passed on: as if none had come
@@ -377,7 +377,7 @@ void Exchange::on_done(const util::Result<void>& result) {
   }
   if (m_hold && m_plan.initialized) {
     m_upstream_done = true;
-    if (!m_waiting_get) m_ended_session || m_close_undone ? reply_held_after_commit() : reply_held();
+    if (!m_waiting_get) changed_session_record() ? reply_held_after_commit() : reply_held();
     return;
   }
   if (m_hold && m_client != nullptr) {

@@ -106,6 +106,9 @@ class Exchange final : private net::Transfer::Observer,
   void reply_held_after_commit();
   // A DELETE recorded as closing the session did not close it: records the session open again.
   void undo_recorded_close();
+  // The answer changed the session's record (ended it, or undid a DELETE's close): the client
+  // gets it once that is committed.
+  bool changed_session_record() const noexcept { return m_ended_session || m_close_undone; }
   void pass_on(std::string_view bytes);  // a piece of a passed-through answer, to the client
   void early_get_answered();
   bool may_be_unknown_session(int status) const;

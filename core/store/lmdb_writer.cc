@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <iterator>
+#include <utility>
 
 #include "core/store/batch_check.h"
 #include "core/util/log.h"
@@ -45,8 +46,7 @@ util::Result<void> Writer::submit(Batch batch, CommitCallback done) {
   std::vector<Batch> spent;  // freed on this thread, after the lock (lmdb_writer.h: "Who frees")
   {
     std::lock_guard lk(m_mutex);
-    spent.swap(m_spent);
-    m_spent_bytes = 0;
+    spent = take_spent_locked();
     if (m_stopping) return util::fail(Errc::store_closed, m_env.dir() + ": the store is closing");
     // An empty queue takes any batch, so a batch larger than the bound is not refused forever.
     if (m_queued_bytes != 0 && m_queued_bytes + bytes > m_options.queue_max_bytes) {
@@ -74,8 +74,7 @@ bool Writer::try_commit_inline(Batch& batch, CommitCallback& done) {
     // Queued batches go first: committing this one now would overtake them.
     if (m_stopping || !m_queue.empty()) return false;
     ticket = m_next_ticket++;
-    spent.swap(m_spent);
-    m_spent_bytes = 0;
+    spent = take_spent_locked();
   }
   std::vector<Pending>& group = m_inline_group;
   group.clear();
@@ -154,6 +153,11 @@ void Writer::take_group_locked(std::vector<Pending>& group) {
   const auto end = m_queue.begin() + static_cast<std::ptrdiff_t>(n);
   group.assign(std::make_move_iterator(m_queue.begin()), std::make_move_iterator(end));
   m_queue.erase(m_queue.begin(), end);
+}
+
+std::vector<Batch> Writer::take_spent_locked() noexcept {
+  m_spent_bytes = 0;
+  return std::exchange(m_spent, {});
 }
 
 void Writer::hand_back_locked(std::vector<Pending>& group) {
@@ -257,9 +261,7 @@ void Writer::run() noexcept {
       std::lock_guard lk(m_mutex);
       m_queued_bytes -= group_bytes;
       if (group.empty()) {
-        // An idle wake-up: the producer has gone quiet, nothing contends for its arena now.
-        spent.swap(m_spent);
-        m_spent_bytes = 0;
+        spent = take_spent_locked();  // idle: nothing contends for the producer's arena
       } else if (!m_stopping) {
         hand_back_locked(group);
       }

@@ -162,6 +162,8 @@ class Writer {
   // Under m_mutex: moves the batches of `group`, committed by this thread, to m_spent for the
   // producer's thread to free, unless that would pass k_max_spent_bytes (the caller frees them).
   void hand_back_locked(std::vector<Pending>& group);
+  // Under m_mutex: the batches waiting in m_spent, for the caller to free after the lock.
+  std::vector<Batch> take_spent_locked() noexcept;
   // Under m_mutex: counts a commit; true when it is the first since the last sync (it starts
   // the --sync-interval clock).
   bool count_commit_locked() noexcept;
