@@ -24,6 +24,7 @@ start slowlink "$TESTKIT" relay --listen 127.0.0.1:0 --to "127.0.0.1:$RPORT" --h
 listening slowlink
 start_proxy b --upstream "http://127.0.0.1:$UPSTREAM_PORT/mcp" --store "redis://127.0.0.1:$PORT?prefix=sessions"
 B="http://127.0.0.1:$PROXY_PORT/mcp"
+B_PID=$PROXY_PID
 
 rpc() {  # URL SID BODY [METHOD]: the status
   http_code "$1" -X "${4:-POST}" -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
@@ -41,6 +42,9 @@ grep -q 'session_adopted' "$SCRATCH/b.log" || fail "B did not adopt the session"
 expect_eq "$(rpc "$B" "$SID" "" DELETE)" 200 "DELETE through B"
 expect_eq "$(rpc "$A" "$SID" "$ping")" 404 "ping through A after the DELETE"
 grep -q 'upstream_session_lost' "$SCRATCH/a.log" && fail "A set the deleted session up again"
+# B first, while its relay to Redis is up: stopped together at exit, B found Redis gone and held
+# its last flush for the store's 60 s before giving up.
+stop "$B_PID"
 
 start upstream-keep "$TESTKIT" upstream --listen 127.0.0.1:0 --lifetime "$LIFETIME" --mcp-delete 0
 listening upstream-keep
