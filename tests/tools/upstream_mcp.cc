@@ -103,6 +103,13 @@ void reply_json(net::ServerRequest& request, int status, std::string_view body, 
   request.reply(status, json_headers(session), body);
 }
 
+// 405 with the methods that are allowed, as the SDK's servers answer.
+void reply_not_allowed(net::ServerRequest& request, std::string_view allow, std::string_view message) {
+  net::Headers h = json_headers({});
+  h.set("Allow", allow);
+  request.reply(405, h, error_body(-32000, message));
+}
+
 // Base of both MCP streams: ids, the record link, and the SSE start.
 class McpStream : public Stream {
  public:
@@ -289,10 +296,7 @@ class McpServiceImpl final : public McpService {
     } else if (request.method() == "DELETE") {
       del(request);
     } else {
-      net::Headers h;
-      h.set("Allow", "GET, POST, DELETE");
-      h.set("Content-Type", "application/json");
-      request.reply(405, h, error_body(-32000, "Method not allowed."));
+      reply_not_allowed(request, "GET, POST, DELETE", "Method not allowed.");
     }
   }
 
@@ -465,10 +469,7 @@ class McpServiceImpl final : public McpService {
     if (session == nullptr) return;
     const std::string_view last = request.headers().get("Last-Event-ID").value_or("");
     if (last.empty() && !m_server.options().mcp_get) {
-      net::Headers h;
-      h.set("Allow", "POST, DELETE");
-      h.set("Content-Type", "application/json");
-      request.reply(405, h, error_body(-32000, "Method not allowed: no standalone stream"));
+      reply_not_allowed(request, "POST, DELETE", "Method not allowed: no standalone stream");
       return;
     }
     if (last.empty()) {
@@ -490,10 +491,7 @@ class McpServiceImpl final : public McpService {
     }
     ++m_server.counters().resumes;
     if (!m_server.options().mcp_resumable) {
-      net::Headers h;
-      h.set("Allow", "POST, DELETE");
-      h.set("Content-Type", "application/json");
-      request.reply(405, h, error_body(-32000, "Method not allowed: this server cannot resume streams"));
+      reply_not_allowed(request, "POST, DELETE", "Method not allowed: this server cannot resume streams");
       return;
     }
     const auto us = last.rfind('_');
@@ -519,10 +517,7 @@ class McpServiceImpl final : public McpService {
     Session* session = require_session(request);
     if (session == nullptr) return;
     if (!m_server.options().mcp_delete) {
-      net::Headers h;
-      h.set("Allow", "GET, POST");
-      h.set("Content-Type", "application/json");
-      request.reply(405, h, error_body(-32000, "Method not allowed: sessions are not deleted here"));
+      reply_not_allowed(request, "GET, POST", "Method not allowed: sessions are not deleted here");
       return;
     }
     std::vector<Stream*> writers;
