@@ -160,9 +160,7 @@ std::vector<Batch> Writer::take_spent_locked() noexcept {
   return std::exchange(m_spent, {});
 }
 
-void Writer::hand_back_locked(std::vector<Pending>& group) {
-  std::size_t bytes = 0;
-  for (const Pending& p : group) bytes += p.bytes;
+void Writer::hand_back_locked(std::vector<Pending>& group, std::size_t bytes) {
   if (m_spent_bytes + bytes > k_max_spent_bytes) return;
   m_spent_bytes += bytes;
   for (Pending& p : group) m_spent.push_back(std::move(p.batch));
@@ -263,7 +261,7 @@ void Writer::run() noexcept {
       if (group.empty()) {
         spent = take_spent_locked();  // idle: nothing contends for the producer's arena
       } else if (!m_stopping) {
-        hand_back_locked(group);
+        hand_back_locked(group, group_bytes);
       }
       if (want_sync) {
         m_sync_failed = sync_failed;

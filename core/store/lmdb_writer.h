@@ -159,9 +159,10 @@ class Writer {
   // Under m_mutex (and m_txn_mutex): moves the oldest queued batches into the empty `group`,
   // up to LmdbOptions::group_max_bytes (at least one batch).
   void take_group_locked(std::vector<Pending>& group);
-  // Under m_mutex: moves the batches of `group`, committed by this thread, to m_spent for the
-  // producer's thread to free, unless that would pass k_max_spent_bytes (the caller frees them).
-  void hand_back_locked(std::vector<Pending>& group);
+  // Under m_mutex: moves the batches of `group` (`bytes` in all), committed by this thread, to
+  // m_spent for the producer's thread to free, unless that would pass k_max_spent_bytes (the
+  // caller frees them).
+  void hand_back_locked(std::vector<Pending>& group, std::size_t bytes);
   // Under m_mutex: the batches waiting in m_spent, for the caller to free after the lock.
   std::vector<Batch> take_spent_locked() noexcept;
   // Under m_mutex: counts a commit; true when it is the first since the last sync (it starts
