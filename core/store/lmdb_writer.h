@@ -53,6 +53,32 @@
 // none adjacent; fewer syscalls per event need fewer pages per commit (the stream record not
 // rewritten with every event, i.e. derived from the log at recovery) or an append-only journal
 // in front of the B-tree (one write per commit, applied in groups by this thread).
+// Both measured on 2026-12-08 with throw-away patches (not committed; perf stat of the proxy, one
+// stream paced at 5,000/s, 10,000 events, sse-gen/sse-sink, interleaved runs):
+//   - the stream record not written by commits that carry only events: 6.2 -> 5.3 pwrite per
+//     event, CPU 75-92 against 80-89 us per event, p50 144-197 against 147-193 us (3 runs each):
+//     nothing measurable, so not worth a store format that derives cursors at recovery;
+//   - a journal: an inline commit pwrite()s the batch's encoded records to a preallocated file
+//     and calls back at once, this thread applies the journaled batches to LMDB 5 ms later (or
+//     past 256 KiB) in one transaction: 1.0 pwrite per event, CPU 59-60 against 75-79 us per
+//     event (nginx 46-50, --no-store 56-61), p50 86-88 against 106-136 us, p99 202-248 against
+//     305-343 us (3 runs each). That is the whole of the store's cost on this path. The same
+//     patch did nothing for 100 paced streams (100 x 200 events/s; 3 runs each: p50 3.4-5.8
+//     against 1.0-2.7 ms, CPU 37-42 us per event both; nginx 2.7-3.6 ms in that hour: those
+//     commits batch several streams already, and the generator and sink fill the 2 cores).
+//   What a real journal needs beyond the patch, which is why it is not here yet: readers must
+//   see journaled batches not yet applied, in this process and in others (inspect next to the
+//   proxy, or offline after a kill -9: a read-only open cannot apply them), so LMDB's meta keeps
+//   the journal position applied (epoch, offset, and a commit generation that plain commits
+//   bump too, so a reader reading the frames past its snapshot's position stops at the first
+//   gap and always sees a committed prefix) and reads merge those frames with their snapshot
+//   by the rules of records.h (events appended, records advanced or upserted, sessions
+//   replaced); recovery at the next writable open applies them; a frame carries a CRC and its
+//   epoch (a torn or stale tail is not a frame); the file is reused from its start only after
+//   a transaction recorded everything applied (a new epoch); a batch that does not fit goes
+//   the plain way; store_full can no longer fail a journaled batch (it is durable before LMDB
+//   sees it), so the apply must evict or the contract changes; and the format version moves
+//   to 3 (an older binary would ignore the journal).
 //
 // Measured with WRITEMAP before that, and rejected: dropping WRITEMAP, on 2026-12-06 (one
 // peer-bench run, 2 rounds: worse on every figure, CPU per event 4.05 against 3.58 us one write
