@@ -266,4 +266,61 @@ bool decode_event_value(std::string_view in, EventView& view) noexcept {
   return r.ok() && r.at_end();
 }
 
+void encode_batch(const Batch& batch, std::string& out) {
+  std::string value;
+  ByteWriter w(out);
+  w.u32(static_cast<std::uint32_t>(batch.sessions.size()));
+  for (const SessionRecord& s : batch.sessions) {
+    encode_session(s, value);
+    w.str(value);
+  }
+  w.u32(static_cast<std::uint32_t>(batch.events.size()));
+  for (const EventRecord& e : batch.events) {
+    w.u64(e.stream);
+    w.u64(e.seq);
+    const std::size_t n = event_value_size(e);
+    w.u32(static_cast<std::uint32_t>(n));
+    const std::size_t at = out.size();
+    out.resize(at + n);
+    write_event_value(e, out.data() + at);
+  }
+  w.u32(static_cast<std::uint32_t>(batch.streams.size()));
+  for (const StreamRecord& s : batch.streams) {
+    encode_stream(s, value);
+    w.str(value);
+  }
+}
+
+bool decode_batch(std::string_view in, Batch& batch) {
+  batch = Batch{};
+  ByteReader r(in);
+  // A count is checked against the bytes left, so a corrupt one cannot reserve gigabytes.
+  std::uint32_t n = 0;
+  const auto count = [&](std::size_t smallest) {
+    n = r.u32();
+    return r.ok() && n <= in.size() / smallest;
+  };
+  if (!count(4)) return false;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    if (!decode_session(r.str(), batch.sessions.emplace_back())) return false;
+  }
+  if (!count(20)) return false;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    EventRecord& e = batch.events.emplace_back();
+    e.stream = r.u64();
+    e.seq = r.u64();
+    EventView v;
+    if (!decode_event_value(r.str(), v)) return false;
+    e.upstream_id = v.upstream_id;
+    e.type = v.type;
+    e.data = v.data;
+    e.arrival_ms = v.arrival_ms;
+  }
+  if (!count(4)) return false;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    if (!decode_stream(r.str(), batch.streams.emplace_back())) return false;
+  }
+  return r.ok() && r.at_end();
+}
+
 }  // namespace ssestitch::store::codec

@@ -56,4 +56,11 @@ void write_event_value(const EventRecord& ev, char* out) noexcept;
 // Fills upstream_id, type, data and arrival_ms of `view`, pointing into `in`.
 bool decode_event_value(std::string_view in, EventView& view) noexcept;
 
+// A whole Batch, as the journal holds it (lmdb_journal.h): u32 count + that many sessions (u32
+// length + session value), the same for events (u64 stream, u64 seq, u32 length + event value)
+// and for stream records; Batch::backlog is not kept. encode_batch overwrites `out`;
+// decode_batch replaces `batch`.
+void encode_batch(const Batch& batch, std::string& out);
+bool decode_batch(std::string_view in, Batch& batch);
+
 }  // namespace ssestitch::store::codec

@@ -15,6 +15,7 @@ using SteadyClock = std::chrono::steady_clock;
 
 constexpr std::int64_t k_maintenance_interval_ns = 1'000'000'000;
 constexpr std::size_t k_max_notices = 8;  // stale-write log lines per transaction
+constexpr std::string_view k_mark_key = "journal";  // meta: u64 epoch, u64 offset (lmdb_store.h)
 
 void raise_to(std::atomic<std::uint64_t>& a, std::uint64_t v) noexcept {
   std::uint64_t cur = a.load();
@@ -70,8 +71,42 @@ util::Result<void> Committer::load() {
     m_cache.load(std::move(e));
   }
   if (rc != MDB_NOTFOUND) return util::fail(errc_for(rc, Errc::io_error), message("mdb_cursor_get", m_env.dir(), rc));
+  MDB_val mk = val(k_mark_key);
+  MDB_val mv{};
+  rc = mdb_get(rt->get(), dbi.meta, &mk, &mv);
+  if (rc == 0 && mv.mv_size == 16) {
+    m_mark = JournalMark{codec::get_u64_be(static_cast<const char*>(mv.mv_data)),
+                         codec::get_u64_be(static_cast<const char*>(mv.mv_data) + 8)};
+  } else if (rc == 0) {
+    return util::fail(Errc::store_corrupt, m_env.dir() + ": the store's meta record \"journal\" is malformed");
+  } else if (rc != MDB_NOTFOUND) {
+    return util::fail(errc_for(rc, Errc::io_error), message("mdb_get", m_env.dir(), rc));
+  }
   m_next_maintenance_ns = m_clock.mono_ns() + k_maintenance_interval_ns;
   return util::ok();
+}
+
+util::Result<void> Committer::set_journal_mark(JournalMark mark) {
+  std::shared_lock gate(m_env.gate());
+  MDB_txn* raw = nullptr;
+  int rc = mdb_txn_begin(m_env.get(), nullptr, 0, &raw);
+  if (rc == 0) {
+    TxnPtr txn(raw);
+    rc = put_mark(raw, mark);
+    if (rc == 0) rc = commit(txn);
+  }
+  if (rc != 0) return util::fail(errc_for(rc, Errc::io_error), message("set_journal_mark", m_env.dir(), rc));
+  m_mark = mark;
+  return util::ok();
+}
+
+int Committer::put_mark(MDB_txn* txn, JournalMark mark) {
+  char v[16];
+  codec::put_u64_be(v, mark.epoch);
+  codec::put_u64_be(v + 8, mark.offset);
+  MDB_val k = val(k_mark_key);
+  MDB_val mv = val(v, sizeof v);
+  return mdb_put(txn, m_env.dbi().meta, &k, &mv, 0);
 }
 
 bool Committer::maintain() {
@@ -253,11 +288,17 @@ int Committer::run_txn(std::span<Pending*> batches, Work work, Txn& state) {
 
   const bool maintenance_due = m_clock.mono_ns() >= m_next_maintenance_ns || (m_backlog && !state.light);
   bool changed = work == Work::batches || work == Work::advance;
+  std::optional<JournalMark> mark;
   if (rc == 0 && work == Work::batches) {
     for (Pending* p : batches) {
       if ((rc = apply(state, p->batch)) != 0) break;
+      if (p->journaled) mark = p->journaled;
     }
     if (rc == 0) rc = trim_touched(state);
+    if (rc == 0 && mark) {
+      rc = put_mark(raw, *mark);
+      if (rc != 0) state.failed_call = "mdb_put";
+    }
   }
   if (rc == 0) {
     if (work == Work::evict) {
@@ -301,6 +342,7 @@ int Committer::run_txn(std::span<Pending*> batches, Work work, Txn& state) {
   state.committed = true;
   if (state.has_tail) m_tail = state.tail;
   if (stamp) m_stamped_ms = state.now_ms;
+  if (mark) m_mark = mark;
   settle(state);
   return 0;
 }

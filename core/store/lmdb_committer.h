@@ -36,17 +36,21 @@
 
 #include "core/store/lmdb_codec.h"
 #include "core/store/lmdb_env.h"
+#include "core/store/lmdb_journal.h"
 #include "core/store/lmdb_options.h"
 #include "core/store/lmdb_stream_cache.h"
 
 namespace ssestitch::store::lmdb {
 
-// One submitted batch and its callback; tickets number submissions (Writer's order).
+// One submitted batch and its callback; tickets number submissions (Writer's order). A batch
+// written to the journal (lmdb_journal.h) has its frame's end there, and its callback was
+// called when it was journaled (done is empty).
 struct Pending {
   Batch batch;
   CommitCallback done;
   std::size_t bytes = 0;
   std::uint64_t ticket = 0;
+  std::optional<JournalMark> journaled;  // the journal is applied up to here once this commits
 };
 
 class Committer {
@@ -56,9 +60,14 @@ class Committer {
   Committer(const Committer&) = delete;
   Committer& operator=(const Committer&) = delete;
 
-  // Loads the stream records of the store. Errors: store_corrupt (a record fails to decode),
-  // io_error.
+  // Loads the stream records of the store and its journal mark. Errors: store_corrupt (a record
+  // fails to decode), io_error.
   util::Result<void> load();
+  // How far the journal is applied (meta "journal"), as load() read it and commits moved it;
+  // none for a store that never had a journal.
+  const std::optional<JournalMark>& journal_mark() const noexcept { return m_mark; }
+  // Records `mark` as how far the journal is applied, in a transaction of its own.
+  util::Result<void> set_journal_mark(JournalMark mark);
   // Commits `group` in one transaction (batch by batch when together they do not fit) and
   // calls every callback, in order. True when something committed. `light`: the caller is the
   // proxy's loop (an inline commit): the retention work riding on the transaction (trims,
@@ -112,6 +121,7 @@ class Committer {
   int apply(Txn& state, const Batch& batch);
   int put_event(Txn& state, const EventRecord& ev);
   int put_stream(Txn& state, const StreamRecord& rec);
+  int put_mark(MDB_txn* txn, JournalMark mark);
   int write_dirty(Txn& state);
   void rollback() noexcept;
   void settle(Txn& state);
@@ -160,6 +170,7 @@ class Committer {
   bool m_tail_read = false;  // m_tail was read from the store once
   std::int64_t m_stamped_ms = LLONG_MIN / 2;  // last_commit_ms last written (committed)
   std::string m_scratch;  // reused encode buffer
+  std::optional<JournalMark> m_mark;  // committed
 };
 
 }  // namespace ssestitch::store::lmdb

@@ -286,13 +286,13 @@ util::Result<std::unique_ptr<Env>> Env::open(const LmdbOptions& options) {
     return util::fail(Errc::store_corrupt, dir + ": the store's meta record \"format_version\" is missing or malformed");
   }
   env->m_format_version = codec::get_u32_be(version.data());
-  if (env->m_format_version != LmdbStore::k_format_version && env->m_format_version != 1) {
+  if (env->m_format_version < 1 || env->m_format_version > LmdbStore::k_format_version) {
     return util::fail(Errc::store_version,
                       dir + ": store format version " + std::to_string(env->m_format_version) +
                           ", but this ssestitch reads version " + std::to_string(LmdbStore::k_format_version) +
                           " (no migration exists; the store was left untouched)");
   }
-  const bool upgrade = env->m_format_version == 1 && !options.read_only;
+  const bool upgrade = env->m_format_version < LmdbStore::k_format_version && !options.read_only;
   const std::pair<const char*, MDB_dbi*> dbs[] = {{"sessions", &env->m_dbi.sessions},
                                                   {"streams", &env->m_dbi.streams},
                                                   {"events", &env->m_dbi.events},
@@ -306,15 +306,15 @@ util::Result<std::unique_ptr<Env>> Env::open(const LmdbOptions& options) {
   }
   rc = commit(rtxn);
   if (rc != 0) return util::fail(errc_for(rc, Errc::store_open_failed), message("mdb_txn_commit", dir, rc));
-  if (upgrade) {  // version 1 -> 2: only the version changes (lmdb_store.h)
+  if (upgrade) {  // version 1 or 2 -> 3: only the version changes (lmdb_store.h)
     MDB_txn* wtxn_raw = nullptr;
     rc = mdb_txn_begin(raw, nullptr, 0, &wtxn_raw);
     if (rc != 0) return util::fail(errc_for(rc, Errc::store_open_failed), message("mdb_txn_begin", dir, rc));
     TxnPtr wtxn(wtxn_raw);
-    char v2[4];
-    codec::put_u32_be(v2, LmdbStore::k_format_version);
+    char version_be[4];
+    codec::put_u32_be(version_be, LmdbStore::k_format_version);
     MDB_val k = val("format_version");
-    MDB_val v = val(std::string_view(v2, 4));
+    MDB_val v = val(std::string_view(version_be, 4));
     rc = mdb_put(wtxn.get(), env->m_dbi.meta, &k, &v, 0);
     if (rc == 0) rc = commit(wtxn);
     if (rc != 0) return util::fail(errc_for(rc, Errc::store_open_failed), message("mdb_put format_version", dir, rc));

@@ -25,6 +25,11 @@ struct LmdbOptions {
   // batch, whatever its size); the rest waits for the next one (why: lmdb_writer.h).
   std::size_t group_max_bytes = 256u << 10;
   std::uint64_t initial_map_bytes = 64u << 20;
+  // The journal in front of the B-tree (lmdb_journal.h; 0: none, every commit is an LMDB
+  // transaction), and how long the writer thread lets journaled batches gather before it
+  // applies them (it applies at once past group_max_bytes, or when this process reads).
+  std::uint64_t journal_bytes = 4u << 20;
+  std::int64_t journal_delay_ms = 5;
   bool inline_commits = true;    // the fast path of submit() (see "Writing"); tests turn it off
                                  // to hold the writer thread in a callback
   const util::Clock* clock = nullptr;  // nullptr: util::system_clock()

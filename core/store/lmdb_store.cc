@@ -6,7 +6,9 @@
 #include "core/store/lmdb_codec.h"
 #include "core/store/lmdb_env.h"
 #include "core/store/lmdb_handles.h"
+#include "core/store/lmdb_journal.h"
 #include "core/store/lmdb_writer.h"
+#include "core/util/log.h"
 
 namespace ssestitch::store {
 
@@ -18,6 +20,11 @@ struct LmdbStore::Impl {
   std::atomic<std::uint64_t> next_stream{1};
   std::unique_ptr<lmdb::Writer> writer;  // after env: stops before the environment closes
 
+  // A read of this process sees every batch committed so far, journaled ones included.
+  util::Result<lmdb::ReadTxn> begin_read() const {
+    if (writer) writer->await_applied();
+    return env->begin_read();
+  }
   util::Result<lmdb::CursorPtr> cursor(const lmdb::ReadTxn& txn, MDB_dbi dbi) const {
     MDB_cursor* raw = nullptr;
     const int rc = mdb_cursor_open(txn.get(), dbi, &raw);
@@ -50,6 +57,31 @@ util::Result<std::uint64_t> max_stream(const LmdbStore::Impl& impl) {
   return max;
 }
 
+// Whether the store's journal holds batches past its mark: its last writer died before applying
+// them (a running writer applies within milliseconds).
+util::Result<bool> journal_unapplied(const LmdbStore::Impl& impl) {
+  lmdb::JournalMark mark;
+  {
+    auto rt = impl.env->begin_read();
+    if (!rt) return std::move(rt).error();
+    MDB_val k = lmdb::val(std::string_view("journal"));
+    MDB_val v{};
+    const int rc = mdb_get(rt->get(), impl.env->dbi().meta, &k, &v);
+    if (rc == 0 && v.mv_size == 16) {
+      mark = lmdb::JournalMark{codec::get_u64_be(static_cast<const char*>(v.mv_data)),
+                               codec::get_u64_be(static_cast<const char*>(v.mv_data) + 8)};
+    } else if (rc != MDB_NOTFOUND) {
+      return impl.failure("mdb_get", rc == 0 ? MDB_CORRUPTED : rc);
+    }
+  }
+  auto journal = lmdb::Journal::open_read(impl.env->dir());
+  if (!journal) return std::move(journal).error();
+  bool any = false;
+  auto scanned = journal->scan(mark, [&](std::string_view, std::uint64_t) { return !(any = true); });
+  if (!scanned) return std::move(scanned).error();
+  return any;
+}
+
 }  // namespace
 
 LmdbStore::LmdbStore(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
@@ -57,11 +89,38 @@ LmdbStore::LmdbStore(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 LmdbStore::~LmdbStore() = default;
 
 util::Result<std::unique_ptr<LmdbStore>> LmdbStore::open(const LmdbOptions& options) {
+  return open(options, true);
+}
+
+util::Result<std::unique_ptr<LmdbStore>> LmdbStore::open(const LmdbOptions& options, bool recover) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   auto env = lmdb::Env::open(options);
   if (!env) return std::move(env).error();
   impl->env = std::move(*env);
+  if (options.read_only && recover) {
+    auto unapplied = journal_unapplied(*impl);
+    if (!unapplied) return std::move(unapplied).error();
+    if (*unapplied) {
+      // Its writer died: apply what it journaled, as its next writer would, then read. A live
+      // writer (the lock is held) applies it itself within milliseconds.
+      impl.reset();  // one environment per directory and process at a time (lmdb_store.h)
+      LmdbOptions writable = options;
+      writable.read_only = false;
+      writable.exclusive = true;
+      // A reader's options say nothing about what the store keeps: apply, remove nothing.
+      writable.retention.max_events_per_stream = 0;
+      writable.retention.max_bytes_per_stream = 0;
+      writable.retention.max_age_ms = 0;
+      writable.retention.idle_ttl_ms = 0;
+      writable.retention.store_max_bytes = UINT64_MAX / 2;
+      if (auto w = open(writable, false); !w && w.error().code != Errc::store_locked) {
+        util::log(util::LogLevel::warn, "store_journal_not_applied",
+                  {{"path", options.dir}, {"error", w.error().message}});
+      }
+      return open(options, false);
+    }
+  }
   auto max = max_stream(*impl);
   if (!max) return std::move(max).error();
   impl->next_stream.store(*max + 1);
@@ -90,7 +149,7 @@ std::uint64_t LmdbStore::allocate_stream_number() { return m_impl->next_stream.f
 util::Result<std::optional<SessionRecord>> LmdbStore::session(std::string_view id) const {
   // LMDB refuses empty and over-long keys; no stored session can have one (check_batch).
   if (id.empty() || id.size() > k_max_session_id_bytes) return std::optional<SessionRecord>();
-  auto rt = m_impl->env->begin_read();
+  auto rt = m_impl->begin_read();
   if (!rt) return std::move(rt).error();
   MDB_val k = lmdb::val(id);
   MDB_val v{};
@@ -103,7 +162,7 @@ util::Result<std::optional<SessionRecord>> LmdbStore::session(std::string_view i
 }
 
 util::Result<std::optional<StreamRecord>> LmdbStore::stream(std::uint64_t stream) const {
-  auto rt = m_impl->env->begin_read();
+  auto rt = m_impl->begin_read();
   if (!rt) return std::move(rt).error();
   const codec::StreamKey key = codec::stream_key(stream);
   MDB_val k = lmdb::val(key.data(), key.size());
@@ -117,7 +176,7 @@ util::Result<std::optional<StreamRecord>> LmdbStore::stream(std::uint64_t stream
 }
 
 util::Result<std::vector<SessionRecord>> LmdbStore::sessions() const {
-  auto rt = m_impl->env->begin_read();
+  auto rt = m_impl->begin_read();
   if (!rt) return std::move(rt).error();
   auto c = m_impl->cursor(*rt, m_impl->env->dbi().sessions);
   if (!c) return std::move(c).error();
@@ -136,7 +195,7 @@ util::Result<std::vector<SessionRecord>> LmdbStore::sessions() const {
 }
 
 util::Result<std::vector<StreamRecord>> LmdbStore::streams(std::optional<std::string_view> session) const {
-  auto rt = m_impl->env->begin_read();
+  auto rt = m_impl->begin_read();
   if (!rt) return std::move(rt).error();
   const lmdb::Dbis& dbi = m_impl->env->dbi();
   std::vector<StreamRecord> out;
@@ -182,7 +241,7 @@ util::Result<std::size_t> LmdbStore::scan_events(std::uint64_t stream, std::uint
                                                  std::size_t max_bytes,
                                                  util::FunctionRef<bool(const EventView&)> visit) const {
   if (limit == 0 || after_seq == UINT64_MAX) return std::size_t{0};
-  auto rt = m_impl->env->begin_read();
+  auto rt = m_impl->begin_read();
   if (!rt) return std::move(rt).error();
   auto c = m_impl->cursor(*rt, m_impl->env->dbi().events);
   if (!c) return std::move(c).error();
@@ -211,7 +270,7 @@ util::Result<std::size_t> LmdbStore::scan_events(std::uint64_t stream, std::uint
 
 util::Result<StoreStats> LmdbStore::stats() const {
   const lmdb::Env& env = *m_impl->env;
-  auto rt = env.begin_read();
+  auto rt = m_impl->begin_read();
   if (!rt) return std::move(rt).error();
   StoreStats st;
   st.format_version = env.format_version();

@@ -1,13 +1,16 @@
 #pragma once
 // LmdbStore: the embedded SessionStore, one LMDB environment in a directory.
 //
-// On-disk format, version 2 (k_format_version)
+// On-disk format, version 3 (k_format_version)
 // --------------------------------------------
-// Version 2 adds the stream kind 4 (tape, records.h); nothing else changed. A version 1 store is
-// read as it is, and a writable open upgrades it in place (meta "format_version" := 2: every
-// version 1 file is a valid version 2 file). Versions above 2 are refused.
-// Directory (created 0700): data.mdb and lock.mdb (LMDB, created 0600), and ssestitch.lock
-// (0600; flock()ed by the proxy that owns the store, holds its pid as text).
+// Version 3 adds the journal: the file `journal` and the meta record "journal" (below); version
+// 2 added the stream kind 4 (tape, records.h). A version 1 or 2 store is read as it is, and a
+// writable open upgrades it in place (meta "format_version" := 3: such a store has no journal
+// to apply). Versions above 3 are refused: an older ssestitch would not apply the journal.
+// Directory (created 0700): data.mdb and lock.mdb (LMDB, created 0600), ssestitch.lock
+// (0600; flock()ed by the proxy that owns the store, holds its pid as text) and journal (0600,
+// LmdbOptions::journal_bytes reserved; frames of batches not yet applied to data.mdb: the
+// layout is in lmdb_journal.h).
 // Named sub-databases (all keys compare bytewise, so big-endian integers sort numerically and
 // cursor order is replay order):
 //   meta             key: ASCII name
@@ -15,6 +18,9 @@
 //                      "format_version" -> u32
 //                      "created_ms"     -> i64
 //                      "last_commit_ms" -> i64 (rewritten by a write transaction once a second at most)
+//                      "journal"        -> u64 epoch, u64 offset: the journal's frames of that
+//                                          epoch before that offset are applied (absent: epoch
+//                                          1, offset 0); written with the batches it covers
 //                    (meta values are raw big-endian integers / bytes, without a record version)
 //   sessions         key: session id bytes                       value: SessionRecord
 //   streams          key: u64 stream                             value: StreamRecord
@@ -38,19 +44,32 @@
 // Messages name the path and the failing call, e.g.
 // "mdb_env_open(/x/store): MDB_INVALID: File is not an LMDB file". A writable open creates only
 // the last path component (mode 0700); a refused exclusive open removes the files and the
-// directory it created. A read-only open never takes the lock, but LMDB may create lock.mdb
-// (its reader table), which is left in place. A new store's map starts at initial_map_bytes;
+// directory it created. A read-only open takes the lock only to apply a dead writer's journal
+// (below: "The journal"), but LMDB may create lock.mdb (its reader table), which is left in
+// place. A new store's map starts at initial_map_bytes;
 // an existing one keeps the map size recorded in its file (at least initial_map_bytes).
 //
 // Writing: one writer thread takes batches from a bounded queue (queue_max_bytes) and commits
 // what is queued in one transaction (group commit, up to group_max_bytes a transaction), then
 // calls the batches' callbacks in order. Fast path: with sync none or batch, a batch submitted
-// while nothing is queued and no transaction runs is committed on the submitting thread, which
-// gets its callback before submit() returns; such a commit writes only to the page cache, so
-// the caller never waits for the disk, and it saves two thread hand-offs per batch (the proxy's
-// added latency). A batch marked Batch::backlog (its producer has more input waiting) always
-// goes to the writer thread, so the producer reads on while it commits. fsyncs (sync batch),
-// maintenance and sync always stay on the writer thread.
+// on a store that keeps up is committed on the submitting thread, which gets its callback
+// before submit() returns: appended to the journal (one write; the writer thread applies the
+// journaled batches to the B-tree journal_delay_ms later, many to a transaction, or at once
+// when this process reads, flushes or closes), or, when the journal cannot take it, as a
+// transaction of its own. Either writes only to the page cache, so the caller never waits for
+// the disk, and it saves two thread hand-offs per batch (the proxy's added latency). A batch
+// marked Batch::backlog (its producer has more input waiting) always goes to the writer
+// thread, so the producer reads on while it commits. fsyncs (sync batch), maintenance and sync
+// always stay on the writer thread.
+// The journal (lmdb_journal.h, design and figures in lmdb_writer.h): a batch is committed once
+// its frame is written; a process killed before applying it loses nothing, because the next
+// writable open applies the frames past the "journal" mark before anything else, and a
+// read-only open of a store whose journal holds such frames while no process owns it
+// (ssestitch.lock free) has them applied first (a writable open of its own, like the next
+// proxy's; if it cannot, it reads without them and logs store_journal_not_applied). A reader
+// in another process next to a live writer sees its commits up to journal_delay_ms late
+// (always a prefix of them). Batches are journaled only in submission order: never past a
+// batch that waits for the writer thread, nor from inside an inline transaction's callbacks.
 // An event and the stream record it advances are in the same transaction. Writes only
 // move forward: an event whose seq is not beyond the stream's newest stored seq, or a stream
 // record whose next_seq is lower than the stored one, is skipped and logged (internal).
@@ -72,9 +91,11 @@
 // lmdb_writer.h). data.mdb is as long as the map, and its blocks are allocated
 // (posix_fallocate) whenever the map is set or grown, so a full disk fails the open or the
 // growth (store_open_failed, store_full) and never a commit half-way.
-// Sync modes: always = LMDB default (fsync at each commit); batch = MDB_NOSYNC plus
+// Sync modes: always = LMDB default (fsync at each commit; no journal); batch = MDB_NOSYNC plus
 // mdb_env_sync sync_interval_ms after the later of the previous one's end and the first commit
-// since (never back to back: see lmdb_writer.h); none = MDB_NOSYNC, synced only at close.
+// since (never back to back: see lmdb_writer.h; a journaled batch's commit there is its
+// application, up to journal_delay_ms after its callback); none = MDB_NOSYNC, synced only at
+// close.
 // Committed data survives a crash of the process in every mode (it is in the OS page cache).
 //
 // Retention (incremental, in the writer, a bounded amount of work per transaction): per stream
@@ -100,6 +121,8 @@
 //
 // Reading: every read is one LMDB read transaction (MDB_NOTLS), so readers in this or another
 // process (inspect, replay --follow) never block the writer and see committed prefixes only.
+// A read in the writing process first waits until every batch journaled so far is applied
+// (Writer::await_applied: at most one transaction).
 // mdb_env_set_mapsize needs every transaction of the process to have ended, so transactions
 // hold a writer-preferring read-write lock shared and a resize holds it exclusively; a read
 // that meets MDB_MAP_RESIZED (another process grew the map) adopts the new size and retries.
@@ -119,7 +142,7 @@ namespace ssestitch::store {
 
 class LmdbStore final : public SessionStore {
  public:
-  static constexpr std::uint32_t k_format_version = 2;
+  static constexpr std::uint32_t k_format_version = 3;
 
   // Opens (and, unless read_only, creates) the store in `options.dir`. Errors as listed above.
   static util::Result<std::unique_ptr<LmdbStore>> open(const LmdbOptions& options);
@@ -145,6 +168,8 @@ class LmdbStore final : public SessionStore {
 
  private:
   explicit LmdbStore(std::unique_ptr<Impl> impl);
+  // `recover`: a read-only open first has a dead writer's journal applied (see "Journal").
+  static util::Result<std::unique_ptr<LmdbStore>> open(const LmdbOptions& options, bool recover);
   std::unique_ptr<Impl> m_impl;
 };
 

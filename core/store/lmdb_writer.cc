@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/store/batch_check.h"
+#include "core/store/lmdb_codec.h"
 #include "core/util/log.h"
 
 namespace ssestitch::store::lmdb {
@@ -23,6 +24,9 @@ util::Result<std::unique_ptr<Writer>> Writer::start(Env& env, const LmdbOptions&
                                                     std::atomic<std::uint64_t>& next_stream) {
   std::unique_ptr<Writer> w(new Writer(env, options, next_stream));
   if (auto r = w->m_committer.load(); !r) return std::move(r).error();
+  if (options.journal_bytes > 0) {
+    if (auto r = w->open_journal(); !r) return std::move(r).error();
+  }
   try {
     w->m_thread = std::thread([p = w.get()] { p->run(); });
   } catch (const std::exception& e) {
@@ -56,7 +60,8 @@ util::Result<void> Writer::submit(Batch batch, CommitCallback done) {
                             " bytes (queue_max_bytes " + std::to_string(m_options.queue_max_bytes) + ")");
     }
     m_queued_bytes += bytes;
-    m_queue.push_back(Pending{std::move(batch), std::move(done), bytes, m_next_ticket++});
+    ++m_plain;
+    m_queue.push_back(Pending{std::move(batch), std::move(done), bytes, m_next_ticket++, std::nullopt});
   }
   m_wake.notify_one();
   return util::ok();
@@ -64,6 +69,7 @@ util::Result<void> Writer::submit(Batch batch, CommitCallback done) {
 
 bool Writer::try_commit_inline(Batch& batch, CommitCallback& done) {
   if (!m_options.inline_commits || m_options.sync == SyncMode::always || batch.backlog) return false;
+  if (try_journal(batch, done)) return true;
   std::unique_lock txn(m_txn_mutex, std::try_to_lock);
   if (!txn.owns_lock()) return false;
   if (!check_batch(batch)) return false;  // submit() reports the error
@@ -75,10 +81,11 @@ bool Writer::try_commit_inline(Batch& batch, CommitCallback& done) {
     if (m_stopping || !m_queue.empty()) return false;
     ticket = m_next_ticket++;
     spent = take_spent_locked();
+    m_inline_busy = true;
   }
   std::vector<Pending>& group = m_inline_group;
   group.clear();
-  group.push_back(Pending{std::move(batch), std::move(done), 0, ticket});
+  group.push_back(Pending{std::move(batch), std::move(done), 0, ticket, std::nullopt});
   bool committed = false;
   try {
     committed = m_committer.process_group(group, /*light=*/true);
@@ -91,6 +98,7 @@ bool Writer::try_commit_inline(Batch& batch, CommitCallback& done) {
   bool waiters = false;
   {
     std::lock_guard lk(m_mutex);
+    m_inline_busy = false;
     m_done_ticket = std::max(m_done_ticket, ticket);
     if (committed) {
       // The first commit since the last sync must wake the writer for the --sync-interval fsync.
@@ -103,6 +111,150 @@ bool Writer::try_commit_inline(Batch& batch, CommitCallback& done) {
   if (wake) m_wake.notify_one();
   if (waiters) m_progress.notify_all();
   return true;
+}
+
+bool Writer::try_journal(Batch& batch, CommitCallback& done) {
+  if (!m_journal) return false;
+  std::unique_lock journal(m_journal_mutex, std::try_to_lock);
+  if (!journal.owns_lock() || !check_batch(batch)) return false;  // (submit() reports a bad batch)
+  codec::encode_batch(batch, m_journal_payload);
+  const std::uint64_t frame = Journal::frame_bytes(m_journal_payload.size());
+  if (frame > m_journal->capacity() / 2) return false;  // a batch that large goes the plain way
+  const std::size_t bytes = batch.bytes();
+  JournalMark at;
+  std::vector<Batch> spent;  // freed on this thread, after the lock (lmdb_writer.h: "Who frees")
+  {
+    std::lock_guard lk(m_mutex);
+    // Not past a batch that goes the plain way (it would overtake it), nor while an inline
+    // commit's callbacks run (a read there must not wait for this thread: lmdb_writer.h).
+    if (m_stopping || m_plain != 0 || m_inline_busy || m_journal_full) return false;
+    if (m_queued_bytes != 0 && m_queued_bytes + bytes > m_options.queue_max_bytes) return false;
+    if (m_journal_tail.offset + frame > m_journal->capacity()) {
+      m_journal_full = true;  // this thread restarts it once everything journaled is applied
+      m_wake.notify_one();
+      return false;
+    }
+    at = m_journal_tail;
+    spent = take_spent_locked();
+  }
+  const auto t0 = SteadyClock::now();
+  if (auto r = m_journal->append(at.epoch, at.offset, m_journal_payload, m_journal_frame); !r) {
+    util::log(util::LogLevel::error, "store_journal_failed", {{"error", r.error().message}});
+    return false;  // the plain way
+  }
+  const CommitInfo info{std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - t0).count(), {}};
+  bool wake = false;
+  {
+    std::lock_guard lk(m_mutex);
+    m_journal_tail = JournalMark{at.epoch, at.offset + frame};
+    if (m_journaled++ == 0) {
+      m_journaled_since = t0;
+      wake = true;  // this thread sets its clock for the apply
+    }
+    m_queued_bytes += bytes;
+    m_last_journaled_ticket = m_next_ticket++;
+    m_queue.push_back(Pending{std::move(batch), nullptr, bytes, m_last_journaled_ticket, m_journal_tail});
+    wake = wake || m_queued_bytes > m_options.group_max_bytes;
+  }
+  journal.unlock();
+  if (wake) m_wake.notify_one();
+  try {
+    done(info);
+  } catch (...) {
+    util::log(util::LogLevel::error, "store_callback_threw");
+  }
+  return true;
+}
+
+bool Writer::journal_waits_locked(SteadyClock::time_point now) const noexcept {
+  return m_plain == 0 && m_journaled > 0 && !m_apply_requested && !m_journal_full &&
+         m_queued_bytes <= m_options.group_max_bytes &&
+         now < m_journaled_since + std::chrono::milliseconds(m_options.journal_delay_ms);
+}
+
+void Writer::await_applied() {
+  if (std::this_thread::get_id() == m_thread.get_id()) return;
+  std::unique_lock lk(m_mutex);
+  if (m_journaled == 0) return;
+  const std::uint64_t target = m_last_journaled_ticket;
+  m_apply_requested = true;
+  m_wake.notify_one();
+  ++m_progress_waiters;
+  m_progress.wait(lk, [&] { return m_done_ticket >= target; });
+  --m_progress_waiters;
+}
+
+util::Result<void> Writer::open_journal() {
+  auto journal = Journal::open(m_env.dir(), m_options.journal_bytes);
+  if (!journal) return std::move(journal).error();
+  m_journal.emplace(std::move(*journal));
+  const JournalMark from = m_committer.journal_mark().value_or(JournalMark{});
+  std::vector<Pending> group;
+  std::size_t group_bytes = 0;
+  std::uint64_t batches = 0;
+  std::uint64_t events = 0;
+  bool undecodable = false;
+  const auto apply = [&] {
+    if (!group.empty()) m_committer.process_group(group);
+    group.clear();
+    group_bytes = 0;
+  };
+  auto scanned = m_journal->scan(from, [&](std::string_view payload, std::uint64_t end) {
+    Pending p;
+    if (!codec::decode_batch(payload, p.batch)) {
+      undecodable = true;
+      return false;
+    }
+    p.bytes = p.batch.bytes();
+    p.journaled = JournalMark{from.epoch, end};
+    ++batches;
+    events += p.batch.events.size();
+    group_bytes += p.bytes;
+    group.push_back(std::move(p));
+    if (group_bytes >= m_options.group_max_bytes) apply();
+    return true;
+  });
+  if (!scanned) return std::move(scanned).error();
+  apply();
+  if (undecodable) {
+    util::log(util::LogLevel::error, "store_journal_corrupt",
+              {{"path", m_env.dir() + "/journal"}, {"offset", *scanned}, {"detail", "a frame's batch fails to decode"}});
+  }
+  if (batches > 0) {
+    util::log(util::LogLevel::info, "store_journal_recovered", {{"batches", batches}, {"events", events}});
+  }
+  // A new epoch for this writer: the frames just applied (and any older ones) no longer count.
+  const JournalMark next{from.epoch + 1, 0};
+  if (auto r = m_committer.set_journal_mark(next); !r) return r;
+  m_journal_tail = next;
+  return util::ok();
+}
+
+void Writer::restart_journal_if_due() {
+  if (!m_journal) return;
+  {
+    std::lock_guard lk(m_mutex);
+    if (m_journaled != 0 || (!m_journal_full && m_journal_tail.offset <= m_journal->capacity() / 2)) return;
+  }
+  std::lock_guard journal(m_journal_mutex);  // no append while the epoch changes
+  JournalMark next;
+  {
+    std::lock_guard lk(m_mutex);
+    if (m_journaled != 0) return;  // appended meanwhile: the next apply comes back here
+    next = JournalMark{m_journal_tail.epoch + 1, 0};
+  }
+  util::Result<void> r = util::ok();
+  {
+    std::lock_guard txn(m_txn_mutex);
+    r = m_committer.set_journal_mark(next);
+  }
+  if (!r) {
+    util::log(util::LogLevel::error, "store_journal_failed", {{"error", r.error().message}});
+    return;  // the journal stays full: commits go the plain way until a restart succeeds
+  }
+  std::lock_guard lk(m_mutex);
+  m_journal_tail = next;
+  m_journal_full = false;
 }
 
 bool Writer::count_commit_locked() noexcept {
@@ -128,10 +280,9 @@ util::Result<void> Writer::flush() {
   std::unique_lock lk(m_mutex);
   const std::uint64_t target = m_next_ticket - 1;
   const bool need_sync = m_options.sync != SyncMode::none;
-  if (m_options.sync == SyncMode::batch) {
-    m_sync_requested = true;
-    m_wake.notify_one();
-  }
+  if (m_options.sync == SyncMode::batch) m_sync_requested = true;
+  m_apply_requested = m_journaled > 0;  // journaled batches are applied now, not after the delay
+  m_wake.notify_one();
   ++m_progress_waiters;
   m_progress.wait(lk, [&] { return m_done_ticket >= target && (!need_sync || m_synced_ticket >= target); });
   --m_progress_waiters;
@@ -181,8 +332,11 @@ void Writer::run() noexcept {
       // idle spell wakes this thread only to bring it forward (computed once before waiting, it
       // stayed at the idle wake, and a lone event was synced up to a second late).
       const auto idle_deadline = SteadyClock::now() + idle_wake;
-      while (m_queue.empty() && !m_stopping && !m_sync_requested) {
+      while ((m_queue.empty() || journal_waits_locked(SteadyClock::now())) && !m_stopping && !m_sync_requested) {
         auto deadline = idle_deadline;
+        if (!m_queue.empty()) {
+          deadline = std::min(deadline, m_journaled_since + std::chrono::milliseconds(m_options.journal_delay_ms));
+        }
         if (m_options.sync == SyncMode::batch && m_commit_gen != m_synced_gen) {
           deadline = std::min(deadline, sync_due(last_sync, interval));
         }
@@ -191,6 +345,7 @@ void Writer::run() noexcept {
       }
     }
     std::size_t group_bytes = 0;
+    std::size_t group_journaled = 0;
     std::uint64_t last_ticket = 0;
     bool committed = false;
     {
@@ -202,13 +357,17 @@ void Writer::run() noexcept {
       {
         std::lock_guard lk(m_mutex);
         take_group_locked(group);
+        m_apply_requested = false;
         stopping = m_stopping;
         // A sync that flush() asked for is done once the queue is empty, not between the parts
         // of a queue longer than one group.
         sync_requested = m_sync_requested && m_queue.empty();
         if (sync_requested) m_sync_requested = false;
       }
-      for (const Pending& p : group) group_bytes += p.bytes;
+      for (const Pending& p : group) {
+        group_bytes += p.bytes;
+        if (p.journaled) ++group_journaled;
+      }
       if (!group.empty()) last_ticket = group.back().ticket;
       try {
         committed = group.empty() ? m_committer.maintain() : m_committer.process_group(group);
@@ -258,6 +417,8 @@ void Writer::run() noexcept {
     {
       std::lock_guard lk(m_mutex);
       m_queued_bytes -= group_bytes;
+      m_plain -= group.size() - group_journaled;
+      m_journaled -= group_journaled;
       if (group.empty()) {
         spent = take_spent_locked();  // idle: nothing contends for the producer's arena
       } else if (!m_stopping) {
@@ -277,6 +438,7 @@ void Writer::run() noexcept {
     m_progress.notify_all();
     group.clear();
     if (exit) break;
+    restart_journal_if_due();
   }
 }
 

@@ -66,19 +66,29 @@
 //     patch did nothing for 100 paced streams (100 x 200 events/s; 3 runs each: p50 3.4-5.8
 //     against 1.0-2.7 ms, CPU 37-42 us per event both; nginx 2.7-3.6 ms in that hour: those
 //     commits batch several streams already, and the generator and sink fill the 2 cores).
-//   What a real journal needs beyond the patch, which is why it is not here yet: readers must
-//   see journaled batches not yet applied, in this process and in others (inspect next to the
-//   proxy, or offline after a kill -9: a read-only open cannot apply them), so LMDB's meta keeps
-//   the journal position applied (epoch, offset, and a commit generation that plain commits
-//   bump too, so a reader reading the frames past its snapshot's position stops at the first
-//   gap and always sees a committed prefix) and reads merge those frames with their snapshot
-//   by the rules of records.h (events appended, records advanced or upserted, sessions
-//   replaced); recovery at the next writable open applies them; a frame carries a CRC and its
-//   epoch (a torn or stale tail is not a frame); the file is reused from its start only after
-//   a transaction recorded everything applied (a new epoch); a batch that does not fit goes
-//   the plain way; store_full can no longer fail a journaled batch (it is durable before LMDB
-//   sees it), so the apply must evict or the contract changes; and the format version moves
-//   to 3 (an older binary would ignore the journal).
+//
+// The journal (lmdb_journal.h, built after that patch). try_commit_inline() appends the batch
+// as one frame and calls back (try_journal); the batch waits in the queue, marked journaled,
+// and this thread applies the journaled batches journal_delay_ms (5 ms) after the oldest, or
+// at once past group_max_bytes, when a read of this process waits (await_applied: reads must
+// see what clients saw), on flush() and at close; the transaction that applies them records
+// how far the journal is applied (meta "journal"). What keeps it simple:
+//   - order: a batch is journaled only while no plain batch is queued or committing (m_plain),
+//     so journaled and plain batches reach the B-tree in submission order, and a plain inline
+//     commit needs an empty queue, i.e. nothing journaled waiting;
+//   - no reader ever merges frames with the B-tree: in this process a read first has them
+//     applied, in another one it sees the B-tree (journal_delay_ms late next to a live writer),
+//     and a read-only open of a store whose writer died applies them first, like the next
+//     writer would (LmdbStore::open);
+//   - reuse: when everything journaled is applied and the journal is half full (or a frame did
+//     not fit: it went the plain way), this thread records the next epoch at offset 0 and the
+//     loop writes from the start again (restart_journal_if_due, under m_journal_mutex);
+//   - deadlock: an inline transaction's callbacks may read the store (a client catching up);
+//     nothing is journaled while they run (m_inline_busy), so that read finds nothing to wait
+//     for while this thread would wait for the transaction mutex the caller holds;
+//   - what the store cannot take: a journaled batch the B-tree refuses (store_full: larger
+//     than --store-max even after eviction) was forwarded and is not in the log, as it was
+//     before with its commit failed and the proxy forwarding degraded; the mark moves past it.
 //
 // Measured with WRITEMAP before that, and rejected: dropping WRITEMAP, on 2026-12-06 (one
 // peer-bench run, 2 rounds: worse on every figure, CPU per event 4.05 against 3.58 us one write
@@ -144,6 +154,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -177,11 +189,25 @@ class Writer {
   // to the page cache, so the caller never waits for the disk.
   bool try_commit_inline(Batch& batch, CommitCallback& done);
   util::Result<void> flush();
+  // Before a read of this process: returns once every batch journaled so far is in the B-tree
+  // (it asks this thread to apply them now). Returns at once when nothing journaled waits, and
+  // on this thread.
+  void await_applied();
   StoreMetrics metrics() const;
 
  private:
   Writer(Env& env, const LmdbOptions& options, std::atomic<std::uint64_t>& next_stream);
   void run() noexcept;
+  // Opens the journal and applies what it holds past the store's mark (the last writer's
+  // journaled batches it did not apply: a kill -9), then starts a new epoch.
+  util::Result<void> open_journal();
+  // The journal half of try_commit_inline: true when `batch` was journaled and `done` called.
+  bool try_journal(Batch& batch, CommitCallback& done);
+  // Under m_mutex: the queue holds only journaled batches that may still gather.
+  bool journal_waits_locked(std::chrono::steady_clock::time_point now) const noexcept;
+  // Starts a new epoch at the journal's start once everything journaled is applied and the
+  // journal is half full (or a batch did not fit).
+  void restart_journal_if_due();
   // Under m_mutex (and m_txn_mutex): moves the oldest queued batches into the empty `group`,
   // up to LmdbOptions::group_max_bytes (at least one batch).
   void take_group_locked(std::vector<Pending>& group);
@@ -229,6 +255,21 @@ class Writer {
   std::uint64_t m_syncs = 0;        // successful syncs by this thread (StoreMetrics::syncs)
   util::Error m_sync_error;
   bool m_sync_failed = false;
+
+  // The journal (lmdb_journal.h). m_journal_mutex is held while a batch is appended (its frame
+  // buffers belong to it) and while the epoch changes; the rest is under m_mutex.
+  std::optional<Journal> m_journal;
+  std::mutex m_journal_mutex;
+  std::string m_journal_payload;
+  std::string m_journal_frame;
+  JournalMark m_journal_tail;          // where the next frame goes
+  bool m_journal_full = false;         // a frame did not fit: restart before the next append
+  bool m_inline_busy = false;          // an inline commit runs (its callbacks may read: no appends)
+  bool m_apply_requested = false;      // await_applied() waits
+  std::size_t m_plain = 0;             // batches queued or being committed that are not journaled
+  std::size_t m_journaled = 0;         // journaled batches not yet applied
+  std::uint64_t m_last_journaled_ticket = 0;
+  std::chrono::steady_clock::time_point m_journaled_since{};  // the oldest not yet applied
 
   std::thread m_thread;  // last: started after everything above is initialised
 };

@@ -30,7 +30,7 @@ GEN=$(field last_id); GEN=${GEN%-*}
 info "inspect: summary, sessions, streams, events"
 "$SSESTITCH" inspect "$STORE" --json >"$SCRATCH/summary.json"
 expect_eq "$(jq -c '{format_version, sessions, streams, events}' "$SCRATCH/summary.json")" \
-  '{"format_version":2,"sessions":1,"streams":2,"events":1301}' "summary"
+  '{"format_version":3,"sessions":1,"streams":2,"events":1301}' "summary"
 "$SSESTITCH" inspect "$STORE" | grep -q '^events: *1301$' || fail "summary table: $("$SSESTITCH" inspect "$STORE")"
 expect_eq "$("$SSESTITCH" inspect "$STORE" sessions --ndjson | jq -r '"\(.id) \(.protocol_version) \(.state) \(.streams)"')" \
   "$SID 2025-06-18 open 1" "sessions"
