@@ -119,7 +119,9 @@ bool Writer::try_journal(Batch& batch, CommitCallback& done) {
   if (!journal.owns_lock() || !check_batch(batch)) return false;  // (submit() reports a bad batch)
   codec::encode_batch(batch, m_journal_payload);
   const std::uint64_t frame = Journal::frame_bytes(m_journal_payload.size());
-  if (frame > m_journal->capacity() / 2) return false;  // a batch that large goes the plain way
+  // A batch that large goes the plain way: its transaction is shared by many events already,
+  // and the frame buffers (kept for reuse) stay small.
+  if (frame > std::min<std::uint64_t>(m_journal->capacity() / 2, m_options.group_max_bytes)) return false;
   const std::size_t bytes = batch.bytes();
   JournalMark at;
   std::vector<Batch> spent;  // freed on this thread, after the lock (lmdb_writer.h: "Who frees")
@@ -357,7 +359,7 @@ void Writer::run() noexcept {
       {
         std::lock_guard lk(m_mutex);
         take_group_locked(group);
-        m_apply_requested = false;
+        if (m_queue.empty()) m_apply_requested = false;
         stopping = m_stopping;
         // A sync that flush() asked for is done once the queue is empty, not between the parts
         // of a queue longer than one group.

@@ -11,8 +11,9 @@
 // which takes what is queued, up to LmdbOptions::group_max_bytes, and commits it in ONE write
 // transaction (group commit, done by lmdb::Committer, lmdb_committer.h), then calls the
 // callbacks in submission order. When the store keeps up, try_commit_inline() commits on the
-// caller's thread instead (no hand-off), unless the batch is marked Batch::backlog (below:
-// "Which thread commits").
+// caller's thread instead (no hand-off): one frame appended to the journal, which this thread
+// applies a few milliseconds later (below: "The journal"), or a transaction of its own; not
+// for a batch marked Batch::backlog (below: "Which thread commits").
 // Syncs are scheduled here: `always` syncs every commit (the transaction does), `batch` starts
 // an fsync --sync-interval after the later of the previous one's end and the first commit since
 // (so a burst after a quiet spell shares one fsync), and before flush() returns; `none` syncs
@@ -89,6 +90,18 @@
 //   - what the store cannot take: a journaled batch the B-tree refuses (store_full: larger
 //     than --store-max even after eviction) was forwarded and is not in the log, as it was
 //     before with its commit failed and the proxy forwarding degraded; the mark moves past it.
+// Measured (2026-12-08; one stream paced at 5,000/s, 10,000 events, perf stat of the proxy, 3
+// interleaved runs): pwrite per event 5.5-6.9 -> 1.1-1.2, CPU 81-97 -> 68-80 us per event, p50
+// 146-202 -> 88-149 us. Peer-bench, 5 interleaved rounds, one run (results
+// 20261208-025142-full; head = 10ebc29 without the journal): paced p50 137.2 -> 76.2 us
+// (nginx 74.4, haproxy 80.3), p99 473 -> 261 us (haproxy 187), CPU 82.4 -> 50.8 us per event
+// (nginx 34.0), one write per event 1.63x -> 2.41x of direct (nginx 1.50x) at 3.60 -> 2.65 us
+// per event (nginx 2.80), POST answered by SSE 1.55x -> 3.25x (nginx 1.60x), first event 826
+// -> 730 us (nginx 464); bulk, 100 bulk streams and 100 paced streams unchanged within the
+// noise (their batches are Batch::backlog or carry many streams, and went through few
+// transactions already); upstream cut every 1,000 events 0.41x -> 0.32x in that run (lower in
+// each of its 5 rounds), but 389-632k against 345-600k events/s over 3 interleaved runs of 3
+// alone (/tmp/reconn.sh): not reproduced.
 //
 // Measured with WRITEMAP before that, and rejected: dropping WRITEMAP, on 2026-12-06 (one
 // peer-bench run, 2 rounds: worse on every figure, CPU per event 4.05 against 3.58 us one write
@@ -181,10 +194,11 @@ class Writer {
 
   // See SessionStore::submit / flush.
   util::Result<void> submit(Batch batch, CommitCallback done);
-  // The fast path of LmdbStore::submit: when the sync mode does not fsync per commit, nothing
-  // is queued and no transaction is running, commits `batch` on the calling thread and calls
-  // `done` there, before returning true. Otherwise returns false and leaves both untouched (the
-  // caller queues them with submit()). This saves the two thread hand-offs of the queue (tens
+  // The fast path of LmdbStore::submit: when the sync mode does not fsync per commit, commits
+  // `batch` on the calling thread and calls `done` there, before returning true: to the journal
+  // when nothing but journaled batches is queued, else as a transaction when nothing is queued
+  // and none runs. Otherwise returns false and leaves both untouched (the caller queues them
+  // with submit()). This saves the two thread hand-offs of the queue (tens
   // of microseconds on a busy VM) when the store keeps up; a commit without fsync only writes
   // to the page cache, so the caller never waits for the disk.
   bool try_commit_inline(Batch& batch, CommitCallback& done);

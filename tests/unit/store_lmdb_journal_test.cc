@@ -149,6 +149,26 @@ TEST_CASE("store::LmdbStore reads see journaled batches at once") {
   CHECK((*s)->metrics().commits >= 1);
 }
 
+TEST_CASE("store::LmdbStore a read from an inline transaction's callback does not wait for the writer") {
+  // The callback runs under the transaction mutex; had the batch it submits been journaled, its
+  // read would wait for the writer thread, which waits for that mutex: a deadlock.
+  TempDir tmp;
+  LmdbOptions o = journal_options((tmp.path() / "store").string());
+  o.journal_bytes = 4096;  // the first batch is too large for it: a plain inline transaction
+  auto s = LmdbStore::open(o);
+  REQUIRE(s);
+  bool called = false;
+  REQUIRE((*s)->submit(events_batch(1, 1, 1, 3000), [&](const util::Result<CommitInfo>& r) {
+    CHECK(r);
+    REQUIRE((*s)->submit(events_batch(2, 1, 1), [](const util::Result<CommitInfo>&) {}));
+    CHECK(seqs(**s, 1).size() == 1);
+    called = true;
+  }));
+  CHECK(called);
+  REQUIRE((*s)->flush());
+  CHECK(seqs(**s, 2).size() == 1);
+}
+
 TEST_CASE("store::LmdbStore a writer killed before applying its journal loses nothing") {
   TempDir tmp;
   const std::string dir = (tmp.path() / "store").string();
