@@ -15,7 +15,6 @@ using SteadyClock = std::chrono::steady_clock;
 
 constexpr std::int64_t k_maintenance_interval_ns = 1'000'000'000;
 constexpr std::size_t k_max_notices = 8;  // stale-write log lines per transaction
-constexpr std::string_view k_mark_key = "journal";  // meta: u64 epoch, u64 offset (lmdb_store.h)
 
 void raise_to(std::atomic<std::uint64_t>& a, std::uint64_t v) noexcept {
   std::uint64_t cur = a.load();
@@ -74,9 +73,8 @@ util::Result<void> Committer::load() {
   MDB_val mk = val(k_mark_key);
   MDB_val mv{};
   rc = mdb_get(rt->get(), dbi.meta, &mk, &mv);
-  if (rc == 0 && mv.mv_size == 16) {
-    m_mark = JournalMark{codec::get_u64_be(static_cast<const char*>(mv.mv_data)),
-                         codec::get_u64_be(static_cast<const char*>(mv.mv_data) + 8)};
+  if (JournalMark mark; rc == 0 && decode_mark(view(mv), mark)) {
+    m_mark = mark;
   } else if (rc == 0) {
     return util::fail(Errc::store_corrupt, m_env.dir() + ": the store's meta record \"journal\" is malformed");
   } else if (rc != MDB_NOTFOUND) {
@@ -101,11 +99,9 @@ util::Result<void> Committer::set_journal_mark(JournalMark mark) {
 }
 
 int Committer::put_mark(MDB_txn* txn, JournalMark mark) {
-  char v[16];
-  codec::put_u64_be(v, mark.epoch);
-  codec::put_u64_be(v + 8, mark.offset);
+  const std::string v = encode_mark(mark);
   MDB_val k = val(k_mark_key);
-  MDB_val mv = val(v, sizeof v);
+  MDB_val mv = val(v);
   return mdb_put(txn, m_env.dbi().meta, &k, &mv, 0);
 }
 

@@ -42,6 +42,19 @@ std::uint32_t crc32c(std::uint32_t crc, std::string_view bytes) noexcept {
   return ~crc;
 }
 
+std::string encode_mark(JournalMark mark) {
+  std::string out(16, '\0');
+  codec::put_u64_be(out.data(), mark.epoch);
+  codec::put_u64_be(out.data() + 8, mark.offset);
+  return out;
+}
+
+bool decode_mark(std::string_view in, JournalMark& mark) noexcept {
+  if (in.size() != 16) return false;
+  mark = JournalMark{codec::get_u64_be(in.data()), codec::get_u64_be(in.data() + 8)};
+  return true;
+}
+
 util::Result<Journal> Journal::open(const std::string& dir, std::uint64_t bytes) {
   std::string path = dir + "/journal";
   util::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));

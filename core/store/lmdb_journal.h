@@ -34,6 +34,12 @@ struct JournalMark {
   std::uint64_t offset = 0;
 };
 
+// The meta record that holds the mark (lmdb_store.h): u64 epoch, u64 offset, big-endian.
+inline constexpr std::string_view k_mark_key = "journal";
+std::string encode_mark(JournalMark mark);
+// False unless `in` is exactly 16 bytes.
+bool decode_mark(std::string_view in, JournalMark& mark) noexcept;
+
 class Journal {
  public:
   static constexpr std::uint32_t k_magic = 0x534A4631;

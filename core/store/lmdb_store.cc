@@ -64,15 +64,11 @@ util::Result<bool> journal_unapplied(const LmdbStore::Impl& impl) {
   {
     auto rt = impl.env->begin_read();
     if (!rt) return std::move(rt).error();
-    MDB_val k = lmdb::val(std::string_view("journal"));
+    MDB_val k = lmdb::val(lmdb::k_mark_key);
     MDB_val v{};
     const int rc = mdb_get(rt->get(), impl.env->dbi().meta, &k, &v);
-    if (rc == 0 && v.mv_size == 16) {
-      mark = lmdb::JournalMark{codec::get_u64_be(static_cast<const char*>(v.mv_data)),
-                               codec::get_u64_be(static_cast<const char*>(v.mv_data) + 8)};
-    } else if (rc != MDB_NOTFOUND) {
-      return impl.failure("mdb_get", rc == 0 ? MDB_CORRUPTED : rc);
-    }
+    if (rc == 0 && !lmdb::decode_mark(lmdb::view(v), mark)) return impl.corrupt("the meta record \"journal\"");
+    if (rc != 0 && rc != MDB_NOTFOUND) return impl.failure("mdb_get", rc);
   }
   auto journal = lmdb::Journal::open_read(impl.env->dir());
   if (!journal) return std::move(journal).error();
