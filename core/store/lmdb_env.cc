@@ -18,15 +18,6 @@ namespace {
 
 using util::Errc;
 
-std::string errno_message(std::string_view call, std::string_view path, int err) {
-  std::string m(call);
-  m += '(';
-  m += path;
-  m += "): ";
-  m += std::strerror(err);
-  return m;
-}
-
 // Files and the directory this open() created. Unless dismissed, they are removed again, so a
 // refused open leaves the directory as it found it (an empty directory we made is removed too).
 // LMDB's own files are removed only under our exclusive lock: without it, another process may

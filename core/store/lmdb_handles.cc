@@ -1,6 +1,7 @@
 #include "core/store/lmdb_handles.h"
 
 #include <cstdlib>
+#include <cstring>
 
 namespace ssestitch::store::lmdb {
 
@@ -10,6 +11,15 @@ std::string message(std::string_view call, std::string_view path, int rc) {
   m += path;
   m += "): ";
   m += mdb_strerror(rc);
+  return m;
+}
+
+std::string errno_message(std::string_view call, std::string_view path, int err) {
+  std::string m(call);
+  m += '(';
+  m += path;
+  m += "): ";
+  m += std::strerror(err);
   return m;
 }
 

@@ -50,6 +50,8 @@ inline std::string_view view(const MDB_val& v) noexcept {
 // "call(path): <mdb_strerror(rc)>", e.g.
 // "mdb_env_open(/x/store): MDB_INVALID: File is not an LMDB file".
 std::string message(std::string_view call, std::string_view path, int rc);
+// "call(path): <strerror(err)>", for the store's own file calls.
+std::string errno_message(std::string_view call, std::string_view path, int err);
 // The Errc for an LMDB or errno failure outside of open(): MDB_MAP_FULL -> store_full,
 // MDB_CORRUPTED / MDB_PAGE_NOTFOUND / MDB_PANIC / MDB_INVALID -> store_corrupt,
 // MDB_VERSION_MISMATCH -> store_version, anything else -> `fallback`.

@@ -9,15 +9,12 @@
 #include <cstring>
 
 #include "core/store/lmdb_codec.h"
+#include "core/store/lmdb_handles.h"
 
 namespace ssestitch::store::lmdb {
 namespace {
 
 using util::Errc;
-
-std::string io_message(std::string_view call, const std::string& path, int err) {
-  return std::string(call) + "(" + path + "): " + std::strerror(err);
-}
 
 constexpr std::array<std::uint32_t, 256> crc32c_table() {
   std::array<std::uint32_t, 256> t{};
@@ -30,17 +27,17 @@ constexpr std::array<std::uint32_t, 256> crc32c_table() {
 }
 constexpr std::array<std::uint32_t, 256> k_crc32c = crc32c_table();
 
-std::uint32_t frame_crc(const char* epoch8, std::string_view payload) noexcept {
-  return crc32c(crc32c(0, std::string_view(epoch8, 8)), payload);
-}
-
-}  // namespace
-
 std::uint32_t crc32c(std::uint32_t crc, std::string_view bytes) noexcept {
   crc = ~crc;
   for (const char b : bytes) crc = k_crc32c[(crc ^ static_cast<unsigned char>(b)) & 0xFF] ^ (crc >> 8);
   return ~crc;
 }
+
+std::uint32_t frame_crc(const char* epoch8, std::string_view payload) noexcept {
+  return crc32c(crc32c(0, std::string_view(epoch8, 8)), payload);
+}
+
+}  // namespace
 
 std::string encode_mark(JournalMark mark) {
   std::string out(16, '\0');
@@ -58,10 +55,10 @@ bool decode_mark(std::string_view in, JournalMark& mark) noexcept {
 util::Result<Journal> Journal::open(const std::string& dir, std::uint64_t bytes) {
   std::string path = dir + "/journal";
   util::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!fd) return util::fail(Errc::store_open_failed, io_message("open", path, errno));
+  if (!fd) return util::fail(Errc::store_open_failed, errno_message("open", path, errno));
   if (const int err = ::posix_fallocate(fd.get(), 0, static_cast<off_t>(bytes)); err != 0) {
     return util::fail(Errc::store_open_failed,
-                      io_message("posix_fallocate", path, err) + " (the store reserves its journal on disk)");
+                      errno_message("posix_fallocate", path, err) + " (the store reserves its journal on disk)");
   }
   return Journal(std::move(path), std::move(fd), bytes);
 }
@@ -71,10 +68,10 @@ util::Result<Journal> Journal::open_read(const std::string& dir) {
   util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {
     if (errno == ENOENT) return Journal(std::move(path), util::UniqueFd(), 0);
-    return util::fail(Errc::store_open_failed, io_message("open", path, errno));
+    return util::fail(Errc::store_open_failed, errno_message("open", path, errno));
   }
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return util::fail(Errc::store_open_failed, io_message("fstat", path, errno));
+  if (::fstat(fd.get(), &st) != 0) return util::fail(Errc::store_open_failed, errno_message("fstat", path, errno));
   return Journal(std::move(path), std::move(fd), static_cast<std::uint64_t>(st.st_size));
 }
 
@@ -93,7 +90,7 @@ util::Result<void> Journal::append(std::uint64_t epoch, std::uint64_t offset, st
     const ssize_t n = ::pwrite(m_fd.get(), scratch.data() + done, scratch.size() - done,
                                static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return util::fail(Errc::io_error, io_message("pwrite", m_path, n < 0 ? errno : EIO));
+    if (n <= 0) return util::fail(Errc::io_error, errno_message("pwrite", m_path, n < 0 ? errno : EIO));
     done += static_cast<std::size_t>(n);
   }
   return util::ok();
@@ -106,7 +103,7 @@ util::Result<std::uint64_t> Journal::scan(JournalMark from,
   while (m_fd && at + k_header_bytes <= m_capacity) {
     char h[k_header_bytes];
     const ssize_t n = ::pread(m_fd.get(), h, sizeof h, static_cast<off_t>(at));
-    if (n < 0) return util::fail(Errc::io_error, io_message("pread", m_path, errno));
+    if (n < 0) return util::fail(Errc::io_error, errno_message("pread", m_path, errno));
     if (static_cast<std::size_t>(n) < sizeof h || codec::get_u32_be(h) != k_magic ||
         codec::get_u64_be(h + 8) != from.epoch) {
       break;
@@ -115,17 +112,12 @@ util::Result<std::uint64_t> Journal::scan(JournalMark from,
     if (at + k_header_bytes + len > m_capacity) break;
     frame.resize(len);
     const ssize_t m = len == 0 ? 0 : ::pread(m_fd.get(), frame.data(), len, static_cast<off_t>(at + k_header_bytes));
-    if (m < 0) return util::fail(Errc::io_error, io_message("pread", m_path, errno));
+    if (m < 0) return util::fail(Errc::io_error, errno_message("pread", m_path, errno));
     if (static_cast<std::uint32_t>(m) != len || frame_crc(h + 8, frame) != codec::get_u32_be(h + 16)) break;
     at += k_header_bytes + len;
     if (!visit(frame, at)) break;
   }
   return at;
-}
-
-util::Result<void> Journal::sync() {
-  if (m_fd && ::fdatasync(m_fd.get()) != 0) return util::fail(Errc::io_error, io_message("fdatasync", m_path, errno));
-  return util::ok();
 }
 
 }  // namespace ssestitch::store::lmdb

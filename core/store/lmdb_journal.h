@@ -62,7 +62,6 @@ class Journal {
   // the last frame visited (from.offset if none). Errors: io_error.
   util::Result<std::uint64_t> scan(JournalMark from,
                                    util::FunctionRef<bool(std::string_view payload, std::uint64_t end)> visit) const;
-  util::Result<void> sync();
 
  private:
   Journal(std::string path, util::UniqueFd fd, std::uint64_t capacity)
@@ -71,7 +70,5 @@ class Journal {
   util::UniqueFd m_fd;  // invalid: no file (an empty journal)
   std::uint64_t m_capacity = 0;
 };
-
-std::uint32_t crc32c(std::uint32_t crc, std::string_view bytes) noexcept;
 
 }  // namespace ssestitch::store::lmdb
