@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <array>
@@ -75,23 +76,29 @@ util::Result<Journal> Journal::open_read(const std::string& dir) {
   return Journal(std::move(path), std::move(fd), static_cast<std::uint64_t>(st.st_size));
 }
 
-util::Result<void> Journal::append(std::uint64_t epoch, std::uint64_t offset, std::string_view payload,
-                                   std::string& scratch) {
-  scratch.resize(k_header_bytes + payload.size());
-  char* h = scratch.data();
+util::Result<void> Journal::append(std::uint64_t epoch, std::uint64_t offset, std::string_view payload) {
+  char h[k_header_bytes];
   codec::put_u32_be(h, k_magic);
   codec::put_u32_be(h + 4, static_cast<std::uint32_t>(payload.size()));
   codec::put_u64_be(h + 8, epoch);
   codec::put_u32_be(h + 16, frame_crc(h + 8, payload));
   codec::put_u32_be(h + 20, 0);
-  std::memcpy(h + k_header_bytes, payload.data(), payload.size());
-  std::size_t done = 0;
-  while (done < scratch.size()) {
-    const ssize_t n = ::pwrite(m_fd.get(), scratch.data() + done, scratch.size() - done,
-                               static_cast<off_t>(offset + done));
+  // Header and payload in one call, the payload not copied; a short write goes on where it
+  // stopped.
+  iovec iov[2] = {{h, sizeof h}, {const_cast<char*>(payload.data()), payload.size()}};
+  int first = 0;  // the first iovec not written whole
+  std::uint64_t at = offset;
+  while (first < 2) {
+    const ssize_t n = ::pwritev(m_fd.get(), iov + first, 2 - first, static_cast<off_t>(at));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return util::fail(Errc::io_error, errno_message("pwrite", m_path, n < 0 ? errno : EIO));
-    done += static_cast<std::size_t>(n);
+    if (n <= 0) return util::fail(Errc::io_error, errno_message("pwritev", m_path, n < 0 ? errno : EIO));
+    at += static_cast<std::uint64_t>(n);
+    std::size_t left = static_cast<std::size_t>(n);
+    while (first < 2 && left >= iov[first].iov_len) left -= iov[first++].iov_len;
+    if (first < 2) {
+      iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
+      iov[first].iov_len -= left;
+    }
   }
   return util::ok();
 }

@@ -55,8 +55,8 @@ class Journal {
   // The bytes a frame of `payload_bytes` takes.
   static std::uint64_t frame_bytes(std::size_t payload_bytes) noexcept { return k_header_bytes + payload_bytes; }
   // Writes one frame of `epoch` at `offset` (the caller keeps the end, and checks that it fits).
-  // `scratch` holds the frame while it is written. Errors: io_error.
-  util::Result<void> append(std::uint64_t epoch, std::uint64_t offset, std::string_view payload, std::string& scratch);
+  // Errors: io_error.
+  util::Result<void> append(std::uint64_t epoch, std::uint64_t offset, std::string_view payload);
   // Calls visit(payload, end offset) for each frame of `from.epoch` from `from.offset` on, in
   // order, until the first that is not one, or until visit returns false. Returns the end of
   // the last frame visited (from.offset if none). Errors: io_error.

@@ -120,7 +120,7 @@ bool Writer::try_journal(Batch& batch, CommitCallback& done) {
   codec::encode_batch(batch, m_journal_payload);
   const std::uint64_t frame = Journal::frame_bytes(m_journal_payload.size());
   // A batch that large goes the plain way: its transaction is shared by many events already,
-  // and the frame buffers (kept for reuse) stay small.
+  // and the encode buffer (kept for reuse) stays small.
   if (frame > std::min<std::uint64_t>(m_journal->capacity() / 2, m_options.group_max_bytes)) return false;
   const std::size_t bytes = batch.bytes();
   JournalMark at;
@@ -140,7 +140,7 @@ bool Writer::try_journal(Batch& batch, CommitCallback& done) {
     spent = take_spent_locked();
   }
   const auto t0 = SteadyClock::now();
-  if (auto r = m_journal->append(at.epoch, at.offset, m_journal_payload, m_journal_frame); !r) {
+  if (auto r = m_journal->append(at.epoch, at.offset, m_journal_payload); !r) {
     util::log(util::LogLevel::error, "store_journal_failed", {{"error", r.error().message}});
     return false;  // the plain way
   }

@@ -270,12 +270,11 @@ class Writer {
   util::Error m_sync_error;
   bool m_sync_failed = false;
 
-  // The journal (lmdb_journal.h). m_journal_mutex is held while a batch is appended (its frame
-  // buffers belong to it) and while the epoch changes; the rest is under m_mutex.
+  // The journal (lmdb_journal.h). m_journal_mutex is held while a batch is appended (its encode
+  // buffer belongs to it) and while the epoch changes; the rest is under m_mutex.
   std::optional<Journal> m_journal;
   std::mutex m_journal_mutex;
   std::string m_journal_payload;
-  std::string m_journal_frame;
   JournalMark m_journal_tail;          // where the next frame goes
   bool m_journal_full = false;         // a frame did not fit: restart before the next append
   bool m_inline_busy = false;          // an inline commit runs (its callbacks may read: no appends)

@@ -74,10 +74,9 @@ TEST_CASE("store::lmdb::Journal frames: in order, one epoch, a torn or foreign f
   auto j = lmdb::Journal::open(tmp.path().string(), 4096);
   REQUIRE(j);
   CHECK(fs::file_size(tmp.path() / "journal") == 4096);
-  std::string scratch;
   std::uint64_t at = 0;
   for (const std::string& p : std::vector<std::string>{"one", "", std::string(100, 'x'), "four"}) {
-    REQUIRE(j->append(7, at, p, scratch));
+    REQUIRE(j->append(7, at, p));
     at += lmdb::Journal::frame_bytes(p.size());
   }
   auto all = frames(*j, {7, 0});
@@ -89,7 +88,7 @@ TEST_CASE("store::lmdb::Journal frames: in order, one epoch, a torn or foreign f
   CHECK(frames(*j, {7, all[1].end}).size() == 2);  // from a frame's end
   CHECK(frames(*j, {8, 0}).empty());                // another epoch's frames are not this one's
   // A frame of an older epoch after the newest: not part of it.
-  REQUIRE(j->append(6, at, "stale", scratch));
+  REQUIRE(j->append(6, at, "stale"));
   CHECK(frames(*j, {7, 0}).size() == 4);
   SUBCASE("a flipped payload byte ends the scan at that frame") {
     overwrite(tmp.path() / "journal", all[2].end - 1, "y");
